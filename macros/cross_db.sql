@@ -1,0 +1,54 @@
+{#- Portable helpers for what dbt's cross-database macros do not cover. Each dispatches, so an
+    adapter-specific version (duckdb__, spark__, snowflake__) can be added beside the default. -#}
+
+{#- A date from 'YYYYMMDD' text. -#}
+{% macro parse_yyyymmdd(column) -%}
+    {{ return(adapter.dispatch('parse_yyyymmdd', 'mrs')(column)) }}
+{%- endmacro %}
+{% macro default__parse_yyyymmdd(column) -%}
+    cast(substr({{ column }}, 1, 4) || '-' || substr({{ column }}, 5, 2) || '-' || substr({{ column }}, 7, 2) as date)
+{%- endmacro %}
+
+{#- ISO day of week: 1 = Monday … 7 = Sunday. -#}
+{% macro iso_day_of_week(column) -%}
+    {{ return(adapter.dispatch('iso_day_of_week', 'mrs')(column)) }}
+{%- endmacro %}
+{% macro default__iso_day_of_week(column) -%}
+    extract(isodow from {{ column }})
+{%- endmacro %}
+{% macro spark__iso_day_of_week(column) -%}
+    extract(dayofweek_iso from {{ column }})
+{%- endmacro %}
+{% macro snowflake__iso_day_of_week(column) -%}
+    dayofweekiso({{ column }})
+{%- endmacro %}
+
+{#- Median as a window aggregate. -#}
+{% macro window_median(column) -%}
+    {{ return(adapter.dispatch('window_median', 'mrs')(column)) }}
+{%- endmacro %}
+{% macro default__window_median(column) -%}
+    median({{ column }})
+{%- endmacro %}
+{% macro spark__window_median(column) -%}
+    percentile_approx({{ column }}, 0.5)
+{%- endmacro %}
+{% macro postgres__window_median(column) -%}
+    {{ exceptions.raise_compiler_error("window_median: Postgres has no windowed median; add an implementation") }}
+{%- endmacro %}
+
+{#- A date, as a date, n days before/after a date expression. -#}
+{% macro add_days(days, date_expression) -%}
+    cast({{ dbt.dateadd('day', days, date_expression) }} as date)
+{%- endmacro %}
+
+{#- The values of a window frame, in frame order, as an array. -#}
+{% macro window_list(column) -%}
+    {{ return(adapter.dispatch('window_list', 'mrs')(column)) }}
+{%- endmacro %}
+{% macro default__window_list(column) -%}
+    array_agg({{ column }})
+{%- endmacro %}
+{% macro spark__window_list(column) -%}
+    collect_list({{ column }})
+{%- endmacro %}

@@ -1,0 +1,15 @@
+{#- Rows whose value lies outside [min_value, max_value] (either bound optional). Values may be
+    SQL expressions, e.g. "cast('{{ var(\"sales_start_date\") }}' as date)". -#}
+{% test accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true) %}
+select {{ column_name }} as out_of_range_value, *
+from {{ model }}
+where {{ column_name }} is not null
+  and (
+    {%- if min_value is not none %}
+        {{ column_name }} {{ '<' if inclusive else '<=' }} {{ min_value }}
+    {%- else %} false {%- endif %}
+    {%- if max_value is not none %}
+        or {{ column_name }} {{ '>' if inclusive else '>=' }} {{ max_value }}
+    {%- endif %}
+  )
+{% endtest %}

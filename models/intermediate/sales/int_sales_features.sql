@@ -1,0 +1,154 @@
+-- Model features per store × SKU × day: trailing rolling statistics (the day itself excluded,
+-- so a feature never sees the value it helps to predict), lags, calendar, a 28-day trend and the
+-- campaigns and context events in force that day.
+{% set series = "partition by sales.store_id, sales.sku_id order by sales.sales_date" %}
+{% set trailing_7 = series ~ " rows between 7 preceding and 1 preceding" %}
+{% set trailing_28 = series ~ " rows between 28 preceding and 1 preceding" %}
+
+with
+
+sales as (
+
+    select
+        *,
+        {{ dbt.datediff("cast('2000-01-01' as date)", 'sales_date', 'day') }} as day_number
+    from {{ ref('unified_sales_data') }}
+
+),
+
+stores as (
+
+    select * from {{ ref('stg_store_master__stores') }}
+
+),
+
+skus as (
+
+    select * from {{ ref('stg_store_master__skus') }}
+
+),
+
+campaigns as (
+
+    select * from {{ ref('stg_marketing__campaigns') }}
+
+),
+
+context_events as (
+
+    select * from {{ ref('stg_context__events') }}
+
+),
+
+store_days as (
+
+    select distinct sales.store_id, stores.region, sales.sales_date
+    from sales
+    inner join stores on stores.store_id = sales.store_id
+
+),
+
+context_days as (
+
+    select
+        store_days.store_id,
+        store_days.sales_date,
+        max(case when context_events.event_type = 'holiday' then 1 else 0 end) = 1 as is_holiday,
+        max(case when context_events.event_type = 'weather' then 1 else 0 end) = 1 as has_weather_event,
+        max(case when context_events.event_type = 'local_event' then 1 else 0 end) = 1 as has_local_event,
+        max(case when context_events.event_type = 'supply_disruption' then 1 else 0 end) = 1 as has_supply_disruption,
+        max(context_events.severity) as max_event_severity
+    from store_days
+    inner join context_events
+        on store_days.sales_date between context_events.start_date and context_events.end_date
+        and (context_events.region is null or context_events.region = store_days.region)
+        and (context_events.store_id is null or context_events.store_id = store_days.store_id)
+    group by store_days.store_id, store_days.sales_date
+
+),
+
+campaign_days as (
+
+    select
+        sales.store_id,
+        sales.sku_id,
+        sales.sales_date,
+        count(*) as active_campaigns,
+        max(campaigns.discount_pct) as campaign_discount_pct
+    from sales
+    inner join stores on stores.store_id = sales.store_id
+    inner join skus on skus.sku_id = sales.sku_id
+    inner join campaigns
+        on campaigns.retailer = stores.retailer
+        and sales.sales_date between campaigns.start_date and campaigns.end_date
+        and (campaigns.region is null or campaigns.region = stores.region)
+        and (campaigns.category is null or campaigns.category = skus.category)
+        and (campaigns.sku_id is null or campaigns.sku_id = sales.sku_id)
+    group by sales.store_id, sales.sku_id, sales.sales_date
+
+),
+
+windowed as (
+
+    select
+        sales.store_id,
+        sales.sku_id,
+        sales.sales_date,
+        sales.retailer,
+        sales.units_sold,
+        {{ iso_day_of_week('sales.sales_date') }} as day_of_week,
+        count(sales.units_sold) over ({{ trailing_28 }}) as history_days_28d,
+        avg(sales.units_sold) over ({{ trailing_7 }}) as rolling_mean_7d,
+        {{ window_median('sales.units_sold') }} over ({{ trailing_7 }}) as rolling_median_7d,
+        avg(sales.units_sold) over ({{ trailing_28 }}) as rolling_mean_28d,
+        {{ window_median('sales.units_sold') }} over ({{ trailing_28 }}) as rolling_median_28d,
+        lag(sales.units_sold, 7) over ({{ series }}) as lag_7d,
+        lag(sales.units_sold, 14) over ({{ series }}) as lag_14d,
+        regr_slope(sales.units_sold, sales.day_number) over ({{ trailing_28 }}) as trend_coef_28d
+    from sales
+
+),
+
+final as (
+
+    select
+        windowed.store_id,
+        windowed.sku_id,
+        windowed.sales_date,
+        windowed.retailer,
+        stores.region,
+        stores.store_type,
+        skus.category,
+        skus.unit_price,
+        windowed.units_sold,
+        windowed.day_of_week,
+        windowed.history_days_28d,
+        windowed.rolling_mean_7d,
+        windowed.rolling_median_7d,
+        windowed.rolling_mean_28d,
+        windowed.rolling_median_28d,
+        windowed.lag_7d,
+        windowed.lag_14d,
+        -- a slope needs two days (one day gives NaN in some engines)
+        case when windowed.history_days_28d >= 2 then windowed.trend_coef_28d end as trend_coef_28d,
+        coalesce(campaign_days.active_campaigns, 0) as active_campaigns,
+        coalesce(campaign_days.campaign_discount_pct, 0) as campaign_discount_pct,
+        coalesce(context_days.is_holiday, false) as is_holiday,
+        coalesce(context_days.has_weather_event, false) as has_weather_event,
+        coalesce(context_days.has_local_event, false) as has_local_event,
+        coalesce(context_days.has_supply_disruption, false) as has_supply_disruption,
+        coalesce(context_days.max_event_severity, 0) as max_event_severity
+    from windowed
+    inner join stores on stores.store_id = windowed.store_id
+    inner join skus on skus.sku_id = windowed.sku_id
+    left join campaign_days
+        on campaign_days.store_id = windowed.store_id
+        and campaign_days.sku_id = windowed.sku_id
+        and campaign_days.sales_date = windowed.sales_date
+    left join context_days
+        on context_days.store_id = windowed.store_id
+        and context_days.sales_date = windowed.sales_date
+
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- coastco sends numeric store numbers, EAN barcodes, YYYYMMDD dates and revenue in cents.
+with
+
+source as (
+
+    select * from {{ source('coastco', 'sales_coastco') }}
+
+),
+
+renamed as (
+
+    select
+        'coastco' as retailer,
+        cast(STORE_NBR as {{ dbt.type_string() }}) as retailer_store_ref,
+        cast(EAN as {{ dbt.type_string() }}) as ean,
+        {{ parse_yyyymmdd('cast(TXN_DATE as ' ~ dbt.type_string() ~ ')') }} as sales_date,
+        cast(QTY as {{ dbt.type_bigint() }}) as units_sold,
+        cast(SALES_CENTS as {{ dbt.type_float() }}) / 100.0 as revenue
+
+    from source
+
+)
+
+select * from renamed

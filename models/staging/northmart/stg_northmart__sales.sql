@@ -1,0 +1,24 @@
+-- northmart sends one row per store × SKU × day with a sale, in currency, with its own store codes.
+with
+
+source as (
+
+    select * from {{ source('northmart', 'sales_northmart') }}
+
+),
+
+renamed as (
+
+    select
+        'northmart' as retailer,
+        cast(store_id as {{ dbt.type_string() }}) as retailer_store_ref,
+        cast(sku_id as {{ dbt.type_string() }}) as sku_id,
+        cast(date as date) as sales_date,
+        cast(units as {{ dbt.type_bigint() }}) as units_sold,
+        cast(net_sales as {{ dbt.type_float() }}) as revenue
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,22 @@
+with
+
+source as (
+
+    select * from {{ source('store_master', 'skus') }}
+
+),
+
+renamed as (
+
+    select
+        cast(sku_id as {{ dbt.type_string() }}) as sku_id,
+        cast(ean as {{ dbt.type_string() }}) as ean,
+        cast(sku_name as {{ dbt.type_string() }}) as sku_name,
+        cast(category as {{ dbt.type_string() }}) as category,
+        cast(unit_price as {{ dbt.type_float() }}) as unit_price
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,22 @@
+"""The `mrs` command line. Each domain contributes its commands from its own module."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """MRS: simulate data, inspect insights, train and govern models."""
+
+
+def _register() -> None:
+    from mrs.simulate.cli import simulate
+
+    main.add_command(simulate)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,234 @@
+"""Append-only inference logs: schemas, idempotent row ids and per-inference metadata.
+
+Every log in MRS follows the same rules (see DESIGN.md, "Rules for the logs"):
+
+* its Arrow schema is declared once, here in the package (:class:`LogSpec`), as the log's own
+  columns followed by :data:`METADATA_FIELDS`;
+* every row has a ``log_id``: a stable hash of its business key, ``model_name``,
+  ``model_version`` and the ``input_fingerprint`` of the inputs it was computed from, so a build
+  appends only rows whose ``log_id`` is not in the log yet and a re-run appends nothing;
+* ``run_id`` and ``scored_at`` are the only per-run columns; they are metadata, never inputs.
+
+The functions work on DuckDB relations (what ``dbt.ref()`` returns under dbt-duckdb) so the
+selection of new inputs happens in the warehouse and only new rows reach Python.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+NULL_TOKEN = "\\N"
+"""How a null input value enters a fingerprint (distinct from the empty string)."""
+
+METADATA_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("log_id", pa.string(), nullable=False),
+    pa.field("input_fingerprint", pa.string(), nullable=False),
+    pa.field("model_name", pa.string(), nullable=False),
+    pa.field("model_version", pa.string(), nullable=False),
+    pa.field("trained_on", pa.date32(), nullable=False),
+    pa.field("model_registry_source", pa.string(), nullable=False),
+    pa.field("model_confidence_metric", pa.float64(), nullable=False),
+    pa.field("run_id", pa.string(), nullable=False),
+    pa.field("scored_at", pa.timestamp("us", tz="UTC"), nullable=False),
+)
+METADATA_COLUMNS: tuple[str, ...] = tuple(f.name for f in METADATA_FIELDS)
+
+
+class LogSchemaError(ValueError):
+    """A batch does not match its log's declared schema."""
+
+
+@dataclass(frozen=True)
+class LogSpec:
+    """A log's declared shape: its name, business key and output columns.
+
+    ``columns`` are the log's own fields (business key first); the metadata columns follow them.
+    """
+
+    name: str
+    key_columns: tuple[str, ...]
+    columns: tuple[pa.Field, ...]
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.columns]
+        missing = [k for k in self.key_columns if k not in names]
+        if missing:
+            raise LogSchemaError(f"{self.name}: key columns {missing} are not among its columns")
+        clash = sorted(set(names) & set(METADATA_COLUMNS))
+        if clash:
+            raise LogSchemaError(f"{self.name}: columns {clash} are reserved for log metadata")
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema(list(self.columns) + list(METADATA_FIELDS))
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.columns)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What produced a row: the identity of one model version, carried on every inference row."""
+
+    model_name: str
+    model_version: str
+    trained_on: date
+    registry_source: str
+    confidence_metric: float
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Per-run metadata. Never an input of a model."""
+
+    run_id: str
+    scored_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def current(cls) -> "RunContext":
+        """The running dbt invocation's id (we run inside the dbt process), else a fresh uuid."""
+        run_id: str | None = None
+        try:
+            from dbt_common.invocation import get_invocation_id
+
+            run_id = get_invocation_id()
+        except Exception:  # pragma: no cover - outside dbt
+            run_id = None
+        return cls(run_id=run_id or str(uuid.uuid4()))
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def hash_sql(expressions: Sequence[str]) -> str:
+    """SQL for a stable md5 over expressions; nulls are a distinct token, fields are separated."""
+    parts = ", ".join(f"coalesce(cast({e} as varchar), '{NULL_TOKEN}')" for e in expressions)
+    return f"md5(concat_ws('|', {parts}))"
+
+
+def log_id_sql(key_columns: Sequence[str], card: ModelCard, fingerprint_expression: str) -> str:
+    literals = [f"'{card.model_name}'", f"'{card.model_version}'"]
+    return hash_sql([quote(c) for c in key_columns] + literals + [fingerprint_expression])
+
+
+def with_log_ids(
+    inputs: "duckdb.DuckDBPyRelation",
+    spec: LogSpec,
+    card: ModelCard,
+    fingerprint_columns: Sequence[str] | None = None,
+) -> "duckdb.DuckDBPyRelation":
+    """Add ``input_fingerprint`` (over ``fingerprint_columns``, default: every input column) and
+    ``log_id`` to a relation that holds one row per log row, keyed by ``spec.key_columns``."""
+    columns = list(fingerprint_columns or inputs.columns)
+    missing = [c for c in list(spec.key_columns) + columns if c not in inputs.columns]
+    if missing:
+        raise LogSchemaError(f"{spec.name}: the inputs have no column(s) {missing}")
+    fingerprint = hash_sql([quote(c) for c in columns])
+    return inputs.query(
+        "mrs_inputs",
+        f"select *, {fingerprint} as input_fingerprint from mrs_inputs",
+    ).query(
+        "mrs_fingerprinted",
+        f"select *, {log_id_sql(spec.key_columns, card, 'input_fingerprint')} as log_id "
+        "from mrs_fingerprinted",
+    )
+
+
+def unlogged(candidates: "duckdb.DuckDBPyRelation", log_relation: str | None) -> "duckdb.DuckDBPyRelation":
+    """The candidate rows whose ``log_id`` is not in the log yet (all of them when there is no log)."""
+    if not log_relation:
+        return candidates
+    return candidates.query(
+        "mrs_candidates",
+        f"select * from mrs_candidates where log_id not in (select log_id from {log_relation})",
+    )
+
+
+def finalize(
+    outputs: pa.Table,
+    spec: LogSpec,
+    card: ModelCard,
+    run: RunContext,
+    *,
+    confidence: pa.Array | None = None,
+) -> pa.Table:
+    """Attach the metadata columns and cast to the log's declared schema.
+
+    ``outputs`` holds the log's own columns plus ``log_id`` and ``input_fingerprint``. A missing
+    column, or a null in a non-nullable one, raises :class:`LogSchemaError` naming the log, the
+    column and the offending rows; nothing is returned half-built.
+    """
+    n = outputs.num_rows
+    required = list(spec.column_names) + ["log_id", "input_fingerprint"]
+    missing = [c for c in required if c not in outputs.column_names]
+    if missing:
+        raise LogSchemaError(f"{spec.name}: the model returned no column(s) {missing}")
+    metric = confidence if confidence is not None else pa.array([card.confidence_metric] * n, pa.float64())
+    metadata = {
+        "model_name": pa.array([card.model_name] * n, pa.string()),
+        "model_version": pa.array([card.model_version] * n, pa.string()),
+        "trained_on": pa.array([card.trained_on] * n, pa.date32()),
+        "model_registry_source": pa.array([card.registry_source] * n, pa.string()),
+        "model_confidence_metric": metric,
+        "run_id": pa.array([run.run_id] * n, pa.string()),
+        "scored_at": pa.array([run.scored_at] * n, pa.timestamp("us", tz="UTC")),
+    }
+    arrays = []
+    for f in spec.schema:
+        column = metadata[f.name] if f.name in metadata else outputs.column(f.name)
+        try:
+            column = column.cast(f.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise LogSchemaError(f"{spec.name}.{f.name}: cannot cast {column.type} to {f.type}: {exc}") from exc
+        if not f.nullable and column.null_count:
+            rows = pc.indices_nonzero(pc.is_null(column)).to_pylist()[:10]
+            keys = outputs.select(list(spec.key_columns)).take(rows).to_pylist()
+            raise LogSchemaError(
+                f"{spec.name}.{f.name}: {column.null_count} null value(s) in a required column, "
+                f"e.g. at {keys}"
+            )
+        arrays.append(column)
+    return pa.Table.from_arrays(arrays, schema=spec.schema)
+
+
+def score_new_rows(
+    inputs: "duckdb.DuckDBPyRelation",
+    *,
+    spec: LogSpec,
+    card: ModelCard,
+    log_relation: str | None,
+    predict: Callable[[pa.Table], pa.Table],
+    run: RunContext | None = None,
+    fingerprint_columns: Sequence[str] | None = None,
+    confidence_column: str | None = None,
+) -> pa.Table:
+    """The whole append-only scoring step for a log with one row per input row.
+
+    Fingerprints the inputs in the warehouse, keeps the rows whose ``log_id`` is not logged yet,
+    pulls only those into Arrow, calls ``predict`` (which returns the log's own columns, one row
+    per input row, in order) and returns the typed batch to append.
+    """
+    fresh = unlogged(with_log_ids(inputs, spec, card, fingerprint_columns), log_relation)
+    batch = fresh.to_arrow_table()
+    outputs = predict(batch.drop_columns(["log_id", "input_fingerprint"]))
+    if outputs.num_rows != batch.num_rows:
+        raise LogSchemaError(
+            f"{spec.name}: predict returned {outputs.num_rows} rows for {batch.num_rows} inputs"
+        )
+    outputs = outputs.append_column("log_id", batch.column("log_id")).append_column(
+        "input_fingerprint", batch.column("input_fingerprint")
+    )
+    confidence = outputs.column(confidence_column) if confidence_column else None
+    return finalize(outputs, spec, card, run or RunContext.current(), confidence=confidence)

@@ -1,0 +1,65 @@
+"""Model versions and the cards that describe them.
+
+Version "0" of every model is the deterministic MVP behaviour built into the package (the
+heuristic product-insights runner, the heuristic baseline and the narrative lookups for
+detection, clustering and attribution). Its card is hard-coded here so it is reproducible.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from mrs.logs import ModelCard
+
+MODEL_NAMES: tuple[str, ...] = (
+    "product_insights",
+    "baseline",
+    "anomaly_classifier",
+    "cluster_model",
+    "attribution_model",
+)
+
+BUILTIN_REGISTRY_SOURCE = "builtin:mrs"
+"""``model_registry_source`` of the version-0 models: defined in code, not trained."""
+
+# The MVP models are defined, not trained: `trained_on` is the date their definition was fixed
+# (the model-lifecycle design document's date), so it never moves between builds.
+_MVP_DEFINED_ON = date(2025, 10, 12)
+
+BUILTIN_CARDS: dict[tuple[str, str], ModelCard] = {
+    ("product_insights", "0"): ModelCard(
+        "product_insights", "0", _MVP_DEFINED_ON, f"{BUILTIN_REGISTRY_SOURCE}/insights.heuristic", 0.5,
+        "Deterministic heuristic runner: price trend, alert velocity and popularity.",
+    ),
+    ("baseline", "0"): ModelCard(
+        "baseline", "0", _MVP_DEFINED_ON, f"{BUILTIN_REGISTRY_SOURCE}/minority.baseline", 0.5,
+        "MVP heuristic baseline: trailing same-weekday median with a trend term.",
+    ),
+    ("anomaly_classifier", "0"): ModelCard(
+        "anomaly_classifier", "0", _MVP_DEFINED_ON, f"{BUILTIN_REGISTRY_SOURCE}/minority.detection", 1.0,
+        "MVP classifier: surfaces the anomalies predefined in master_narratives.",
+    ),
+    ("cluster_model", "0"): ModelCard(
+        "cluster_model", "0", _MVP_DEFINED_ON, f"{BUILTIN_REGISTRY_SOURCE}/minority.clustering", 1.0,
+        "MVP clustering: narrative cluster lookup with a computed shape similarity.",
+    ),
+    ("attribution_model", "0"): ModelCard(
+        "attribution_model", "0", _MVP_DEFINED_ON, f"{BUILTIN_REGISTRY_SOURCE}/minority.attribution", 1.0,
+        "MVP attribution: narrative cause lookup with its static confidence.",
+    ),
+}
+
+
+class UnknownModelVersion(LookupError):
+    """The configuration names a model version that is not known."""
+
+
+def builtin_card(model_name: str, version: str) -> ModelCard:
+    try:
+        return BUILTIN_CARDS[(model_name, str(version))]
+    except KeyError:
+        known = sorted(v for (m, v) in BUILTIN_CARDS if m == model_name)
+        raise UnknownModelVersion(
+            f"model {model_name!r} has no version {version!r} (known: {known}). "
+            f"Set vars.active_model_versions.{model_name} in dbt_project.yml to a registered version."
+        ) from None
