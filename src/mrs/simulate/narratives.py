@@ -19,17 +19,18 @@ from mrs.simulate import schemas
 from mrs.simulate.random_streams import stream
 from mrs.simulate.world import CATEGORIES, REGIONS, RETAILER_LABELS, RETAILERS, World
 
-#: a narrative targets only pairs selling at least this many units a day, so the anomaly shows
-MIN_TARGET_RATE = 4.0
+#: a narrative targets only pairs selling at least this many units a day (by direction), so the
+#: anomaly stands out from day-to-day noise; a drop needs more volume than a rise to be visible
+MIN_TARGET_RATE = {"up": 4.0, "down": 6.0}
 
 #: cluster name -> (shape, direction, magnitude range at the peak of the shape)
 CLUSTERS: dict[str, tuple[str, str, tuple[float, float]]] = {
     "flash-demand spike": ("spike", "up", (2.5, 4.0)),
-    "short-lived dip": ("dip", "down", (0.1, 0.35)),
+    "short-lived dip": ("dip", "down", (0.1, 0.3)),
     "sustained drop": ("level_shift", "down", (0.2, 0.4)),
     "step-up shift": ("level_shift", "up", (2.0, 3.0)),
-    "building surge": ("ramp", "up", (2.6, 4.0)),
-    "gradual fade": ("ramp", "down", (0.1, 0.3)),
+    "building surge": ("ramp", "up", (2.8, 4.2)),
+    "gradual fade": ("ramp", "down", (0.1, 0.25)),
 }
 
 #: which context event type backs each non-campaign cause type
@@ -55,10 +56,14 @@ _FESTIVALS = (
     "Air Show", "County Show", "Jazz Weekend", "Derby Match Day", "Pride Parade",
 )
 _COMPETITORS = ("FreshCo", "ValuMart", "Budgetline", "Greenbasket", "QuickStop", "PriceRite", "Lidwell", "Aldana")
-_SUPPLIERS = (
-    "Blue Valley Foods", "Harbor Dairies", "Pinecrest Beverages", "Allied Home Goods",
-    "Summit Snacks", "Polar Frozen Foods", "Clearwave Personal Care",
-)
+_SUPPLIERS = {
+    "beverages": ("Pinecrest Beverages", "Clearwater Drinks Co."),
+    "snacks": ("Summit Snacks", "Golden Crisp Foods"),
+    "dairy": ("Harbor Dairies", "Green Meadow Dairy"),
+    "household": ("Allied Home Goods", "Brightline Homecare"),
+    "personal_care": ("Clearwave Personal Care", "Pure Essentials"),
+    "frozen": ("Polar Frozen Foods", "Arctic Table"),
+}
 _CHANNELS = ("tv", "social", "in_store", "email")
 _CHANNEL_LIFT = {"tv": 0.2, "social": 0.15, "in_store": 0.1, "email": 0.05}
 
@@ -173,7 +178,10 @@ TEMPLATES: tuple[Template, ...] = (
 )
 
 _UNRELATED_EVENTS: dict[str, tuple[str, ...]] = {
-    "holiday": ("Regional public holiday", "School half-term", "Summer school holidays begin"),
+    "holiday": (
+        "National public holiday", "Regional public holiday in the {region}", "School half-term in the {region}",
+        "Summer school holidays begin in the {region}",
+    ),
     "weather": ("Heavy showers in the {region}", "Strong winds across the {region}", "Cool, overcast spell in the {region}", "Mild warm spell in the {region}"),
     "local_event": ("{city} farmers' market", "{city} charity fun run", "Roadworks on the {city} ring road", "{city} summer fair"),
     "supply_disruption": ("Courier strike delays non-food deliveries in the {region}", "Late delivery of {category} at {store}, restocked the same day"),
@@ -227,8 +235,14 @@ class Scenario:
     effects: list[NarrativeEffect]
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
 def _pretty_date(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B}"
+    """'Thursday 7 August' without depending on the process locale."""
+    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
 
 
 def _join(words: list[str]) -> str:
@@ -246,7 +260,6 @@ class _Builder:
         self.we = self.cal.index(cfg.window_end)
         n_s, n_k = len(world.stores), len(world.skus)
         self.taken = np.zeros((n_s, n_k), dtype=bool)
-        self.strong = world.demand.base >= MIN_TARGET_RATE
         self.narratives: list[dict] = []
         self.targets: list[tuple[int, int, int]] = []  # (narrative index, store, sku)
         self.campaigns: list[dict] = []
@@ -255,8 +268,8 @@ class _Builder:
         self.promotions: list[Promotion] = []
 
     # ---- target selection -------------------------------------------------------------------
-    def _eligible(self, categories: tuple[str, ...] | None) -> np.ndarray:
-        ok = self.strong & ~self.taken
+    def _eligible(self, categories: tuple[str, ...] | None, direction: str) -> np.ndarray:
+        ok = (self.world.demand.base >= MIN_TARGET_RATE[direction]) & ~self.taken
         if categories is not None:
             cats = [CATEGORIES.index(c) for c in categories]
             ok &= np.isin(self.world.skus.category, cats)[None, :]
@@ -314,14 +327,14 @@ class _Builder:
         return [(int(s), k) for s in stores], ret, reg, k
 
     # ---- one narrative ----------------------------------------------------------------------
-    def _window(self, shape: str) -> tuple[int, int, np.ndarray, float]:
+    def _window(self, shape: str) -> tuple[int, int, np.ndarray]:
         """Window (day indices) and the per-day effect profile in [0, 1] (1 = full magnitude)."""
         width = self.we - self.ws + 1
         rng = self.rng
         if shape in ("spike", "dip"):
             length = min(width, int(rng.integers(1, 4)))
             start = self.ws + int(rng.integers(0, width - length + 1))
-            profile = np.full(length, 0.6)
+            profile = np.full(length, 0.75)
             profile[int(rng.integers(0, length))] = 1.0
         elif shape == "level_shift":
             start = self.ws + int(rng.integers(0, max(1, width - 2)))
@@ -330,11 +343,11 @@ class _Builder:
         else:  # ramp
             length = min(width, int(rng.integers(4, 7)))
             start = self.we - length + 1
-            profile = np.arange(1, length + 1) / length
-        return start, start + length - 1, profile, 0.0
+            profile = 0.4 + 0.6 * np.arange(length) / (length - 1)
+        return start, start + length - 1, profile
 
     def add(self, template: Template) -> bool:
-        ok = self._eligible(template.categories)
+        ok = self._eligible(template.categories, CLUSTERS[template.cluster][1])
         group = None
         if template.scope == "store":
             pairs = self._pick_store(ok)
@@ -350,7 +363,7 @@ class _Builder:
         st, sk = world.stores, world.skus
         shape, direction, (lo, hi) = CLUSTERS[template.cluster]
         magnitude = round(float(rng.uniform(lo, hi)), 2)
-        start, end, profile, _ = self._window(shape)
+        start, end, profile = self._window(shape)
         multiplier = np.ones(cal.n_days)
         multiplier[start : end + 1] = 1 + (magnitude - 1) * profile
         disc = round(float(rng.uniform(0.15, 0.35)), 2) if template.cause_type == "campaign" else 0.0
@@ -373,7 +386,7 @@ class _Builder:
             "festival": _FESTIVALS[rng.integers(0, len(_FESTIVALS))],
             "storm": _STORMS[rng.integers(0, len(_STORMS))],
             "competitor": _COMPETITORS[rng.integers(0, len(_COMPETITORS))],
-            "supplier": _SUPPLIERS[rng.integers(0, len(_SUPPLIERS))],
+            "supplier": _SUPPLIERS[CATEGORIES[sk.category[k0]]][int(rng.integers(0, 2))],
             "temp": int(rng.integers(31, 37)),
         }
         i = len(self.narratives)
@@ -450,7 +463,8 @@ class _Builder:
             start = int(rng.integers(0, zone_end - length + 2))
             end = start + length - 1
             ret = int(rng.integers(0, len(RETAILERS)))
-            reg = None if rng.random() < 0.4 else int(rng.integers(0, len(REGIONS)))
+            regions = np.unique(world.stores.region[world.stores.retailer == ret])  # where it has stores
+            reg = None if rng.random() < 0.4 else int(rng.choice(regions))
             cat = None if rng.random() < 0.15 else int(rng.integers(0, len(CATEGORIES)))
             sku = None
             if cat is not None and rng.random() < 0.4:
@@ -459,7 +473,7 @@ class _Builder:
                     sku = int(rng.choice(in_cat))
             channel = _CHANNELS[int(rng.integers(0, len(_CHANNELS)))]
             disc = round(float(rng.uniform(0.1, 0.3)), 2)
-            lift = disc * float(rng.uniform(1.8, 3.0)) + _CHANNEL_LIFT[channel]
+            lift = 1.0 + disc * float(rng.uniform(1.8, 3.0)) + _CHANNEL_LIFT[channel]
             start_day = cal.date_at(start)
             season = {5: "Spring", 6: "Early summer", 7: "Summer", 8: "Summer"}.get(start_day.month, "Seasonal")
             names = [p for p in _PROMO_NAMES if sku is not None or "{sku}" not in p]
@@ -491,13 +505,18 @@ class _Builder:
         rng, cal, world = stream(self.world.config.seed, "events"), self.cal, self.world
         st, sk = world.stores, world.skus
         target_stores = {s for _, s, _ in self.targets}
-        free_stores = [s for s in range(len(st)) if s not in target_stores]
+        target_cities = {st.city[s] for s in target_stores}
+        free_stores = [s for s in range(len(st)) if st.city[s] not in target_cities] or [
+            s for s in range(len(st)) if s not in target_stores
+        ]
         free_regions = [r for r in range(len(REGIONS)) if not any(st.region[s] == r for s in target_stores)]
         n = int(rng.integers(4, 8))
         for j in range(n):
             in_window = j % 2 == 1
             etype = list(_UNRELATED_EVENTS)[int(rng.integers(0, len(_UNRELATED_EVENTS)))]
             text = _UNRELATED_EVENTS[etype][int(rng.integers(0, len(_UNRELATED_EVENTS[etype])))]
+            if in_window and text.startswith("National"):  # in the window, only away from the targets
+                text = _UNRELATED_EVENTS[etype][1]
             store_level = "{store}" in text or "{city}" in text
             if in_window:
                 if store_level or not free_regions:
@@ -521,7 +540,7 @@ class _Builder:
                 severity = round(float(rng.uniform(0.1, 0.5)), 2)
             end = min(start + int(rng.integers(0, 3)), self.we if in_window else self.ws - 1)
             k = int(rng.integers(0, len(sk)))
-            national = etype == "holiday" and "public" in text and rng.random() < 0.5
+            national = text.startswith("National")
             self.events.append(
                 {
                     "event_type": etype,
@@ -584,7 +603,12 @@ def build_scenario(world: World) -> Scenario:
     n_narratives = int(rng.integers(5, 9))
     cluster_names = list(CLUSTERS)
     n_clusters = int(rng.integers(3, min(5, n_narratives - 1) + 1))
-    chosen = [cluster_names[i] for i in rng.choice(len(cluster_names), n_clusters, replace=False)]
+    while True:  # a varied world: at least three shapes, and anomalies both up and down
+        chosen = [cluster_names[i] for i in rng.choice(len(cluster_names), n_clusters, replace=False)]
+        shapes = {CLUSTERS[c][0] for c in chosen}
+        directions = {CLUSTERS[c][1] for c in chosen}
+        if len(shapes) >= 3 and len(directions) == 2:
+            break
     # every chosen cluster gets one narrative; the rest share clusters
     slots = chosen + [chosen[i] for i in rng.integers(0, n_clusters, n_narratives - n_clusters)]
     used: set[int] = set()
@@ -595,6 +619,12 @@ def build_scenario(world: World) -> Scenario:
             if b.add(TEMPLATES[int(i)]):
                 used.add(int(i))
                 break
+    for _ in range(20):  # small worlds: top up from the chosen clusters if a template found no pairs
+        if len(b.narratives) >= min(5, n_narratives):
+            break
+        cluster = chosen[int(rng.integers(0, n_clusters))]
+        candidates = [i for i, t in enumerate(TEMPLATES) if t.cluster == cluster]
+        b.add(TEMPLATES[int(rng.choice(candidates))])
     if not b.narratives:
         raise ValueError("world too small: no store x SKU pair sells enough to carry a narrative")
     b.add_promotions()
