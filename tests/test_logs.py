@@ -1,0 +1,113 @@
+"""The append-only log machinery: idempotent ids, new-row selection and typed, validated batches."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from mrs.logs import LogSchemaError, LogSpec, ModelCard, RunContext, finalize, score_new_rows, with_log_ids
+
+SPEC = LogSpec(
+    "doubling_log",
+    ("item_id",),
+    (pa.field("item_id", pa.string(), nullable=False), pa.field("doubled", pa.float64())),
+)
+CARD = ModelCard("doubler", "0", date(2025, 1, 1), "builtin:test", 0.9)
+RUN = RunContext("run-1", datetime(2025, 1, 2, tzinfo=UTC))
+
+
+def double(batch: pa.Table) -> pa.Table:
+    return pa.table({"item_id": batch["item_id"], "doubled": pc.multiply(batch["value"], 2.0)})
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("create table inputs as select * from (values ('a', 1.0), ('b', 2.0), ('c', null)) t(item_id, value)")
+    return con
+
+
+def score(con: duckdb.DuckDBPyConnection, log: str | None, card: ModelCard = CARD) -> pa.Table:
+    return score_new_rows(con.table("inputs"), spec=SPEC, card=card, log_relation=log, predict=double, run=RUN)
+
+
+def append(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> None:
+    con.register("batch", batch)
+    if "doubling_log" in {r[0] for r in con.sql("show tables").fetchall()}:
+        con.execute("insert into doubling_log select * from batch")
+    else:
+        con.execute("create table doubling_log as select * from batch")
+    con.unregister("batch")
+
+
+def test_first_score_returns_every_input_with_metadata_in_the_declared_schema(con) -> None:
+    batch = score(con, None)
+    assert batch.schema == SPEC.schema
+    assert batch.num_rows == 3
+    assert set(batch["model_version"].to_pylist()) == {"0"}
+    assert batch["run_id"].to_pylist() == ["run-1"] * 3
+    assert sorted(zip(batch["item_id"].to_pylist(), batch["doubled"].to_pylist()), key=str) == [
+        ("a", 2.0), ("b", 4.0), ("c", None)]
+
+
+def test_rerun_on_unchanged_inputs_appends_nothing(con) -> None:
+    append(con, score(con, None))
+    assert score(con, "doubling_log").num_rows == 0
+
+
+def test_changed_input_scores_only_the_changed_row(con) -> None:
+    append(con, score(con, None))
+    con.execute("update inputs set value = 5.0 where item_id = 'b'")
+    batch = score(con, "doubling_log")
+    assert batch["item_id"].to_pylist() == ["b"]
+    assert batch["doubled"].to_pylist() == [10.0]
+
+
+def test_new_model_version_scores_every_row_again_beside_the_old_ones(con) -> None:
+    append(con, score(con, None))
+    batch = score(con, "doubling_log", replace(CARD, model_version="1"))
+    assert batch.num_rows == 3
+    assert set(batch["model_version"].to_pylist()) == {"1"}
+
+
+def test_log_id_is_stable_and_null_is_not_the_empty_string(con) -> None:
+    first = with_log_ids(con.table("inputs"), SPEC, CARD).to_arrow_table()
+    second = with_log_ids(con.table("inputs"), SPEC, CARD).to_arrow_table()
+    assert first["log_id"].to_pylist() == second["log_id"].to_pylist()
+    con.execute("update inputs set value = null where item_id = 'a'")
+    con.execute("insert into inputs values ('d', null)")
+    fingerprints = with_log_ids(con.sql("select item_id, cast(value as varchar) as value from inputs"), SPEC, CARD)
+    with_empty = con.sql("select 'x' as item_id, '' as value")
+    assert with_log_ids(with_empty, SPEC, CARD).to_arrow_table()["input_fingerprint"][0] not in (
+        fingerprints.to_arrow_table()["input_fingerprint"].to_pylist()
+    )
+
+
+def test_a_null_in_a_required_column_names_the_log_column_and_rows() -> None:
+    outputs = pa.table({
+        "item_id": ["a", None], "doubled": [1.0, 2.0], "log_id": ["x", "y"], "input_fingerprint": ["f", "g"],
+    })
+    with pytest.raises(LogSchemaError, match=r"doubling_log\.item_id: 1 null value\(s\)"):
+        finalize(outputs, SPEC, CARD, RUN)
+
+
+def test_a_missing_output_column_is_named() -> None:
+    outputs = pa.table({"item_id": ["a"], "log_id": ["x"], "input_fingerprint": ["f"]})
+    with pytest.raises(LogSchemaError, match=r"doubling_log: the model returned no column\(s\) \['doubled'\]"):
+        finalize(outputs, SPEC, CARD, RUN)
+
+
+def test_predict_must_return_one_row_per_input(con) -> None:
+    with pytest.raises(LogSchemaError, match="predict returned 1 rows for 3 inputs"):
+        score_new_rows(con.table("inputs"), spec=SPEC, card=CARD, log_relation=None,
+                       predict=lambda batch: double(batch).slice(0, 1), run=RUN)
+
+
+def test_a_spec_cannot_reuse_a_metadata_column() -> None:
+    with pytest.raises(LogSchemaError, match="reserved"):
+        LogSpec("bad_log", ("run_id",), (pa.field("run_id", pa.string()),))
