@@ -52,3 +52,18 @@
 {% macro spark__window_list(column) -%}
     collect_list({{ column }})
 {%- endmacro %}
+
+{#- dbt.type_float() renders `float`, which DuckDB reads as a 32-bit REAL (119.99 → 119.98999786).
+    Prices and rates need a 64-bit double. Found through the dispatch search order in dbt_project.yml. -#}
+{% macro duckdb__type_float() -%}
+    double
+{%- endmacro %}
+
+{#- The sum and mean of a money column, summed exactly as a decimal so the result does not depend on the
+    order a parallel aggregation adds the values in (float sums do, in their last bits). -#}
+{% macro exact_sum(column) -%}
+    cast(sum(cast({{ column }} as {{ dbt.type_numeric() }})) as {{ dbt.type_float() }})
+{%- endmacro %}
+{% macro exact_mean(column) -%}
+    {{ exact_sum(column) }} / nullif(count({{ column }}), 0)
+{%- endmacro %}

@@ -11,9 +11,11 @@ def main() -> None:
 
 
 def _register() -> None:
+    from mrs.insights.cli import insights
     from mrs.simulate.cli import simulate
 
     main.add_command(simulate)
+    main.add_command(insights)
 
 
 _register()

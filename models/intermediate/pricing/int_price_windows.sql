@@ -4,7 +4,10 @@
 --   last 28 points   : the product's last 28 daily price points up to the as-of date
 --   7-day windows    : days (as_of - 6 .. as_of) against (as_of - 13 .. as_of - 7), by calendar day,
 --                      so gaps in the history leave a window with fewer points (or none)
+-- Means of prices are summed as decimals (exact_mean): the result must not depend on the order a
+-- parallel aggregation adds values in, or fingerprints of unchanged inputs would move.
 {% set last_28_points = "partition by product_id order by observed_on rows between 27 preceding and current row" %}
+{% set in_last_7d = "history.observed_on > " ~ add_days(-7, 'as_of.observed_on') %}
 
 with
 
@@ -19,7 +22,7 @@ daily_prices as (
     select
         product_id,
         observed_on,
-        avg(price) as price,
+        {{ exact_mean('price') }} as price,
         count(*) as retailer_count
     from {{ ref('stg_price_tracker__prices') }}
     group by product_id, observed_on
@@ -46,10 +49,10 @@ seven_day_windows as (
     select
         as_of.product_id,
         as_of.observed_on as as_of_date,
-        avg(case when history.observed_on > {{ add_days(-7, 'as_of.observed_on') }} then history.price end) as mean_last_7d,
-        count(case when history.observed_on > {{ add_days(-7, 'as_of.observed_on') }} then 1 end) as points_last_7d,
-        avg(case when history.observed_on <= {{ add_days(-7, 'as_of.observed_on') }} then history.price end) as mean_prev_7d,
-        count(case when history.observed_on <= {{ add_days(-7, 'as_of.observed_on') }} then 1 end) as points_prev_7d
+        {{ exact_mean("case when " ~ in_last_7d ~ " then history.price end") }} as mean_last_7d,
+        count(case when {{ in_last_7d }} then 1 end) as points_last_7d,
+        {{ exact_mean("case when not (" ~ in_last_7d ~ ") then history.price end") }} as mean_prev_7d,
+        count(case when not ({{ in_last_7d }}) then 1 end) as points_prev_7d
     from daily_prices as as_of
     inner join daily_prices as history
         on history.product_id = as_of.product_id

@@ -69,7 +69,7 @@ daily_sales as (
         sku_id,
         sales_date,
         sum(units_sold) as units_sold,
-        sum(revenue) as revenue
+        {{ exact_sum('revenue') }} as revenue
     from feed_sales
     group by store_id, sku_id, sales_date
 

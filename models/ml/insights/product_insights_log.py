@@ -1,0 +1,27 @@
+"""product_insights_log: the append-only cached-insights table.
+
+Scores every product × as-of date of product_insight_inputs (the runner's features, rounded to be
+bit-stable) whose input fingerprint is not logged yet for the active product_insights version,
+with the runner that version names.
+"""
+
+from mrs.insights.factory import get_active_runner
+from mrs.insights.schema import CONFIDENCE_COLUMN, MODEL_NAME, PRODUCT_INSIGHTS_LOG
+from mrs.logs import score_new_rows
+from mrs.versions import builtin_card
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental")  # required here: folder config does not set it for Python models
+    version = dbt.config.get("active_version")
+    card = builtin_card(MODEL_NAME, version)
+    runner = get_active_runner(MODEL_NAME, version)
+    log = str(dbt.this) if dbt.is_incremental else None
+    return score_new_rows(
+        dbt.ref("product_insight_inputs"),
+        spec=PRODUCT_INSIGHTS_LOG,
+        card=card,
+        log_relation=log,
+        predict=runner.predict_batch,
+        confidence_column=CONFIDENCE_COLUMN,
+    )

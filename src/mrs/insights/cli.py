@@ -1,0 +1,80 @@
+"""`mrs insights PRODUCT_ID`: one product's forecast, bounds, risk, ROI and hype, and their source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mrs.insights.runner import InsightsInputError, UnknownProductError
+from mrs.insights.service import WAREHOUSE_ENV, ProductInsights, WarehouseUnavailable, default_warehouse, get_product_insights
+from mrs.versions import UnknownModelVersion
+
+
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.2f}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def render_text(result: ProductInsights) -> str:
+    """The human-readable report of one product's insight."""
+    i: dict[str, Any] = result.insight
+    name = f" {result.product_name}" if result.product_name else ""
+    fallback = f", MSRP fallback: {i['msrp_fallback_reason']}" if i["msrp_fallback_reason"] else ""
+    observed = "n/a" if i["trend_ratio_observed"] is None else f"{i['trend_ratio_observed']:.3f}"
+    if result.source == "cached":
+        source = f"cached ({result.source_detail}; scored {result.provenance['scored_at']}, run {result.provenance['run_id']})"
+    else:
+        source = result.source_detail
+    lines = [
+        f"{result.product_id}{name} ({result.category or 'unknown category'})",
+        f"  source            {source}",
+        f"  model             {result.model_name} v{result.model_version}",
+        f"  as of             {i['as_of_date']}  (history {i['history_depth']} points, "
+        f"{i['alert_velocity']} alerts in 7 days, popularity {i['popularity_score']})",
+        f"  price             current {_money(i['current_price'])}, MSRP {_money(i['msrp'])}, "
+        f"discount vs MSRP {_pct(i['discount_vs_msrp'])}",
+        f"  baseline          {_money(i['baseline_price'])} ({i['baseline_source']}{fallback})",
+        f"  trend (7 days)    observed {observed}, used {i['trend_ratio_used']:.3f}",
+        f"  forecast week     {_money(i['price_forecast_next_week'])}  "
+        f"[{_money(i['price_forecast_next_week_low'])} .. {_money(i['price_forecast_next_week_high'])}]",
+        f"  forecast month    {_money(i['price_forecast_next_month'])}  "
+        f"[{_money(i['price_forecast_next_month_low'])} .. {_money(i['price_forecast_next_month_high'])}]",
+        f"  confidence        {i['forecast_confidence']:.2f}",
+        f"  sellout risk      {i['sellout_risk']:.2f}",
+        f"  ROI next week     {_pct(i['roi_next_week_vs_current'])} vs current, {_pct(i['roi_next_week_vs_msrp'])} vs MSRP",
+        f"  ROI next month    {_pct(i['roi_next_month_vs_current'])} vs current, {_pct(i['roi_next_month_vs_msrp'])} vs MSRP",
+        f"  hype              {i['hype_score']:.1f} / 100",
+    ]
+    return "\n".join(lines)
+
+
+@click.command("insights")
+@click.argument("product_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the insight as JSON (for dashboards and scripts).")
+@click.option(
+    "--warehouse",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"DuckDB warehouse file [default: ${WAREHOUSE_ENV} or mrs.duckdb].",
+)
+@click.option("--model-version", "version", default=None, help="Model version for an on-the-spot computation [default: the active one].")
+def insights(product_id: str, as_json: bool, warehouse: Path | None, version: str | None) -> None:
+    """Price forecast with bounds, sellout risk, ROI and hype for PRODUCT_ID.
+
+    Reads the cached insight of marts.product_insights (read-only); when it is missing or stale,
+    computes it on the spot with the active runner, and says which it did.
+    """
+    try:
+        result = get_product_insights(product_id, warehouse=warehouse or default_warehouse(), version=version)
+    except (UnknownProductError, WarehouseUnavailable, UnknownModelVersion, InsightsInputError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(render_text(result))

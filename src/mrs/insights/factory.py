@@ -1,0 +1,79 @@
+"""The runner that configuration names: ``get_active_runner("product_insights", version=...)``.
+
+The active version of each model is configured in ``dbt_project.yml`` under
+``vars.active_model_versions``. dbt passes it to the scoring model; on-demand callers outside dbt
+either pass ``version`` or let :func:`configured_version` read it from the project. A learned
+runner is added by registering its class for its version in :data:`RUNNERS`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from mrs.insights.heuristic import HeuristicModelRunner
+from mrs.insights.runner import FeatureSource, ModelRunner
+from mrs.insights.schema import MODEL_NAME
+from mrs.versions import UnknownModelVersion, builtin_card
+
+RUNNERS: dict[tuple[str, str], Callable[..., ModelRunner]] = {
+    (MODEL_NAME, "0"): HeuristicModelRunner,
+}
+"""(model name, version) → runner class. Version 0 is the heuristic."""
+
+PROJECT_DIR_ENV = "MRS_PROJECT_DIR"
+"""Environment variable naming the dbt project whose configuration is active."""
+
+
+def find_project_dir(start: Path | None = None) -> Path | None:
+    """The dbt project: ``$MRS_PROJECT_DIR``, else the nearest ``dbt_project.yml`` above ``start``
+    (default: the working directory), else the project this package is installed from."""
+    if os.environ.get(PROJECT_DIR_ENV):
+        return Path(os.environ[PROJECT_DIR_ENV])
+    here = (start or Path.cwd()).resolve()
+    package_root = Path(__file__).resolve().parents[3]  # src/mrs/insights/factory.py → project
+    for directory in (here, *here.parents, package_root):
+        if (directory / "dbt_project.yml").is_file():
+            return directory
+    return None
+
+
+def configured_version(model_name: str, project_dir: Path | None = None) -> str:
+    """The version ``vars.active_model_versions[model_name]`` of the project's dbt_project.yml."""
+    project_dir = project_dir or find_project_dir()
+    if project_dir is None:
+        raise UnknownModelVersion(
+            f"no dbt_project.yml found to read the active version of {model_name!r}: "
+            f"run inside the project, set {PROJECT_DIR_ENV}, or pass version="
+        )
+    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    versions = (config.get("vars") or {}).get("active_model_versions") or {}
+    if model_name not in versions:
+        raise UnknownModelVersion(
+            f"{project_dir / 'dbt_project.yml'} has no vars.active_model_versions.{model_name}"
+        )
+    return str(versions[model_name])
+
+
+def get_active_runner(
+    model_name: str = MODEL_NAME,
+    version: str | None = None,
+    *,
+    features: FeatureSource | None = None,
+    project_dir: Path | None = None,
+) -> ModelRunner:
+    """The runner of ``model_name`` at ``version`` (default: the configured active version).
+
+    Raises :class:`~mrs.versions.UnknownModelVersion` when the version has no model card or no
+    runner implementation.
+    """
+    version = str(version) if version is not None else configured_version(model_name, project_dir)
+    builtin_card(model_name, version)  # an unknown version fails here, with what to do
+    try:
+        runner_class = RUNNERS[(model_name, version)]
+    except KeyError:
+        raise UnknownModelVersion(f"model {model_name!r} version {version!r} has no runner implementation") from None
+    return runner_class(features=features)
