@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from mrs.logs import ModelCard
+from mrs.minority.cards import BASELINE_SIX_WEEK_CARD
 
 MODEL_NAMES: tuple[str, ...] = (
     "product_insights",
@@ -35,6 +36,7 @@ BUILTIN_CARDS: dict[tuple[str, str], ModelCard] = {
         "baseline", "0", _MVP_DEFINED_ON, f"{BUILTIN_REGISTRY_SOURCE}/minority.baseline", 0.5,
         "MVP heuristic baseline: trailing same-weekday median with a trend term.",
     ),
+    ("baseline", "0.1"): BASELINE_SIX_WEEK_CARD,
     ("anomaly_classifier", "0"): ModelCard(
         "anomaly_classifier", "0", _MVP_DEFINED_ON, f"{BUILTIN_REGISTRY_SOURCE}/minority.detection", 1.0,
         "MVP classifier: surfaces the anomalies predefined in master_narratives.",

@@ -1,0 +1,96 @@
+"""The Arrow schemas of the four minority-report logs, declared once.
+
+Each :class:`~mrs.logs.LogSpec` lists the log's own columns (business key first); the metadata
+columns of :data:`mrs.logs.METADATA_FIELDS` follow them in the table. The dbt YAML
+(``models/ml/minority_reports/_minority_reports__models.yml``) documents exactly these columns.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from mrs.logs import LogSpec
+
+BASELINE_LOG = LogSpec(
+    name="baseline_log",
+    key_columns=("store_id", "sku_id", "sales_date"),
+    columns=(
+        pa.field("store_id", pa.string(), nullable=False),
+        pa.field("sku_id", pa.string(), nullable=False),
+        pa.field("sales_date", pa.date32(), nullable=False),
+        pa.field("day_of_week", pa.int32(), nullable=False),
+        pa.field("in_anomaly_window", pa.bool_(), nullable=False),
+        pa.field("actual_units", pa.int64(), nullable=False),
+        pa.field("expected_units", pa.float64(), nullable=False),
+        pa.field("residual_units", pa.float64(), nullable=False),
+        pa.field("same_weekday_median", pa.float64(), nullable=False),
+        pa.field("same_weekday_weeks", pa.int32(), nullable=False),
+        pa.field("trend_factor", pa.float64(), nullable=False),
+        pa.field("trend_days", pa.int32(), nullable=False),
+    ),
+)
+
+DETECTION_LOG = LogSpec(
+    name="detection_log",
+    key_columns=("anomaly_id",),
+    columns=(
+        pa.field("anomaly_id", pa.string(), nullable=False),
+        pa.field("narrative_id", pa.string(), nullable=False),
+        pa.field("store_id", pa.string(), nullable=False),
+        pa.field("sku_id", pa.string(), nullable=False),
+        pa.field("window_start", pa.date32(), nullable=False),
+        pa.field("window_end", pa.date32(), nullable=False),
+        pa.field("window_days", pa.int32(), nullable=False),
+        pa.field("direction", pa.string(), nullable=False),
+        pa.field("magnitude", pa.float64(), nullable=False),
+        pa.field("actual_units", pa.int64(), nullable=False),
+        pa.field("expected_units", pa.float64(), nullable=False),
+        pa.field("residual_units", pa.float64(), nullable=False),
+        pa.field("relative_deviation", pa.float64(), nullable=True),
+        pa.field("z_score", pa.float64(), nullable=True),
+        pa.field("training_residual_sd", pa.float64(), nullable=True),
+        pa.field("training_days", pa.int32(), nullable=False),
+        pa.field("observed_direction", pa.string(), nullable=False),
+        pa.field("peak_date", pa.date32(), nullable=False),
+        pa.field("peak_ratio", pa.float64(), nullable=True),
+        pa.field("daily_actual_units", pa.list_(pa.int64()), nullable=False),
+        pa.field("daily_expected_units", pa.list_(pa.float64()), nullable=False),
+        pa.field("baseline_model_version", pa.string(), nullable=False),
+        pa.field("baseline_log_ids", pa.list_(pa.string()), nullable=False),
+    ),
+)
+
+CLUSTER_LOG = LogSpec(
+    name="cluster_log",
+    key_columns=("anomaly_id",),
+    columns=(
+        pa.field("anomaly_id", pa.string(), nullable=False),
+        pa.field("detection_log_id", pa.string(), nullable=False),
+        pa.field("narrative_id", pa.string(), nullable=False),
+        pa.field("cluster_name", pa.string(), nullable=False),
+        pa.field("similarity_score", pa.float64(), nullable=False),
+        pa.field("cluster_size", pa.int32(), nullable=False),
+        pa.field("shape_vector", pa.list_(pa.float64()), nullable=False),
+        pa.field("peak_position", pa.float64(), nullable=False),
+        pa.field("duration_days", pa.int32(), nullable=False),
+        pa.field("residual_sign", pa.int8(), nullable=False),
+    ),
+)
+
+ATTRIBUTION_LOG = LogSpec(
+    name="attribution_log",
+    key_columns=("anomaly_id",),
+    columns=(
+        pa.field("anomaly_id", pa.string(), nullable=False),
+        pa.field("detection_log_id", pa.string(), nullable=False),
+        pa.field("narrative_id", pa.string(), nullable=False),
+        pa.field("cause_type", pa.string(), nullable=False),
+        pa.field("cause", pa.string(), nullable=False),
+        pa.field("confidence", pa.float64(), nullable=False),
+        pa.field("evidence_campaign_ids", pa.list_(pa.string()), nullable=False),
+        pa.field("evidence_event_ids", pa.list_(pa.string()), nullable=False),
+        pa.field("evidence_count", pa.int32(), nullable=False),
+    ),
+)
+
+MINORITY_LOGS: tuple[LogSpec, ...] = (BASELINE_LOG, DETECTION_LOG, CLUSTER_LOG, ATTRIBUTION_LOG)

@@ -1,0 +1,379 @@
+"""Unit tests of the minority-report stages on small hand-made tables in an in-memory DuckDB."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+import yaml
+
+from mrs.logs import ModelCard
+from mrs.minority.attribution import score_attributions
+from mrs.minority.baseline import baseline_inputs, predict_batch as predict_baseline, score_baseline
+from mrs.minority.clustering import cosine_similarity, predict_batch as predict_clusters, score_clusters, shape_vectors
+from mrs.minority.config import AnomalyWindow, BaselineConfig, BaselineScoring, ClusteringConfig
+from mrs.minority.detection import MissingBaselineError, score_detections
+from mrs.minority.schemas import ATTRIBUTION_LOG, BASELINE_LOG, CLUSTER_LOG, DETECTION_LOG
+from mrs.versions import builtin_card
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+FIRST_DAY = date(2025, 6, 2)  # a Monday
+WINDOW = AnomalyWindow(date(2025, 8, 7), date(2025, 8, 12))
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _sales(con: duckdb.DuckDBPyConnection, units: dict[date, int], store: str = "ST1", sku: str = "K1") -> None:
+    con.execute("create table if not exists sales (store_id varchar, sku_id varchar, sales_date date, units_sold bigint)")
+    con.executemany("insert into sales values (?, ?, ?, ?)", [(store, sku, d, u) for d, u in units.items()])
+
+
+def _baseline(con: duckdb.DuckDBPyConnection, config: BaselineConfig, scoring_days: int = 35) -> dict[date, dict]:
+    batch = baseline_inputs(con, con.table("sales"), config, BaselineScoring(WINDOW, scoring_days)).to_arrow_table()
+    rows = predict_baseline(batch, config).to_pylist()
+    return {r["sales_date"]: r for r in rows}
+
+
+def _weekday_pattern(day: date) -> int:
+    """Units that depend on the weekday and wobble by week, so medians are not trivial."""
+    week = (day - FIRST_DAY).days // 7
+    return 10 + 5 * day.isoweekday() + (week * 7) % 5
+
+
+# ---- baseline ---------------------------------------------------------------------------------
+
+
+def test_baseline_is_the_median_of_the_previous_four_same_weekdays() -> None:
+    con = duckdb.connect()
+    series = {d: _weekday_pattern(d) for d in _days(FIRST_DAY, WINDOW.end)}
+    _sales(con, series)
+    got = _baseline(con, BaselineConfig(max_trend_adjustment=0.0))
+    assert got, "the scored range is not empty"
+    for day, row in got.items():
+        history = [day - timedelta(weeks=k) for k in range(1, 5)]
+        assert row["expected_units"] == pytest.approx(statistics.median(series[d] for d in history))
+        assert row["residual_units"] == pytest.approx(series[day] - row["expected_units"])
+        assert row["same_weekday_weeks"] == 4 and row["trend_factor"] == 1.0
+
+
+def test_baseline_scores_the_window_and_the_recent_history_only() -> None:
+    con = duckdb.connect()
+    _sales(con, {d: _weekday_pattern(d) for d in _days(FIRST_DAY, WINDOW.end)})
+    assert sorted(_baseline(con, BaselineConfig(), scoring_days=10)) == _days(WINDOW.end - timedelta(days=9), WINDOW.end)
+    # the range always reaches back to the window's first day
+    assert sorted(_baseline(con, BaselineConfig(), scoring_days=2)) == _days(WINDOW.start, WINDOW.end)
+
+
+def test_the_anomaly_window_never_enters_a_baseline() -> None:
+    last = WINDOW.end + timedelta(days=14)
+    normal = {d: _weekday_pattern(d) for d in _days(FIRST_DAY, last)}
+    spiked = {d: (1000 if WINDOW.start <= d <= WINDOW.end else u) for d, u in normal.items()}
+    baselines = []
+    for series in (normal, spiked):
+        con = duckdb.connect()
+        _sales(con, series)
+        baselines.append(_baseline(con, BaselineConfig(), scoring_days=40))
+    quiet, loud = baselines
+    assert {d: r["expected_units"] for d, r in quiet.items()} == {d: r["expected_units"] for d, r in loud.items()}
+    # a day a week after the window looks back past it to the four same weekdays before it
+    day = WINDOW.end + timedelta(days=7)
+    con = duckdb.connect()
+    _sales(con, spiked)
+    row = _baseline(con, BaselineConfig(max_trend_adjustment=0.0), scoring_days=40)[day]
+    history = [day - timedelta(weeks=k) for k in (2, 3, 4, 5)]
+    assert row["expected_units"] == pytest.approx(statistics.median(spiked[d] for d in history))
+
+
+def test_the_trend_factor_follows_a_rising_series_and_is_bounded() -> None:
+    con = duckdb.connect()
+    series = {d: 100 + 2 * i for i, d in enumerate(_days(FIRST_DAY, WINDOW.end))}
+    _sales(con, series)
+    day = WINDOW.end
+    free = _baseline(con, BaselineConfig(max_trend_adjustment=0.5))[day]
+    flat = _baseline(con, BaselineConfig(max_trend_adjustment=0.0))[day]
+    tight = _baseline(con, BaselineConfig(max_trend_adjustment=0.01))[day]
+    # the median of the last four same weekdays lags a rising series; the trend closes the gap
+    assert flat["expected_units"] < free["expected_units"] <= series[day] + 1e-9
+    assert abs(series[day] - free["expected_units"]) < 0.1 * abs(series[day] - flat["expected_units"])
+    assert free["trend_factor"] > 1.01
+    assert tight["trend_factor"] == pytest.approx(1.01)
+
+
+def test_a_day_without_same_weekday_history_gets_no_baseline() -> None:
+    con = duckdb.connect()
+    _sales(con, {d: 5 for d in _days(WINDOW.start - timedelta(days=3), WINDOW.end)})
+    got = _baseline(con, BaselineConfig())
+    # only the window days whose weekday occurred in the three days before the window
+    assert sorted(got) == _days(WINDOW.start + timedelta(days=4), WINDOW.end)
+
+
+def test_rescoring_unchanged_sales_appends_nothing_and_a_new_version_appends_beside() -> None:
+    con = duckdb.connect()
+    # enough history for the six-week variant's look-back on every scored day
+    _sales(con, {d: _weekday_pattern(d) for d in _days(FIRST_DAY - timedelta(weeks=4), WINDOW.end)})
+    scoring = BaselineScoring(WINDOW, 35)
+    first = score_baseline(con, con.table("sales"), card=builtin_card("baseline", "0"), scoring=scoring, log_relation=None)
+    assert first.schema == BASELINE_LOG.schema and first.num_rows == 35
+    con.register("first_batch", first)
+    con.execute("create table baseline_log as select * from first_batch")
+    again = score_baseline(con, con.table("sales"), card=builtin_card("baseline", "0"), scoring=scoring, log_relation="baseline_log")
+    assert again.num_rows == 0
+    variant = score_baseline(con, con.table("sales"), card=builtin_card("baseline", "0.1"), scoring=scoring, log_relation="baseline_log")
+    assert variant.num_rows == 35
+    assert set(variant.column("same_weekday_weeks").to_pylist()) == {6}
+
+
+# ---- detection --------------------------------------------------------------------------------
+
+TRAINING_DAYS = _days(date(2025, 8, 1), date(2025, 8, 6))
+
+
+def _detection_world(con: duckdb.DuckDBPyConnection) -> dict[str, list[float]]:
+    """A baseline_log with a narrative pair (ST1, K1), an unrelated pair that deviates wildly
+    (ST2, K1), rows of another baseline version, and an older superseded row."""
+    con.execute(
+        "create table baseline_log (store_id varchar, sku_id varchar, sales_date date, actual_units bigint, "
+        "expected_units double, residual_units double, log_id varchar, model_version varchar, scored_at timestamp)"
+    )
+    training_residuals = [1.0, -2.0, 0.5, 1.5, -1.0, 0.0]
+    window_actual = [30, 25, 12]
+    window_expected = [10.0, 10.5, 11.0]
+    rows = []
+    for store, factor in (("ST1", 1), ("ST2", 20)):
+        for d, r in zip(TRAINING_DAYS, training_residuals):
+            rows.append((store, "K1", d, int(10 + r), 10.0, r, f"{store}-{d}", "0", "2025-08-20 10:00:00"))
+        for d, a, e in zip(_days(date(2025, 8, 8), date(2025, 8, 10)), window_actual, window_expected):
+            rows.append((store, "K1", d, a * factor, e, a * factor - e, f"{store}-{d}", "0", "2025-08-20 10:00:00"))
+    # superseded (older) and other-version rows for a window day of the narrative pair
+    rows.append(("ST1", "K1", date(2025, 8, 9), 999, 1.0, 998.0, "old", "0", "2025-08-19 10:00:00"))
+    rows.append(("ST1", "K1", date(2025, 8, 9), 25, 99.0, -74.0, "other", "0.1", "2025-08-21 10:00:00"))
+    con.executemany("insert into baseline_log values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.execute(
+        "create table narratives as select 'MR-001' as narrative_id, date '2025-08-08' as window_start, "
+        "date '2025-08-10' as window_end, 'up' as direction, 2.5 as magnitude, 'flash-demand spike' as cluster_name, "
+        "'campaign' as cause_type, 'A flash sale.' as cause, 0.8 as confidence"
+    )
+    con.execute("create table narrative_targets as select 'MR-001' as narrative_id, 'ST1' as store_id, 'K1' as sku_id")
+    return {"training": training_residuals, "actual": window_actual, "expected": window_expected}
+
+
+def _detect(con: duckdb.DuckDBPyConnection, log: str | None = None) -> pa.Table:
+    return score_detections(
+        con,
+        baseline_log=con.table("baseline_log"),
+        narratives=con.table("narratives"),
+        narrative_targets=con.table("narrative_targets"),
+        card=builtin_card("anomaly_classifier", "0"),
+        baseline_version="0",
+        window=WINDOW,
+        log_relation=log,
+    )
+
+
+def test_detections_carry_residuals_deviation_and_z_score_from_the_active_baseline() -> None:
+    con = duckdb.connect()
+    world = _detection_world(con)
+    batch = _detect(con)
+    assert batch.schema == DETECTION_LOG.schema
+    [row] = batch.to_pylist()
+    actual, expected = sum(world["actual"]), sum(world["expected"])
+    assert (row["store_id"], row["sku_id"], row["narrative_id"]) == ("ST1", "K1", "MR-001")
+    assert row["anomaly_id"] == "ST1:K1:20250808:20250810"
+    assert row["actual_units"] == actual and row["expected_units"] == pytest.approx(expected)
+    assert row["residual_units"] == pytest.approx(actual - expected)
+    assert row["relative_deviation"] == pytest.approx((actual - expected) / expected)
+    sd = statistics.stdev(world["training"])
+    assert row["training_residual_sd"] == pytest.approx(sd) and row["training_days"] == len(TRAINING_DAYS)
+    assert row["z_score"] == pytest.approx((actual - expected) / 3 / sd)
+    assert row["observed_direction"] == "up" and row["peak_date"] == date(2025, 8, 8)
+    assert row["peak_ratio"] == pytest.approx(30 / 10.0)
+    assert row["daily_actual_units"] == world["actual"] and row["baseline_model_version"] == "0"
+    assert row["baseline_log_ids"] == [f"ST1-{d}" for d in _days(date(2025, 8, 8), date(2025, 8, 10))]
+
+
+def test_only_narrative_pairs_are_detected_and_a_rerun_appends_nothing() -> None:
+    con = duckdb.connect()
+    _detection_world(con)
+    batch = _detect(con)
+    assert batch.column("store_id").to_pylist() == ["ST1"]  # ST2 deviates 20x but is no narrative target
+    con.register("batch", batch)
+    con.execute("create table detection_log as select * from batch")
+    assert _detect(con, "detection_log").num_rows == 0
+
+
+def test_a_window_day_without_a_baseline_fails_naming_the_narrative_and_pair() -> None:
+    con = duckdb.connect()
+    _detection_world(con)
+    con.execute("delete from baseline_log where store_id = 'ST1' and sales_date = date '2025-08-10'")
+    with pytest.raises(MissingBaselineError, match=r"MR-001.*ST1.*K1"):
+        _detect(con)
+
+
+# ---- clustering -------------------------------------------------------------------------------
+
+
+def _curves(*pairs: tuple[list[int], list[float]]) -> tuple[pa.Array, pa.Array]:
+    return pa.array([a for a, _ in pairs], pa.list_(pa.int64())), pa.array([e for _, e in pairs], pa.list_(pa.float64()))
+
+
+def _cluster_batch(members: list[tuple[str, list[int], list[float]]]) -> pa.Table:
+    actual, expected = _curves(*[(a, e) for _, a, e in members])
+    return pa.table(
+        {
+            "anomaly_id": [f"A{i}" for i in range(len(members))],
+            "detection_log_id": [f"D{i}" for i in range(len(members))],
+            "narrative_id": ["MR-001"] * len(members),
+            "cluster_name": [c for c, _, _ in members],
+            "daily_actual_units": actual,
+            "daily_expected_units": expected,
+            "cluster_size": pa.array([len(members)] * len(members), pa.int32()),
+        }
+    )
+
+
+def test_similarity_is_one_for_the_prototype_shape_and_lower_for_another_shape() -> None:
+    spike = ([10, 40, 10], [10.0, 10.0, 10.0])
+    ramp = ([12, 14, 16, 18, 20], [10.0] * 5)
+    same = predict_clusters(_cluster_batch([("c", *spike), ("c", *spike)]), ClusteringConfig())
+    assert same.column("similarity_score").to_pylist() == pytest.approx([1.0, 1.0])
+    mixed = predict_clusters(_cluster_batch([("c", *spike), ("c", *spike), ("c", *ramp)]), ClusteringConfig())
+    spike_score, _, ramp_score = mixed.column("similarity_score").to_pylist()
+    assert ramp_score < spike_score < 1.0
+    # a cluster of one is its own prototype; other clusters do not move it
+    alone = predict_clusters(_cluster_batch([("c", *spike), ("d", *ramp)]), ClusteringConfig())
+    assert alone.column("similarity_score").to_pylist() == pytest.approx([1.0, 1.0])
+
+
+def test_shape_vectors_describe_curve_peak_duration_and_sign() -> None:
+    config = ClusteringConfig(curve_points=5, max_duration_days=4)
+    actual, expected = _curves(([10, 10, 30, 10], [10.0] * 4), ([5, 5], [10.0, 10.0]), ([4], [10.0]))
+    shapes = shape_vectors(actual, expected, config)
+    spike, shift, day = shapes["vector"]
+    assert spike[:5] == pytest.approx([0, 0, 0.5, 0.75, 0])  # curve 0,0,1,0 read at 0, .75, 1.5, 2.25, 3
+    assert spike[5:] == pytest.approx([2.5 / 4, 1.0, 1.0])  # peak on the third of four days, 4 of 4 days, up
+    assert shift[:5] == pytest.approx([-1] * 5) and shift[5:] == pytest.approx([0.25, 0.5, -1.0])
+    assert day[:5] == pytest.approx([-1] * 5) and day[5:] == pytest.approx([0.5, 0.25, -1.0])
+    assert shapes["duration_days"].tolist() == [4, 2, 1] and shapes["sign"].tolist() == [1, -1, -1]
+    v = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, 0.0]])
+    assert cosine_similarity(v, v) == pytest.approx([1.0, 1.0])
+    assert cosine_similarity(v, v[::-1])[0] == pytest.approx(1 / np.sqrt(14))
+
+
+def _detection_log_with(con: duckdb.DuckDBPyConnection, curves: list[tuple[str, list[int], list[float]]]) -> None:
+    rows = [
+        (f"A{i}", f"D{i}", narrative, actual, expected, "0", "0", "2025-08-20 10:00:00")
+        for i, (narrative, actual, expected) in enumerate(curves)
+    ]
+    con.execute(
+        "create or replace table detection_log (anomaly_id varchar, log_id varchar, narrative_id varchar, "
+        "daily_actual_units bigint[], daily_expected_units double[], model_version varchar, "
+        "baseline_model_version varchar, scored_at timestamp)"
+    )
+    con.executemany("insert into detection_log values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def test_cluster_log_rescores_a_cluster_whole_when_its_membership_changes() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "create table narratives as select * from (values ('MR-001', 'spikes'), ('MR-002', 'spikes'), "
+        "('MR-003', 'fades')) as t(narrative_id, cluster_name)"
+    )
+    spike, fade = ([10, 40, 10], [10.0] * 3), ([9, 6, 3], [10.0] * 3)
+    _detection_log_with(con, [("MR-001", *spike), ("MR-003", *fade)])
+
+    def score(log: str | None) -> pa.Table:
+        return score_clusters(
+            con, detection_log=con.table("detection_log"), narratives=con.table("narratives"),
+            card=builtin_card("cluster_model", "0"), classifier_version="0", baseline_version="0", log_relation=log,
+        )
+
+    first = score(None)
+    assert first.schema == CLUSTER_LOG.schema
+    assert sorted(first.column("cluster_name").to_pylist()) == ["fades", "spikes"]
+    assert first.column("model_confidence_metric").to_pylist() == first.column("similarity_score").to_pylist()
+    con.register("first_batch", first)
+    con.execute("create table cluster_log as select * from first_batch")
+    assert score("cluster_log").num_rows == 0
+    # a new member of `spikes`: both spikes re-scored against the new prototype, `fades` untouched
+    _detection_log_with(con, [("MR-001", *spike), ("MR-003", *fade), ("MR-002", [10, 10, 25], [10.0] * 3)])
+    second = score("cluster_log")
+    assert sorted(second.column("anomaly_id").to_pylist()) == ["A0", "A2"]
+    assert set(second.column("cluster_size").to_pylist()) == {2}
+    assert all(s < 1.0 for s in second.column("similarity_score").to_pylist())
+
+
+# ---- attribution ------------------------------------------------------------------------------
+
+
+def test_attribution_evidence_is_exactly_the_overlapping_campaigns_and_events() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "create table detection_log as select 'ST1:K1:20250808:20250810' as anomaly_id, 'D1' as log_id, "
+        "'MR-001' as narrative_id, 'ST1' as store_id, 'K1' as sku_id, date '2025-08-08' as window_start, "
+        "date '2025-08-10' as window_end, '0' as model_version, '0' as baseline_model_version, "
+        "timestamp '2025-08-20 10:00:00' as scored_at"
+    )
+    con.execute(
+        "create table narratives as select 'MR-001' as narrative_id, 'campaign' as cause_type, "
+        "'A flash sale.' as cause, 0.8 as confidence"
+    )
+    con.execute("create table stores as select 'ST1' as store_id, 'northmart' as retailer, 'north' as region")
+    con.execute("create table skus as select 'K1' as sku_id, 'snacks' as category")
+    con.execute(
+        """create table campaigns as select * from (values
+            ('C-sku',      'northmart', 'north', 'snacks', 'K1', date '2025-08-08', date '2025-08-20'),
+            ('C-all',      'northmart', null,    null,     null, date '2025-08-01', date '2025-08-08'),
+            ('C-category', 'northmart', 'north', 'snacks', null, date '2025-08-10', date '2025-08-10'),
+            ('C-retailer', 'coastco',   'north', 'snacks', 'K1', date '2025-08-08', date '2025-08-10'),
+            ('C-region',   'northmart', 'south', 'snacks', 'K1', date '2025-08-08', date '2025-08-10'),
+            ('C-other-category', 'northmart', 'north', 'dairy', null, date '2025-08-08', date '2025-08-10'),
+            ('C-other-sku', 'northmart', 'north', 'snacks', 'K2', date '2025-08-08', date '2025-08-10'),
+            ('C-before',   'northmart', 'north', 'snacks', 'K1', date '2025-07-01', date '2025-08-07'),
+            ('C-after',    'northmart', 'north', 'snacks', 'K1', date '2025-08-11', date '2025-08-30')
+        ) as t(campaign_id, retailer, region, category, sku_id, start_date, end_date)"""
+    )
+    con.execute(
+        """create table context_events as select * from (values
+            ('E-region',  'north', null,  date '2025-08-09', date '2025-08-09'),
+            ('E-all',     null,    null,  date '2025-08-05', date '2025-08-08'),
+            ('E-store',   'north', 'ST1', date '2025-08-10', date '2025-08-12'),
+            ('E-other-store',  'north', 'ST2', date '2025-08-08', date '2025-08-10'),
+            ('E-other-region', 'south', null,  date '2025-08-08', date '2025-08-10'),
+            ('E-after',   'north', null,  date '2025-08-11', date '2025-08-11')
+        ) as t(event_id, region, store_id, start_date, end_date)"""
+    )
+    names = ("detection_log", "narratives", "stores", "skus", "campaigns", "context_events")
+    batch = score_attributions(
+        con, relations={n: con.table(n) for n in names}, card=builtin_card("attribution_model", "0"),
+        classifier_version="0", baseline_version="0", log_relation=None,
+    )
+    assert batch.schema == ATTRIBUTION_LOG.schema
+    [row] = batch.to_pylist()
+    assert row["evidence_campaign_ids"] == ["C-all", "C-category", "C-sku"]
+    assert row["evidence_event_ids"] == ["E-all", "E-region", "E-store"]
+    assert row["evidence_count"] == 6
+    assert (row["cause_type"], row["cause"], row["confidence"]) == ("campaign", "A flash sale.", 0.8)
+    assert row["model_confidence_metric"] == 0.8 and row["detection_log_id"] == "D1"
+
+
+# ---- schemas ----------------------------------------------------------------------------------
+
+
+def test_the_log_yaml_documents_exactly_the_declared_arrow_schemas() -> None:
+    models = yaml.safe_load((PROJECT_ROOT / "models/ml/minority_reports/_minority_reports__models.yml").read_text())
+    documented = {m["name"]: [c["name"] for c in m["columns"]] for m in models["models"]}
+    for spec in (BASELINE_LOG, DETECTION_LOG, CLUSTER_LOG, ATTRIBUTION_LOG):
+        assert documented[spec.name] == spec.schema.names
+
+
+def test_the_six_week_baseline_variant_is_registered_as_its_own_version() -> None:
+    card = builtin_card("baseline", "0.1")
+    assert isinstance(card, ModelCard) and card.model_version == "0.1"
+    assert "six-week" in card.description
