@@ -12,10 +12,15 @@ def main() -> None:
 
 def _register() -> None:
     from mrs.insights.cli import insights
+    from mrs.lifecycle.cli import approve, reject, retrain, train
     from mrs.simulate.cli import simulate
 
     main.add_command(simulate)
     main.add_command(insights)
+    main.add_command(train)
+    main.add_command(approve)
+    main.add_command(reject)
+    main.add_command(retrain)
 
 
 _register()

@@ -7,14 +7,14 @@ with the runner that version names.
 
 from mrs.insights.factory import get_active_runner
 from mrs.insights.schema import CONFIDENCE_COLUMN, MODEL_NAME, PRODUCT_INSIGHTS_LOG
+from mrs.lifecycle.governance import require_active
 from mrs.logs import score_new_rows
-from mrs.versions import builtin_card
 
 
 def model(dbt, session):
     dbt.config(materialized="incremental")  # required here: folder config does not set it for Python models
     version = dbt.config.get("active_version")
-    card = builtin_card(MODEL_NAME, version)
+    card = require_active(MODEL_NAME, version, dbt.ref("model_registry_log"), dbt.ref("model_approval_log"))
     runner = get_active_runner(MODEL_NAME, version)
     log = str(dbt.this) if dbt.is_incremental else None
     return score_new_rows(

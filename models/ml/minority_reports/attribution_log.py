@@ -1,12 +1,12 @@
 """attribution_log (MRPAL): a proposed cause with evidence per current detection, from the active `attribution_model`."""
 
+from mrs.lifecycle.governance import require_active
 from mrs.minority.attribution import score_attributions
-from mrs.versions import builtin_card
 
 
 def model(dbt, session):
     dbt.config(materialized="incremental")
-    card = builtin_card("attribution_model", dbt.config.get("active_version"))
+    card = require_active("attribution_model", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log"))
     return score_attributions(
         session,
         relations={

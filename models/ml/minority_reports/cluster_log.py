@@ -1,12 +1,12 @@
 """cluster_log (MRCL): a cluster and shape similarity per current detection, from the active `cluster_model`."""
 
+from mrs.lifecycle.governance import require_active
 from mrs.minority.clustering import score_clusters
-from mrs.versions import builtin_card
 
 
 def model(dbt, session):
     dbt.config(materialized="incremental")
-    card = builtin_card("cluster_model", dbt.config.get("active_version"))
+    card = require_active("cluster_model", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log"))
     return score_clusters(
         session,
         detection_log=dbt.ref("detection_log"),

@@ -1,13 +1,13 @@
 """detection_log (MRDL): anomalies of the active `anomaly_classifier` on the active baseline (append-only)."""
 
+from mrs.lifecycle.governance import require_active
 from mrs.minority.config import AnomalyWindow
 from mrs.minority.detection import score_detections
-from mrs.versions import builtin_card
 
 
 def model(dbt, session):
     dbt.config(materialized="incremental")
-    card = builtin_card("anomaly_classifier", dbt.config.get("active_version"))
+    card = require_active("anomaly_classifier", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log"))
     return score_detections(
         session,
         baseline_log=dbt.ref("baseline_log"),

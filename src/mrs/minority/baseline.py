@@ -98,7 +98,7 @@ def baseline_inputs_sql(config: BaselineConfig, scoring: BaselineScoring) -> str
         select days.*
         from days, scoring_range
         where not days.in_anomaly_window
-          and days.sales_date >= first_scored_day - {history_margin_days(config, scoring)}
+          and days.sales_date >= {scoring.first_day_sql("first_scored_day")} - {history_margin_days(config, scoring)}
     ),
     -- as of each history day: its last {config.lookback_weeks} same weekdays (itself included; nulls before the first)
     same_weekday_lists as (
@@ -133,7 +133,7 @@ def baseline_inputs_sql(config: BaselineConfig, scoring: BaselineScoring) -> str
     scored_days as (
         select days.*
         from days, scoring_range
-        where days.sales_date >= first_scored_day
+        where {scoring.scored_days_sql("first_scored_day", "days.sales_date")}
     ),
     -- each scored day takes the statistics of the latest history day strictly before it
     with_same_weekday as (

@@ -88,10 +88,22 @@ class BaselineScoring:
 
     window: AnomalyWindow
     scoring_days: int = 35
+    #: ``vars.rereview`` for the baseline: an extra (older) range of days to score with the active
+    #: version, appended beside the rows other versions wrote (see mrs.lifecycle.learned_baseline.Rereview)
+    rereview: tuple[date, date] | None = None
 
     def __post_init__(self) -> None:
         if self.scoring_days < 1:
             raise MinorityConfigError(f"vars.baseline_scoring_days must be >= 1, got {self.scoring_days}")
+
+    def scored_days_sql(self, first_scored_day: str, column: str = "sales_date") -> str:
+        """SQL condition: ``column`` is a scored day (from ``first_scored_day``, or in the re-review range)."""
+        extra = f" or {column} between date '{self.rereview[0]}' and date '{self.rereview[1]}'" if self.rereview else ""
+        return f"({column} >= {first_scored_day}{extra})"
+
+    def first_day_sql(self, first_scored_day: str) -> str:
+        """SQL for the earliest scored day (the re-review range included)."""
+        return f"least({first_scored_day}, date '{self.rereview[0]}')" if self.rereview else first_scored_day
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mrs.simulate.config import DEFAULT_SEED, MIN_HISTORY_DAYS, SimulationConfig
+from mrs.simulate.config import DEFAULT_SEED, MIN_HISTORY_DAYS, DriftConfig, SimulationConfig
 from mrs.simulate.simulator import write_simulation
 
 _WINDOW_DAYS = (SimulationConfig().window_end - SimulationConfig().window_start).days + 1
@@ -42,9 +42,14 @@ def default_out_dir(cwd: Path | None = None) -> Path:
     help="Days of sales, ending 2025-08-12, so the anomaly window 2025-08-07..12 stays at the end.",
 )
 @click.option("--products", type=click.IntRange(min=8), default=40, show_default=True, help="Trading-card products.")
+@click.option(
+    "--drift", is_flag=True, default=False,
+    help="Shift the last 3 weeks (sales level and weekly pattern, product prices) so drift monitoring has something to catch.",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def simulate(
-    seed: int, out_dir: Path | None, fmt: str, stores: int, skus: int, days: int, products: int, progress: bool
+    seed: int, out_dir: Path | None, fmt: str, stores: int, skus: int, days: int, products: int, drift: bool,
+    progress: bool,
 ) -> None:
     """Write a deterministic synthetic world: stores, SKUs, the two retailers' sales feeds,
     narratives and their targets, campaigns, context events, products, prices and alerts.
@@ -52,12 +57,14 @@ def simulate(
     Sales are generated and written a chunk of stores at a time, so large worlds
     (e.g. --stores 2000 --skus 100 --days 120 --format parquet) run in bounded memory.
     """
-    config = SimulationConfig(seed=seed, n_stores=stores, n_skus=skus, n_products=products).with_days(days)
+    config = SimulationConfig(
+        seed=seed, n_stores=stores, n_skus=skus, n_products=products, drift=DriftConfig() if drift else None
+    ).with_days(days)
     out_dir = out_dir or default_out_dir()
     began = time.perf_counter()
     rows = write_simulation(config, out_dir, fmt, progress=progress)
     counts = " ".join(f"{name}={n:,}" for name, n in rows.items())
     click.echo(
-        f"mrs simulate: seed {seed}, {len(rows)} tables, {sum(rows.values()):,} rows ({counts}) "
+        f"mrs simulate: seed {seed}{f', drift from {config.drift_start}' if drift else ''}, {len(rows)} tables, {sum(rows.values()):,} rows ({counts}) "
         f"as {fmt} in {out_dir} [{time.perf_counter() - began:.1f}s]"
     )

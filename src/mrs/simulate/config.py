@@ -16,6 +16,34 @@ MIN_HISTORY_DAYS = 28
 
 
 @dataclass(frozen=True)
+class DriftConfig:
+    """``mrs simulate --drift``: a change of regime over the last days of the world, so that model
+    monitoring has something to catch. Without it (the default) the world is exactly the base one.
+
+    Over the last ``days`` days (the anomaly window included) normal sales demand moves to a new
+    level and a new weekly pattern, and every product's price moves by ``price_level``. The random
+    draws stay the same, so the days before the drift are identical to the base world's.
+    """
+
+    #: the last days of the world that drift (21: three weeks up to the last sales day)
+    days: int = 21
+    #: multiplicative shift of normal sales demand (1.6 = 60 % more)
+    sales_level: float = 1.6
+    #: Monday..Sunday multipliers on top of the level: demand moves from the weekend to early week
+    weekday_factors: tuple[float, float, float, float, float, float, float] = (1.35, 1.25, 1.1, 1.0, 0.85, 0.75, 0.8)
+    #: multiplicative move of every observed product price (1.3 = a market-wide 30 % rise)
+    price_level: float = 1.3
+
+    def __post_init__(self) -> None:
+        if self.days < 1:
+            raise ValueError(f"drift days must be >= 1, got {self.days}")
+        if self.sales_level <= 0 or self.price_level <= 0 or min(self.weekday_factors) <= 0:
+            raise ValueError("drift levels and weekday factors must be > 0")
+        if len(self.weekday_factors) != 7:
+            raise ValueError("weekday_factors needs 7 values, Monday..Sunday")
+
+
+@dataclass(frozen=True)
 class SimulationConfig:
     """Everything that determines a world: the same config always yields the same files.
 
@@ -32,6 +60,8 @@ class SimulationConfig:
     window_end: date = DEFAULT_WINDOW_END
     #: stores generated and written together when streaming the sales feeds (memory bound, row groups)
     chunk_stores: int = 50
+    #: a change of regime at the end of the world (``mrs simulate --drift``); None: the base world
+    drift: DriftConfig | None = None
 
     def __post_init__(self) -> None:
         if self.seed < 0:
@@ -55,9 +85,17 @@ class SimulationConfig:
                 f"({self.window_start}); start_date is {self.start_date}"
             )
 
+        if self.drift is not None and self.drift.days >= self.n_days:
+            raise ValueError(f"drift days ({self.drift.days}) must be fewer than the world's days ({self.n_days})")
+
     @property
     def n_days(self) -> int:
         return (self.end_date - self.start_date).days + 1
+
+    @property
+    def drift_start(self) -> date | None:
+        """The first day of the drift (None without drift)."""
+        return None if self.drift is None else self.end_date - timedelta(days=self.drift.days - 1)
 
     def with_days(self, n_days: int) -> SimulationConfig:
         """The same world over `n_days` days that still end on `end_date` (the window stays at the end)."""

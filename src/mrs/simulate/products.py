@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mrs.simulate import schemas
 from mrs.simulate.config import SimulationConfig
@@ -282,4 +283,9 @@ def build_products(config: SimulationConfig) -> dict[str, pa.Table]:
         },
         schema=schemas.PRODUCTS,
     )
-    return {"products": products, "prices": _prices(config, catalogue), "alerts": _alerts(config, catalogue)}
+    prices = _prices(config, catalogue)
+    if config.drift is not None:  # `--drift`: a market-wide price move over the last days
+        moved = pc.greater_equal(prices.column("observed_on"), pa.scalar(config.drift_start, pa.date32()))
+        price = pc.if_else(moved, pc.round(pc.multiply(prices.column("price"), config.drift.price_level), 2), prices.column("price"))
+        prices = prices.set_column(prices.schema.get_field_index("price"), "price", price)
+    return {"products": products, "prices": prices, "alerts": _alerts(config, catalogue)}

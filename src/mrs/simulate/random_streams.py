@@ -20,6 +20,7 @@ STREAM_IDS: dict[str, int] = {
     "products": 9,
     "prices": 10,
     "alerts": 11,
+    "drift_sales": 12,
 }
 
 

@@ -62,6 +62,17 @@ def simulate_units(world: World, scenario: Scenario, lo: int, hi: int) -> tuple[
         rng = stream(seed, "sales", s)
         k = np.broadcast_to(shape[s][:, None], (n_k, n_d))
         units[i] = rng.poisson(mu[i] * rng.standard_gamma(k) / k)
+    drift = world.config.drift
+    if drift is not None:
+        # `--drift`: the last days get a new level and weekly pattern, redrawn from their own streams
+        # so every day before the drift is exactly the base world's; narratives build on the new demand
+        days = np.arange(n_d - drift.days, n_d)
+        factor = drift.sales_level * np.asarray(drift.weekday_factors)[world.calendar.dow[days]]
+        for i, s in enumerate(range(lo, hi)):
+            rng = stream(seed, "drift_sales", s)
+            k = np.broadcast_to(shape[s][:, None], (n_k, days.size))
+            units[i][:, days] = rng.poisson(mu[i][:, days] * factor * rng.standard_gamma(k) / k)
+        mu[:, :, days] *= factor
     for effect in scenario.effects:
         days = np.flatnonzero(effect.multiplier != 1.0)
         for s, k in zip(effect.stores.tolist(), effect.skus.tolist()):

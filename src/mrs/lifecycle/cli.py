@@ -1,0 +1,182 @@
+"""``mrs train``, ``mrs approve``, ``mrs reject`` and ``mrs retrain``: the lifecycle's commands.
+
+They read the warehouse read-only (``$MRS_DUCKDB_PATH``, else ``./mrs.duckdb``, as profiles.yml),
+write artefacts under the artefacts root (``--artifacts-dir``, ``$MRS_ARTIFACTS_DIR``, else
+``artifacts/models`` of the project) and append decisions to the approvals file
+(``--approvals-file``, ``$MRS_APPROVALS_FILE``, else ``seeds/model_approvals.csv``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import duckdb
+
+from mrs.lifecycle.artifacts import ArtifactError, artifacts_root, find_manifests, version_dir
+from mrs.lifecycle.governance import (
+    APPROVED,
+    REJECTED,
+    TRAINABLE_MODELS,
+    Approval,
+    GovernanceError,
+    append_approval,
+    approvals_path,
+)
+from mrs.lifecycle.training import TrainingConfig, TrainingError, summary_text, train_baseline
+from mrs.versions import BUILTIN_CARDS, MODEL_NAMES
+
+WAREHOUSE_ENV = "MRS_DUCKDB_PATH"
+RETRAIN_EVENTS_TABLE = "ml.model_retrain_event_log"
+REGISTRY_TABLE = "ml.model_registry_log"
+
+
+def warehouse_path(override: Path | None) -> Path:
+    return Path(override or os.environ.get(WAREHOUSE_ENV) or "mrs.duckdb")
+
+
+def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse, read-only (a build may not be writing it at the same time)."""
+    if not path.is_file():
+        raise click.ClickException(f"no warehouse at {path}: run `dbt build` first, or set {WAREHOUSE_ENV}")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise click.ClickException(f"cannot open {path} read-only (is a dbt build writing it?): {exc}") from exc
+
+
+_warehouse_option = click.option(
+    "--duckdb", "duckdb_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help=f"Warehouse file (opened read-only).  [default: ${WAREHOUSE_ENV} or ./mrs.duckdb]",
+)
+_artifacts_option = click.option(
+    "--artifacts-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Artefacts root.  [default: $MRS_ARTIFACTS_DIR or artifacts/models of the project]",
+)
+
+
+def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: TrainingConfig, progress: bool,
+           retrain_event_ids: tuple[str, ...] = ()) -> None:
+    if model != "baseline":  # pragma: no cover - TRAINABLE_MODELS lists the trainers
+        raise click.ClickException(f"no trainer for {model!r}")
+    try:
+        result = train_baseline(
+            con, root, config=config, retrain_event_ids=retrain_event_ids, progress=progress,
+            echo=lambda line: click.echo(line, err=True),
+        )
+    except (TrainingError, ArtifactError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(summary_text(result))
+
+
+@click.command("train")
+@click.argument("model", type=click.Choice(TRAINABLE_MODELS))
+@_warehouse_option
+@_artifacts_option
+@click.option("--holdout-days", type=click.IntRange(min=1), default=TrainingConfig.holdout_days, show_default=True)
+@click.option("--validation-days", type=click.IntRange(min=1), default=TrainingConfig.validation_days, show_default=True)
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+def train(model: str, duckdb_path: Path | None, artifacts_dir: Path | None, holdout_days: int, validation_days: int,
+          progress: bool) -> None:
+    """Train a new version of MODEL outside the DAG and write it as an immutable artefact.
+
+    Reads the warehouse read-only, splits train / validation / hold-out by time, trains, evaluates
+    on the hold-out and prints a summary. The next `dbt build` registers the version; it runs only
+    after `mrs approve`.
+    """
+    with connect_read_only(warehouse_path(duckdb_path)) as con:
+        _train(model, con, artifacts_root(artifacts_dir), TrainingConfig(holdout_days=holdout_days, validation_days=validation_days), progress)
+
+
+def _version_exists(model: str, version: str, root: Path) -> bool:
+    return (model, version) in BUILTIN_CARDS or (version_dir(root, model, version) / "manifest.json").is_file()
+
+
+def _decide(decision: str, model: str, version: str, by: str, reason: str, approvals_file: Path | None,
+            artifacts_dir: Path | None) -> None:
+    root = artifacts_root(artifacts_dir)
+    if not _version_exists(model, version, root):
+        raise click.ClickException(
+            f"model {model!r} has no version {version!r}: it is not built in and there is no "
+            f"{version_dir(root, model, version) / 'manifest.json'} (train it first, or pass --artifacts-dir)"
+        )
+    path = approvals_path(approvals_file)
+    try:
+        approval = Approval.make(model, version, decision, by, reason)
+        append_approval(path, approval)
+    except GovernanceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{decision} {model} {version} ({approval.approval_id}, by {approval.decided_by}) in {path}")
+    click.echo("  commit the file: the next `dbt build` loads it into model_approval_log")
+    if decision == APPROVED:
+        click.echo(f'  activate it with vars.active_model_versions.{model}: "{version}" (dbt_project.yml or --vars)')
+
+
+def _decision_command(decision: str, verb: str) -> click.Command:
+    @click.command(
+        verb,
+        help=f"Record that VERSION of MODEL is {decision}: append one line to the committed approvals file "
+        "(append-only, reviewed like code); the next `dbt build` loads it.",
+    )
+    @click.argument("model", type=click.Choice(MODEL_NAMES))
+    @click.argument("version")
+    @click.option("--by", "by", required=True, help="Who decides.")
+    @click.option("--reason", required=True, help="Why, in one line.")
+    @click.option("--approvals-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Approvals file.  [default: $MRS_APPROVALS_FILE or seeds/model_approvals.csv of the project]")
+    @_artifacts_option
+    def command(model: str, version: str, by: str, reason: str, approvals_file: Path | None, artifacts_dir: Path | None) -> None:
+        _decide(decision, model, version, by, reason, approvals_file, artifacts_dir)
+
+    return command
+
+
+approve = _decision_command(APPROVED, "approve")
+reject = _decision_command(REJECTED, "reject")
+
+
+def open_retrain_events(con: duckdb.DuckDBPyConnection, root: Path) -> dict[str, list[str]]:
+    """Per model, the retrain events no registered or already trained version answers."""
+    tables = {r[0] for r in con.sql("select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+    if RETRAIN_EVENTS_TABLE not in tables:
+        raise click.ClickException(f"{RETRAIN_EVENTS_TABLE} is not in the warehouse: run `dbt build` first")
+    answered = {e for _, m in find_manifests(root) for e in m.retrain_event_ids}
+    if REGISTRY_TABLE in tables:
+        answered |= {r[0] for r in con.sql(f"select distinct unnest(retrain_event_ids) from {REGISTRY_TABLE}").fetchall()}
+    events: dict[str, list[str]] = {}
+    for model, event_id in con.sql(
+        f"select model_name, event_id from {RETRAIN_EVENTS_TABLE} group by all order by model_name, min(as_of_date), event_id"
+    ).fetchall():
+        if event_id not in answered:
+            events.setdefault(model, []).append(event_id)
+    return events
+
+
+@click.command("retrain")
+@_warehouse_option
+@_artifacts_option
+@click.option("--dry-run", is_flag=True, help="List the open events and what would be trained.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+def retrain(duckdb_path: Path | None, artifacts_dir: Path | None, dry_run: bool, progress: bool) -> None:
+    """Train a candidate version for every model with open retrain events (model_retrain_event_log).
+
+    The candidate lists the events it answers; the next `dbt build` registers it (closing them) and
+    it runs only after `mrs approve`.
+    """
+    root = artifacts_root(artifacts_dir)
+    with connect_read_only(warehouse_path(duckdb_path)) as con:
+        events = open_retrain_events(con, root)
+        if not events:
+            click.echo("no open retrain events")
+            return
+        for model, ids in events.items():
+            click.echo(f"{model}: {len(ids)} open retrain event(s) {', '.join(ids)}")
+            if model not in TRAINABLE_MODELS:
+                click.echo(f"  no trainer for {model} yet (trainable: {', '.join(TRAINABLE_MODELS)}); the events stay open")
+                continue
+            if dry_run:
+                click.echo(f"  would train a candidate {model} version")
+                continue
+            _train(model, con, root, TrainingConfig(), progress, retrain_event_ids=tuple(ids))
+            click.echo("  the candidate is pending approval")

@@ -1,0 +1,113 @@
+"""The learned baseline's features, built in SQL from ``int_sales_features``; the same SQL serves
+training (``mrs train baseline``), scoring (``baseline_log``) and drift monitoring.
+
+The baseline must not learn an anomaly from itself: a day's sales-history features are read from
+the ``int_sales_features`` row of the same store × SKU **seven days earlier** (its rolling means,
+medians, lags and trend, and its own units), so every history feature of day d uses sales up to
+d - 7 only, and an anomaly window of up to a week never enters the features of its own days. The
+calendar, campaign and context features are those of day d itself: they are known in advance
+(planned campaigns, holidays) and are what the model should explain sales with.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+FEATURE_HORIZON_DAYS = 7
+"""History features of day d end on day d - 7 (see the module docstring)."""
+
+TARGET = "units_sold"
+KEY_COLUMNS: tuple[str, ...] = ("store_id", "sku_id", "sales_date")
+
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "day_of_week",
+    "unit_price",
+    "lag_7d",
+    "lag_14d",
+    "lag_21d",
+    "same_weekday_mean_3w",
+    "rolling_mean_7d_lag7",
+    "rolling_median_7d_lag7",
+    "rolling_mean_28d_lag7",
+    "rolling_median_28d_lag7",
+    "trend_coef_28d_lag7",
+    "history_days_28d_lag7",
+    "active_campaigns",
+    "campaign_discount_pct",
+    "is_holiday",
+    "has_weather_event",
+    "has_local_event",
+    "has_supply_disruption",
+    "max_event_severity",
+)
+CATEGORICAL_FEATURES: tuple[str, ...] = ("retailer", "region", "store_type", "category")
+FEATURES: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+
+DRIFT_FEATURES: tuple[str, ...] = (
+    "lag_7d",
+    "same_weekday_mean_3w",
+    "rolling_mean_7d_lag7",
+    "rolling_mean_28d_lag7",
+    "rolling_median_28d_lag7",
+)
+"""The features drift monitoring compares: the sales-history ones. Campaign and context flags are
+scheduled, exogenous inputs whose mix varies by design, so they are not drift signals."""
+
+MIN_LAGGED_HISTORY_DAYS = 14
+"""A day is a training or scoring row only if the row seven days earlier has at least this many
+days in its 28-day look-back (so the first 3 weeks of a series are never rows)."""
+
+
+def baseline_features_sql(features_relation: str) -> str:
+    """One row per store × SKU × day of ``features_relation`` (``int_sales_features``) with enough
+    history: the keys, the target ``units_sold`` and :data:`FEATURES`."""
+    return f"""
+    select
+        f.store_id,
+        f.sku_id,
+        cast(f.sales_date as date) as sales_date,
+        cast(f.units_sold as double) as units_sold,
+        cast(f.day_of_week as integer) as day_of_week,
+        cast(f.unit_price as double) as unit_price,
+        cast(p.units_sold as double) as lag_7d,
+        cast(p.lag_7d as double) as lag_14d,
+        cast(p.lag_14d as double) as lag_21d,
+        (coalesce(p.units_sold, 0) + coalesce(p.lag_7d, 0) + coalesce(p.lag_14d, 0))
+            / nullif((p.units_sold is not null)::int + (p.lag_7d is not null)::int + (p.lag_14d is not null)::int, 0)
+            as same_weekday_mean_3w,
+        cast(p.rolling_mean_7d as double) as rolling_mean_7d_lag7,
+        cast(p.rolling_median_7d as double) as rolling_median_7d_lag7,
+        cast(p.rolling_mean_28d as double) as rolling_mean_28d_lag7,
+        cast(p.rolling_median_28d as double) as rolling_median_28d_lag7,
+        cast(p.trend_coef_28d as double) as trend_coef_28d_lag7,
+        cast(p.history_days_28d as integer) as history_days_28d_lag7,
+        cast(f.active_campaigns as integer) as active_campaigns,
+        cast(f.campaign_discount_pct as double) as campaign_discount_pct,
+        cast(f.is_holiday as integer) as is_holiday,
+        cast(f.has_weather_event as integer) as has_weather_event,
+        cast(f.has_local_event as integer) as has_local_event,
+        cast(f.has_supply_disruption as integer) as has_supply_disruption,
+        cast(f.max_event_severity as double) as max_event_severity,
+        f.retailer,
+        f.region,
+        f.store_type,
+        f.category
+    from {features_relation} as f
+    inner join {features_relation} as p
+        on p.store_id = f.store_id
+        and p.sku_id = f.sku_id
+        and p.sales_date = f.sales_date - {FEATURE_HORIZON_DAYS}
+    where p.history_days_28d >= {MIN_LAGGED_HISTORY_DAYS}
+    """
+
+
+def baseline_features(
+    con: "duckdb.DuckDBPyConnection", features: "duckdb.DuckDBPyRelation | str"
+) -> "duckdb.DuckDBPyRelation":
+    """:func:`baseline_features_sql` over a relation (what ``dbt.ref()`` returns) or a table name."""
+    if isinstance(features, str):
+        return con.sql(baseline_features_sql(features))
+    return features.query("mrs_sales_features", baseline_features_sql("mrs_sales_features"))

@@ -1,0 +1,191 @@
+"""Training outside the DAG (mrs.lifecycle.training) and scoring with a trained version
+(mrs.lifecycle.learned_baseline), on a small synthetic warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow.compute as pc
+import pytest
+
+from lifecycle_helpers import START, build_warehouse
+from mrs.lifecycle.artifacts import ArtifactError
+from mrs.lifecycle.features import FEATURES, NUMERIC_FEATURES
+from mrs.lifecycle.governance import ActiveVersion
+from mrs.lifecycle.learned_baseline import Rereview, RereviewError, score_learned_baseline
+from mrs.lifecycle.registry import manifest_entry
+from mrs.lifecycle.training import TrainingConfig, TrainingError, train_baseline
+from mrs.logs import RunContext
+from mrs.minority.config import AnomalyWindow, BaselineScoring
+from mrs.minority.schemas import BASELINE_LOG
+
+RUN = RunContext("run-1", datetime(2026, 1, 1, tzinfo=UTC))
+LAST_DAY = START + timedelta(days=83)
+WINDOW = (LAST_DAY - timedelta(days=5), LAST_DAY)
+SCORING = BaselineScoring(AnomalyWindow(*WINDOW), scoring_days=20)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_warehouse(tmp_path_factory.mktemp("warehouse") / "mrs.duckdb")
+
+
+@pytest.fixture(scope="module")
+def trained(warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("artifacts")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return train_baseline(con, root, progress=False, echo=lambda _: None), root
+
+
+def active_version(result) -> ActiveVersion:
+    entry = manifest_entry(result.path / "manifest.json", result.manifest)
+    return ActiveVersion(entry.card, entry.kind, entry.log_id, "apr-test", entry.row(RUN))
+
+
+def test_the_trained_baseline_beats_weekly_seasonal_naive_on_the_hold_out(trained) -> None:
+    metrics = trained[0].manifest.metrics
+    assert metrics["holdout_mase"] < 1
+    assert metrics["holdout_relative_mae"] < 1
+    assert metrics["holdout_wape"] < metrics["seasonal_naive_holdout_wape"]
+
+
+def test_the_split_is_by_time_with_the_hold_out_last(trained) -> None:
+    m = trained[0].manifest
+    train, validation, holdout = (m.splits[k] for k in ("train", "validation", "holdout"))
+    assert date.fromisoformat(train["end"]) < date.fromisoformat(validation["start"])
+    assert date.fromisoformat(validation["end"]) < date.fromisoformat(holdout["start"])
+    assert holdout["end"] == LAST_DAY.isoformat() == m.data_end.isoformat() == m.trained_on.isoformat()
+    assert (date.fromisoformat(holdout["end"]) - date.fromisoformat(holdout["start"])).days + 1 == TrainingConfig.holdout_days
+    assert train["rows"] + validation["rows"] + holdout["rows"] == m.training_rows
+
+
+def test_the_manifest_describes_the_model_for_registry_and_monitoring(trained) -> None:
+    m = trained[0].manifest
+    assert m.parameters["objective"] == "tweedie"
+    assert m.features == FEATURES
+    assert set(m.reference) == set(NUMERIC_FEATURES)
+    assert m.reference["lag_7d"]["count"] == m.splits["train"]["rows"]
+    assert 0 < m.confidence_metric == pytest.approx(1 - m.metrics["holdout_wape"], abs=1e-6)
+    assert m.dataset_fingerprint.startswith(f"rows={m.training_rows};")
+
+
+def test_training_is_reproducible(warehouse: Path, trained, tmp_path: Path) -> None:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        again = train_baseline(con, tmp_path, progress=False, echo=lambda _: None)
+    first = trained[0]
+    assert (again.path / "model.txt").read_bytes() == (first.path / "model.txt").read_bytes()
+    assert again.manifest.metrics == first.manifest.metrics
+    assert again.manifest.dataset_fingerprint == first.manifest.dataset_fingerprint
+
+
+def test_a_second_run_is_a_new_version_and_the_first_stays(warehouse: Path, tmp_path: Path) -> None:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        one = train_baseline(con, tmp_path, progress=False, echo=lambda _: None)
+        before = (one.path / "model.txt").read_bytes()
+        two = train_baseline(con, tmp_path, progress=False, echo=lambda _: None)
+        with pytest.raises(ArtifactError, match="immutable"):
+            train_baseline(con, tmp_path, version="1", progress=False, echo=lambda _: None)
+    assert (one.manifest.model_version, two.manifest.model_version) == ("1", "2")
+    assert (one.path / "model.txt").read_bytes() == before
+
+
+def test_known_anomalies_in_detection_log_are_left_out_of_training(tmp_path: Path) -> None:
+    path = build_warehouse(tmp_path / "mrs.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema ml")
+        con.execute(
+            "create table ml.detection_log as select 'ST000' as store_id, 'SKU-0000' as sku_id, "
+            f"date '{WINDOW[0]}' as window_start, date '{WINDOW[1]}' as window_end"
+        )
+    with duckdb.connect(str(path), read_only=True) as con:
+        result = train_baseline(con, tmp_path / "artifacts", progress=False, echo=lambda _: None)
+    assert result.manifest.parameters["excluded_known_anomaly_cells"] == 6
+    untouched = build_warehouse(tmp_path / "plain.duckdb")
+    with duckdb.connect(str(untouched), read_only=True) as con:
+        plain = train_baseline(con, tmp_path / "plain", progress=False, echo=lambda _: None)
+    assert result.manifest.training_rows == plain.manifest.training_rows - 6
+
+
+def test_training_without_the_feature_table_says_to_build_first(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
+        with pytest.raises(TrainingError, match="run `dbt build` first"):
+            train_baseline(con, tmp_path, progress=False, echo=lambda _: None)
+
+
+# ---- scoring baseline_log with the trained version ------------------------------------------------
+
+
+def test_a_trained_version_scores_baseline_log_with_its_version_on_every_row(warehouse: Path, trained) -> None:
+    active = active_version(trained[0])
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        batch = score_learned_baseline(
+            con, con.table("intermediate.int_sales_features"), active=active, scoring=SCORING, log_relation=None
+        )
+    assert batch.schema == BASELINE_LOG.schema
+    days = sorted(set(batch.column("sales_date").to_pylist()))
+    assert days[0] == LAST_DAY - timedelta(days=19) and days[-1] == LAST_DAY
+    assert set(batch.column("model_version").to_pylist()) == {"1"}
+    assert set(batch.column("model_registry_source").to_pylist()) == {active.card.registry_source}
+    assert pc.min(batch.column("expected_units")).as_py() > 0
+    in_window = {d for d, w in zip(batch.column("sales_date").to_pylist(), batch.column("in_anomaly_window").to_pylist()) if w}
+    assert in_window == {WINDOW[0] + timedelta(days=i) for i in range(6)}
+
+
+def test_a_rerun_appends_nothing_and_a_rereview_adds_only_its_older_days(warehouse: Path, trained, tmp_path: Path) -> None:
+    active = active_version(trained[0])
+    con = duckdb.connect(str(tmp_path / "log.duckdb"))
+    con.execute(f"attach '{warehouse}' as w (read_only)")
+    features = con.table("w.intermediate.int_sales_features")
+    first = score_learned_baseline(con, features, active=active, scoring=SCORING, log_relation=None)
+    con.register("first_batch", first)
+    con.execute("create table baseline_log as select * from first_batch")
+    again = score_learned_baseline(con, features, active=active, scoring=SCORING, log_relation="baseline_log")
+    assert again.num_rows == 0
+    older = (START + timedelta(days=40), START + timedelta(days=44))
+    rereview = Rereview("baseline", *older).range_for("baseline")
+    extra = score_learned_baseline(
+        con, features, active=active, scoring=replace(SCORING, rereview=rereview), log_relation="baseline_log"
+    )
+    assert sorted(set(extra.column("sales_date").to_pylist())) == [older[0] + timedelta(days=i) for i in range(5)]
+
+
+def test_an_artefact_changed_after_registration_is_refused(trained, tmp_path: Path, warehouse: Path) -> None:
+    active = active_version(trained[0])
+    row = dict(active.registry_row) | {"artifact_sha256": "0" * 64}
+    tampered = ActiveVersion(active.card, active.kind, active.registry_log_id, active.approval_id, row)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        with pytest.raises(ArtifactError, match="changed after registration"):
+            score_learned_baseline(
+                con, con.table("intermediate.int_sales_features"), active=tampered, scoring=SCORING, log_relation=None
+            )
+
+
+def test_the_rereview_var_is_parsed_or_refused_clearly() -> None:
+    assert Rereview.parse({}) is None and Rereview.parse("") is None
+    parsed = Rereview.parse('{"model": "baseline", "from": "2025-08-01", "to": "2025-08-12"}')
+    assert parsed == Rereview("baseline", date(2025, 8, 1), date(2025, 8, 12))
+    assert parsed.range_for("baseline") == (date(2025, 8, 1), date(2025, 8, 12)) and parsed.range_for("x") is None
+    with pytest.raises(RereviewError, match="vars.rereview must look like"):
+        Rereview.parse({"model": "baseline", "from": "August"})
+    with pytest.raises(RereviewError, match="after it ends"):
+        Rereview.parse({"model": "baseline", "from": "2025-08-12", "to": "2025-08-01"})
+    with pytest.raises(RereviewError, match="unknown model 'pricing'"):
+        Rereview.parse({"model": "pricing", "from": "2025-08-01", "to": "2025-08-02"})
+
+
+def test_the_heuristic_baseline_re_reviews_the_same_extra_range(warehouse: Path) -> None:
+    from mrs.minority.baseline import baseline_config, baseline_inputs
+
+    older = (START + timedelta(days=40), START + timedelta(days=44))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        sales = con.table("intermediate.int_sales_features").select("store_id, sku_id, sales_date, units_sold")
+
+        def days(scoring: BaselineScoring) -> set[date]:
+            return {d for (d,) in baseline_inputs(con, sales, baseline_config("0"), scoring).select("sales_date").distinct().fetchall()}
+
+        normal, reviewed = days(SCORING), days(replace(SCORING, rereview=older))
+    assert min(normal) == LAST_DAY - timedelta(days=19)
+    assert reviewed - normal == {older[0] + timedelta(days=i) for i in range(5)}
