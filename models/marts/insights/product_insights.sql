@@ -75,7 +75,7 @@ active_insights as (
                 insights.scored_at desc,
                 insights.log_id
         ) as recency_rank
-    from {{ ref('product_insights_log') }} as insights
+    from {{ validated_log('product_insights_log') }} as insights
     left join latest_features
         on latest_features.product_id = insights.product_id
         and latest_features.as_of_date = insights.as_of_date

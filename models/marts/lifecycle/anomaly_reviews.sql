@@ -14,7 +14,7 @@ detection_rows as (
             partition by anomaly_id, model_version, baseline_model_version order by scored_at desc, log_id
         ) as recency,
         min(scored_at) over (partition by anomaly_id, model_version, baseline_model_version) as first_reviewed_at
-    from {{ ref('detection_log') }}
+    from {{ validated_log('detection_log', alias='detection_log') }}
 
 ),
 

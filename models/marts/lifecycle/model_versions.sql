@@ -10,7 +10,7 @@ registry_rows as (
     select
         *,
         row_number() over (partition by model_name, model_version order by registered_at, log_id) as registration_order
-    from {{ ref('model_registry_log') }}
+    from {{ validated_log('model_registry_log', alias='model_registry_log') }}
 
 ),
 
@@ -27,7 +27,7 @@ decision_rows as (
         row_number() over (
             partition by model_name, model_version order by decided_at desc, approval_id desc
         ) as recency
-    from {{ ref('model_approval_log') }}
+    from {{ validated_log('model_approval_log', alias='model_approval_log') }}
 
 ),
 
@@ -54,7 +54,7 @@ activations as (
         min(activated_at) as first_activated_at,
         max(activated_at) as last_activated_at,
         count(*) as builds_active
-    from {{ ref('model_activation_log') }}
+    from {{ validated_log('model_activation_log', alias='model_activation_log') }}
     group by model_name, model_version
 
 ),
@@ -68,7 +68,7 @@ evaluation_rows as (
         row_number() over (
             partition by model_name, model_version order by as_of_date desc, scored_at desc, evaluation_id
         ) as recency
-    from {{ ref('model_monitoring_log') }}
+    from {{ validated_log('model_monitoring_log', alias='model_monitoring_log') }}
 
 ),
 
@@ -91,7 +91,7 @@ signals as (
         max(case when monitoring.subject = 'dataset' and monitoring.is_breach then 1 else 0 end) = 1 as feature_drift_breach,
         max(case when monitoring.signal = 'residual_drift' and monitoring.is_breach then 1 else 0 end) = 1 as residual_drift_breach,
         max(case when monitoring.signal = 'confidence_decay' and monitoring.is_breach then 1 else 0 end) = 1 as confidence_decay_breach
-    from {{ ref('model_monitoring_log') }} as monitoring
+    from {{ validated_log('model_monitoring_log') }} as monitoring
     inner join latest_evaluations
         on latest_evaluations.evaluation_id = monitoring.evaluation_id
         and latest_evaluations.model_name = monitoring.model_name
@@ -114,7 +114,7 @@ open_events as (
         events.model_name,
         events.model_version,
         count(distinct events.event_id) as open_retrain_events
-    from {{ ref('model_retrain_event_log') }} as events
+    from {{ validated_log('model_retrain_event_log') }} as events
     left join answered_events on answered_events.event_id = events.event_id
     where answered_events.event_id is null
     group by events.model_name, events.model_version

@@ -7,7 +7,7 @@ with
 baseline as (
 
     select * from {{ current_log_rows(
-        ref('baseline_log'), ['store_id', 'sku_id', 'sales_date'], {'model_version': versions['baseline']}
+        validated_log('baseline_log', alias='baseline_log'), ['store_id', 'sku_id', 'sales_date'], {'model_version': versions['baseline']}
     ) }} as baseline_rows
 
 ),

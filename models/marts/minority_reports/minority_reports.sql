@@ -8,7 +8,7 @@ with
 detections as (
 
     select * from {{ current_log_rows(
-        ref('detection_log'), ['anomaly_id'],
+        validated_log('detection_log', alias='detection_log'), ['anomaly_id'],
         {'model_version': versions['anomaly_classifier'], 'baseline_model_version': versions['baseline']}
     ) }} as detection_rows
 
@@ -17,7 +17,7 @@ detections as (
 clusters as (
 
     select * from {{ current_log_rows(
-        ref('cluster_log'), ['detection_log_id'], {'model_version': versions['cluster_model']}
+        validated_log('cluster_log', alias='cluster_log'), ['detection_log_id'], {'model_version': versions['cluster_model']}
     ) }} as cluster_rows
 
 ),
@@ -25,7 +25,7 @@ clusters as (
 causes as (
 
     select * from {{ current_log_rows(
-        ref('attribution_log'), ['detection_log_id'], {'model_version': versions['attribution_model']}
+        validated_log('attribution_log', alias='attribution_log'), ['detection_log_id'], {'model_version': versions['attribution_model']}
     ) }} as attribution_rows
 
 ),
