@@ -1,10 +1,10 @@
 {{ config(materialized='view') }}
 -- The product-insights runners' input: int_product_insight_features with every floating-point
--- column rounded to 6 decimals. The windowed means upstream are sums of floats whose order can
--- vary between builds (parallel joins and aggregations), which moves their last bits; rounding
--- makes each row bit-stable, so its input fingerprint (and the log_id) only changes when the data
--- does, and a re-run on unchanged data scores nothing. 6 decimals is far below a cent and far
--- above that noise (~1e-13).
+-- column rounded to 6 decimals. Upstream, the price means are summed exactly (exact_mean), but the
+-- windowed mean and standard deviation of the last 28 points and the ratios are still float
+-- arithmetic; rounding makes each row bit-stable whatever the engine does with their last bits, so
+-- its input fingerprint (and the log_id) changes only when the data does, and a re-run on
+-- unchanged data scores nothing. 6 decimals is far below a cent and far above that noise (~1e-13).
 {% set features = ref('int_product_insight_features') %}
 {% set columns = adapter.get_columns_in_relation(features) if execute else [] %}
 

@@ -17,6 +17,7 @@ import yaml
 from mrs.insights.heuristic import HeuristicModelRunner
 from mrs.insights.runner import FeatureSource, ModelRunner
 from mrs.insights.schema import MODEL_NAME
+from mrs.project import project_root
 from mrs.versions import UnknownModelVersion, builtin_card
 
 RUNNERS: dict[tuple[str, str], Callable[..., ModelRunner]] = {
@@ -33,12 +34,10 @@ def find_project_dir(start: Path | None = None) -> Path | None:
     (default: the working directory), else the project this package is installed from."""
     if os.environ.get(PROJECT_DIR_ENV):
         return Path(os.environ[PROJECT_DIR_ENV])
-    here = (start or Path.cwd()).resolve()
     package_root = Path(__file__).resolve().parents[3]  # src/mrs/insights/factory.py → project
-    for directory in (here, *here.parents, package_root):
-        if (directory / "dbt_project.yml").is_file():
-            return directory
-    return None
+    if (found := project_root(start)) is not None:
+        return found
+    return package_root if (package_root / "dbt_project.yml").is_file() else None
 
 
 def configured_version(model_name: str, project_dir: Path | None = None) -> str:

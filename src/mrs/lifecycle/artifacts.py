@@ -21,6 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from mrs.project import project_root
+
 ARTIFACTS_ENV = "MRS_ARTIFACTS_DIR"
 """Environment variable overriding where trained artefacts live."""
 
@@ -32,15 +34,6 @@ MANIFEST_SCHEMA_VERSION = 1
 
 class ArtifactError(RuntimeError):
     """An artefact is missing, already exists, or is not what was registered."""
-
-
-def project_root(cwd: Path | None = None) -> Path | None:
-    """The nearest directory at or above ``cwd`` holding a ``dbt_project.yml``."""
-    cwd = (cwd or Path.cwd()).resolve()
-    for directory in (cwd, *cwd.parents):
-        if (directory / "dbt_project.yml").is_file():
-            return directory
-    return None
 
 
 def artifacts_root(override: str | Path | None = None) -> Path:

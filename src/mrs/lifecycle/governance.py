@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Union
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mrs.lifecycle.artifacts import project_root
 from mrs.lifecycle.schemas import ACTIVATION_LOG, APPROVAL_LOG, keep_unlogged, stable_id, typed_table
 from mrs.logs import ModelCard, RunContext, hash_sql, quote
+from mrs.project import project_root
 from mrs.versions import MODEL_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mrs.project import project_root
 from mrs.simulate.config import DEFAULT_SEED, MIN_HISTORY_DAYS, DriftConfig, SimulationConfig
 from mrs.simulate.simulator import write_simulation
 
@@ -15,11 +16,7 @@ _WINDOW_DAYS = (SimulationConfig().window_end - SimulationConfig().window_start)
 
 def default_out_dir(cwd: Path | None = None) -> Path:
     """`seeds/` of the dbt project containing cwd (the nearest dbt_project.yml above), else ./seeds."""
-    cwd = (cwd or Path.cwd()).resolve()
-    for directory in (cwd, *cwd.parents):
-        if (directory / "dbt_project.yml").is_file():
-            return directory / "seeds"
-    return cwd / "seeds"
+    return (project_root(cwd) or (cwd or Path.cwd()).resolve()) / "seeds"
 
 
 @click.command("simulate")
