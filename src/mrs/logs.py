@@ -1,6 +1,6 @@
 """Append-only inference logs: schemas, idempotent row ids and per-inference metadata.
 
-Every log in MRS follows the same rules (see DESIGN.md, "Rules for the logs"):
+Every log in MRS follows the same rules (see docs/architecture.md, "Rules for the logs"):
 
 * its Arrow schema is declared once, here in the package (:class:`LogSpec`), as the log's own
   columns followed by :data:`METADATA_FIELDS`;
