@@ -1,7 +1,8 @@
-"""mart_validations: every mart, as this build published it, validated by the mart's suite.
+"""mart_validations: every mart this build changed, as it published it, validated by the mart's suite.
 
 Runs after the marts; appends the per-expectation results to expectation_results_log and returns
-one row per mart. The `expectations_pass` test on this model fails the build when a mart fails its
+one row per validated mart. A mart whose content fingerprint equals that of its latest passed
+validation is not validated again (a build that changed nothing validates nothing). The `expectations_pass` test on this model fails the build when a mart fails its
 suite. Every mart must be listed here (tests/test_expectations_suites.py checks it).
 """
 
@@ -21,6 +22,7 @@ def model(dbt, session):
             "model_versions": dbt.ref("model_versions"),
             "anomaly_reviews": dbt.ref("anomaly_reviews"),
         },
+        validations=str(dbt.this) if dbt.is_incremental else None,
         results_log=sibling_relation(dbt.this, "expectation_results_log"),
         parameters=expectation_parameters(
             prices=dbt.ref("stg_price_tracker__prices"),
