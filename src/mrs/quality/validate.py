@@ -99,13 +99,12 @@ def plan_log_batches(
     return planned
 
 
-def plan_marts(marts: Mapping[str, "duckdb.DuckDBPyRelation"], run: RunContext) -> list[PlannedBatch]:
+def plan_marts(marts: Mapping[str, pa.Table], run: RunContext) -> list[PlannedBatch]:
     """A mart is validated whole, as the batch this build published."""
-    planned = []
-    for suite_name, relation in marts.items():
-        table = relation.to_arrow_table()
-        planned.append(PlannedBatch(Batch(suite_name, MART_KIND, run.run_id, table.num_rows), lambda table=table: table))
-    return planned
+    return [
+        PlannedBatch(Batch(suite_name, MART_KIND, run.run_id, table.num_rows), lambda table=table: table)
+        for suite_name, table in marts.items()
+    ]
 
 
 def append_results(session: "duckdb.DuckDBPyConnection", results_log: str, table: pa.Table) -> None:
@@ -169,11 +168,20 @@ def record(
     parameters: Mapping[str, Any],
     project_dir: str | Path,
     run: RunContext | None,
+    kind: str = "batches",
 ) -> pa.Table:
     """Plan the batches for this run, validate them, append their results; return one row per batch."""
+    from mrs.step_log import timed_step
+
     run = run or RunContext.current()
-    details, summary = run_planned(plan(run), project_dir=project_dir, parameters=parameters, run=run)
-    append_results(session, results_log, details)
+    with timed_step(f"validate {kind}") as counts:
+        planned = plan(run)
+        details, summary = run_planned(planned, project_dir=project_dir, parameters=parameters, run=run)
+        append_results(session, results_log, details)
+        failed = summary.num_rows - sum(bool(v) for v in summary.column("success").to_pylist())
+        counts.rows_in = sum(item.batch.row_count for item in planned)
+        counts.rows_new = details.num_rows
+        counts.detail = f"{len(planned)} batch(es) of {', '.join(sorted({i.batch.suite_name for i in planned})) or 'none'}, {failed} failed"
     return summary
 
 
@@ -195,6 +203,7 @@ def validate_log_batches(
         parameters=parameters,
         project_dir=project_dir,
         run=run,
+        kind="log batches",
     )
 
 
@@ -205,17 +214,31 @@ def validate_marts(
     results_log: str,
     parameters: Mapping[str, Any],
     project_dir: str | Path,
+    publish_to: Path | None = None,
     run: RunContext | None = None,
 ) -> pa.Table:
-    """Validate each mart as this build published it; append the results; return one row per mart."""
-    return record(
+    """Validate each mart as this build published it; append the results; return one row per mart.
+
+    With ``publish_to``, each mart that passed is then written there as Parquet, atomically
+    (:mod:`mrs.publish`): exactly the rows that were validated.
+    """
+    run = run or RunContext.current()
+    tables = {name: relation.to_arrow_table() for name, relation in marts.items()}
+    summary = record(
         session,
-        lambda run: plan_marts(marts, run),
+        lambda run: plan_marts(tables, run),
         results_log=results_log,
         parameters=parameters,
         project_dir=project_dir,
         run=run,
+        kind="marts",
     )
+    if publish_to is not None:
+        from mrs.publish import publish_marts
+
+        passed = dict(zip(summary.column("suite_name").to_pylist(), summary.column("success").to_pylist()))
+        publish_marts(tables, passed, publish_to, run)
+    return summary
 
 
 def sibling_relation(this: Any, identifier: str) -> str:
