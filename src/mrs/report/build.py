@@ -99,6 +99,8 @@ def show(value: Any) -> str:
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, datetime):
+        if value.tzinfo is None and value.time() == datetime.min.time():  # a DATE read through pandas
+            return value.date().isoformat()
         return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
     if isinstance(value, date):
         return value.isoformat()

@@ -78,11 +78,11 @@ def price_with_forecast(history: pd.DataFrame, title: str) -> alt.LayerChart:
     ).dropna()
     x = alt.X("day:T", title="day")
     band = alt.Chart(forecast).mark_area(opacity=0.2, color=FORECAST_COLOR).encode(
-        x=x, y=alt.Y("low:Q", title="price"), y2="high:Q"
+        x=x, y=alt.Y("low:Q", title="price", scale=alt.Scale(zero=False)), y2="high:Q"
     )
     forecast_line = alt.Chart(forecast).mark_line(color=FORECAST_COLOR, strokeDash=[5, 3]).encode(x=x, y="forecast:Q")
     price_line = alt.Chart(observed).mark_line(color=ACTUAL_COLOR, point=alt.OverlayMarkDef(size=12)).encode(
-        x=x, y=alt.Y("price:Q", title="price")
+        x=x, y=alt.Y("price:Q", title="price", scale=alt.Scale(zero=False))
     )
     return alt.layer(band, forecast_line, price_line).properties(width=WIDTH, height=HEIGHT, title=title)
 
@@ -100,7 +100,7 @@ def drift_over_builds(monitoring: pd.DataFrame) -> alt.FacetChart:
             "breach": monitoring["is_breach"].astype(bool),
         }
     ).dropna(subset=["value"])
-    base = alt.Chart(frame).encode(x=alt.X("evaluated:T", title="build (evaluated at)"))
+    base = alt.Chart().encode(x=alt.X("evaluated:T", title="build (evaluated at)"))  # data: the facet's, per model
     points = base.mark_line(point=True).encode(
         y=alt.Y("value:Q", title="signal value"),
         color=alt.Color("signal:N", legend=alt.Legend(orient="bottom", columns=2, title=None)),

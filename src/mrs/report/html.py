@@ -55,9 +55,23 @@ _INDEX = """{% extends "base" %}
 <nav class="links">
   <a href="{{ links.data_docs }}" id="link-data-docs">Great Expectations Data Docs</a>
   <a href="{{ links.dbt_docs }}" id="link-dbt-docs">dbt docs</a>
-  <a href="#models">Models</a>
+  <a href="#minority-reports">Minority reports</a>
+  <a href="#products">Products</a>
 </nav>
 {% if missing %}<p class="muted">Not in the warehouse yet: {{ missing | join(", ") }}.</p>{% endif %}
+<p>{{ reports | length }} <a href="#minority-reports">minority reports</a> &middot; {{ products | length }} <a href="#products">products</a></p>
+
+<h2 id="models">Models</h2>
+<h3>Drift signals per model over builds</h3>
+{% if drift_svg %}<div class="chart" id="chart-drift">{{ drift_svg | safe }}</div>{% else %}<p class="muted">No monitoring evaluations yet.</p>{% endif %}
+<h3>Which model versions were active when</h3>
+{% if activation_svg %}<div class="chart" id="chart-activations">{{ activation_svg | safe }}</div>{% else %}<p class="muted">No builds recorded yet.</p>{% endif %}
+{% if activation_rows %}
+<table id="activation-periods">
+<tr><th>model</th><th>version</th><th>first build</th><th>last build</th><th>builds</th></tr>
+{% for a in activation_rows %}<tr><td>{{ a.model_name }}</td><td>{{ a.model_version }}</td><td>{{ a.first }}</td><td>{{ a.last }}</td><td class="num">{{ a.builds }}</td></tr>{% endfor %}
+</table>
+{% endif %}
 
 <h2 id="minority-reports">Minority reports ({{ reports | length }})</h2>
 {% if reports %}
@@ -87,17 +101,6 @@ _INDEX = """{% extends "base" %}
 </table>
 {% else %}<p class="muted">No products.</p>{% endif %}
 
-<h2 id="models">Models</h2>
-<h3>Drift signals per model over builds</h3>
-{% if drift_svg %}<div class="chart" id="chart-drift">{{ drift_svg | safe }}</div>{% else %}<p class="muted">No monitoring evaluations yet.</p>{% endif %}
-<h3>Which model versions were active when</h3>
-{% if activation_svg %}<div class="chart" id="chart-activations">{{ activation_svg | safe }}</div>{% else %}<p class="muted">No builds recorded yet.</p>{% endif %}
-{% if activation_rows %}
-<table id="activation-periods">
-<tr><th>model</th><th>version</th><th>first build</th><th>last build</th><th>builds</th></tr>
-{% for a in activation_rows %}<tr><td>{{ a.model_name }}</td><td>{{ a.model_version }}</td><td>{{ a.first }}</td><td>{{ a.last }}</td><td class="num">{{ a.builds }}</td></tr>{% endfor %}
-</table>
-{% endif %}
 {% endblock %}
 """
 
