@@ -59,12 +59,32 @@ def check_writable(path: str, config: Dict[str, Any] | None = None) -> None:
         return
 
 
+def _invocation_id() -> str | None:
+    try:
+        from dbt_common.invocation import get_invocation_id
+
+        return get_invocation_id()
+    except Exception:  # pragma: no cover - outside dbt
+        return None
+
+
 class Plugin(BasePlugin):  # type: ignore[misc,valid-type]
-    """dbt-duckdb plugin: check the warehouse can be written before dbt-duckdb connects."""
+    """dbt-duckdb plugin: check the warehouse can be written before dbt-duckdb first connects.
+
+    dbt-duckdb reopens the file whenever its last cursor closes; only the first open of each dbt
+    invocation is checked, so the check costs one extra open per build, not one per node.
+    """
+
+    _checked: set = set()
 
     def update_connection_config(self, creds: Any, config: Dict[str, Any]) -> None:
+        path = str(creds.path)
+        key = (path, _invocation_id())
+        if key in Plugin._checked:
+            return
         try:
-            check_writable(str(creds.path), config)
+            check_writable(path, config)
+            Plugin._checked.add(key)
         except WarehouseLockedError as exc:
             from dbt_common.exceptions import DbtRuntimeError
 
