@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import click
 
+from mrs import __version__
+from mrs.cli_options import JsonErrorsGroup
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=JsonErrorsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="mrs", message="%(prog)s %(version)s")
 def main() -> None:
-    """MRS: simulate data, inspect insights, train and govern models."""
+    """MRS: simulate data, inspect insights, train and govern models, report.
+
+    Every command that prints results takes --json (errors then print as JSON on stdout, with a
+    non-zero exit code); every command that reads the warehouse takes --warehouse PATH.
+    """
 
 
 def _register() -> None:
     from mrs.insights.cli import insights
     from mrs.lifecycle.cli import approve, reject, retrain, train
+    from mrs.report.cli import report
     from mrs.simulate.cli import simulate
 
     main.add_command(simulate)
@@ -21,6 +30,7 @@ def _register() -> None:
     main.add_command(approve)
     main.add_command(reject)
     main.add_command(retrain)
+    main.add_command(report)
 
 
 _register()

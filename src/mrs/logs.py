@@ -262,15 +262,22 @@ def score_new_rows(
     pulls only those into Arrow, calls ``predict`` (which returns the log's own columns, one row
     per input row, in order) and returns the typed batch to append.
     """
-    fresh = unlogged(with_log_ids(inputs, spec, card, fingerprint_columns), log_relation)
-    batch = fresh.to_arrow_table()
-    outputs = predict(batch.drop_columns(["log_id", "input_fingerprint"]))
-    if outputs.num_rows != batch.num_rows:
-        raise LogSchemaError(
-            f"{spec.name}: predict returned {outputs.num_rows} rows for {batch.num_rows} inputs"
+    from mrs.step_log import timed_step
+
+    with timed_step(spec.name) as counts:
+        fresh = unlogged(with_log_ids(inputs, spec, card, fingerprint_columns), log_relation)
+        batch = fresh.to_arrow_table()
+        outputs = predict(batch.drop_columns(["log_id", "input_fingerprint"]))
+        if outputs.num_rows != batch.num_rows:
+            raise LogSchemaError(
+                f"{spec.name}: predict returned {outputs.num_rows} rows for {batch.num_rows} inputs"
+            )
+        outputs = outputs.append_column("log_id", batch.column("log_id")).append_column(
+            "input_fingerprint", batch.column("input_fingerprint")
         )
-    outputs = outputs.append_column("log_id", batch.column("log_id")).append_column(
-        "input_fingerprint", batch.column("input_fingerprint")
-    )
-    confidence = outputs.column(confidence_column) if confidence_column else None
-    return finalize(outputs, spec, card, run or RunContext.current(), confidence=confidence)
+        confidence = outputs.column(confidence_column) if confidence_column else None
+        table = finalize(outputs, spec, card, run or RunContext.current(), confidence=confidence)
+        counts.rows_in = inputs.aggregate("count(*)").fetchall()[0][0]
+        counts.rows_new = table.num_rows
+        counts.detail = f"{card.model_name} v{card.model_version}"
+    return table

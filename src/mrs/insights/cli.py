@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mrs.insights.runner import InsightsInputError, UnknownProductError
-from mrs.insights.service import WAREHOUSE_ENV, ProductInsights, WarehouseUnavailable, default_warehouse, get_product_insights
+from mrs.cli_options import emit, json_option, warehouse_option
+from mrs.insights.service import ProductInsights, WarehouseUnavailable, get_product_insights
 from mrs.versions import UnknownModelVersion
 
 
@@ -56,25 +56,17 @@ def render_text(result: ProductInsights) -> str:
 
 @click.command("insights")
 @click.argument("product_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the insight as JSON (for dashboards and scripts).")
-@click.option(
-    "--warehouse",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help=f"DuckDB warehouse file [default: ${WAREHOUSE_ENV} or mrs.duckdb].",
-)
+@json_option
+@warehouse_option("DuckDB warehouse file (opened read-only).")
 @click.option("--model-version", "version", default=None, help="Model version for an on-the-spot computation [default: the active one].")
-def insights(product_id: str, as_json: bool, warehouse: Path | None, version: str | None) -> None:
+def insights(product_id: str, warehouse: Path, version: str | None) -> None:
     """Price forecast with bounds, sellout risk, ROI and hype for PRODUCT_ID.
 
     Reads the cached insight of marts.product_insights (read-only); when it is missing or stale,
     computes it on the spot with the active runner, and says which it did.
     """
     try:
-        result = get_product_insights(product_id, warehouse=warehouse or default_warehouse(), version=version)
+        result = get_product_insights(product_id, warehouse=warehouse, version=version)
     except (UnknownProductError, WarehouseUnavailable, UnknownModelVersion, InsightsInputError) as exc:
         raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
-    else:
-        click.echo(render_text(result))
+    emit(result.to_dict(), lambda: render_text(result))

@@ -176,7 +176,7 @@ def record_approvals(
         "recorded_at", pa.array([run.scored_at] * n, APPROVAL_LOG.field("recorded_at").type)
     )
     batch = typed_table(batch.to_pylist(), APPROVAL_LOG, "model_approval_log")
-    return keep_unlogged(con, batch, log_relation)
+    return keep_unlogged(con, batch, log_relation, "model_approval_log")
 
 
 # ---- the gate ----------------------------------------------------------------------------------

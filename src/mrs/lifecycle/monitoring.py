@@ -514,7 +514,7 @@ def monitor_active_models(
         outputs = pa.Table.from_pylist(rows, schema=_outputs_schema(MONITORING_LOG)) if rows else _outputs_schema(MONITORING_LOG).empty_table()
         batches.append(finalize(outputs, MONITORING_LOG, actives[name].card, run))
     batch = pa.concat_tables(batches) if batches else MONITORING_LOG.schema.empty_table()
-    return keep_unlogged(con, batch, log_relation)
+    return keep_unlogged(con, batch, log_relation, MONITORING_LOG.name)
 
 
 def _outputs_schema(spec: Any) -> pa.Schema:
@@ -610,4 +610,4 @@ def record_retrain_events(
     """The ``model_retrain_event_log`` step: this build's events not logged yet."""
     versions = {name: a.card.model_version for name, a in actives.items()}
     evaluations = monitoring_log.query("mrs_monitoring", latest_evaluation_sql("mrs_monitoring", versions)).to_arrow_table()
-    return keep_unlogged(con, retrain_events(evaluations, actives, config, run), log_relation)
+    return keep_unlogged(con, retrain_events(evaluations, actives, config, run), log_relation, RETRAIN_EVENT_LOG.name)

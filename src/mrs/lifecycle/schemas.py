@@ -160,11 +160,19 @@ def typed_table(rows: Iterable[Mapping[str, Any]], schema: pa.Schema, name: str)
     return table.cast(schema)
 
 
-def keep_unlogged(con: "duckdb.DuckDBPyConnection", batch: pa.Table, log_relation: str | None) -> pa.Table:
-    """The rows of a (small) batch whose ``log_id`` is not in the log yet, filtered in DuckDB."""
-    if not log_relation or batch.num_rows == 0:
-        return batch
-    return unlogged(con.from_arrow(batch), log_relation).to_arrow_table().cast(batch.schema)
+def keep_unlogged(
+    con: "duckdb.DuckDBPyConnection", batch: pa.Table, log_relation: str | None, step: str | None = None
+) -> pa.Table:
+    """The rows of a (small) batch whose ``log_id`` is not in the log yet, filtered in DuckDB;
+    with ``step`` (the log's name), the counts are logged (mrs.step_log)."""
+    from mrs.step_log import timed_step
+
+    with timed_step(step or "lifecycle log") as counts:
+        fresh = batch
+        if log_relation and batch.num_rows:
+            fresh = unlogged(con.from_arrow(batch), log_relation).to_arrow_table().cast(batch.schema)
+        counts.rows_in, counts.rows_new = batch.num_rows, fresh.num_rows
+    return fresh
 
 
 def sql_fingerprint(con: "duckdb.DuckDBPyConnection", sql: str, columns: Iterable[str]) -> str:

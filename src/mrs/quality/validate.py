@@ -239,11 +239,20 @@ def record(
     parameters: Mapping[str, Any],
     project_dir: str | Path,
     run: RunContext | None,
+    kind: str = "batches",
 ) -> pa.Table:
     """Plan the batches for this run, validate them, append their results; return one row per batch."""
+    from mrs.step_log import timed_step
+
     run = run or RunContext.current()
-    details, summary = run_planned(plan(run), project_dir=project_dir, parameters=parameters, run=run)
-    append_results(session, results_log, details)
+    with timed_step(f"validate {kind}") as counts:
+        planned = plan(run)
+        details, summary = run_planned(planned, project_dir=project_dir, parameters=parameters, run=run)
+        append_results(session, results_log, details)
+        failed = summary.num_rows - sum(bool(v) for v in summary.column("success").to_pylist())
+        counts.rows_in = sum(item.batch.row_count for item in planned)
+        counts.rows_new = details.num_rows
+        counts.detail = f"{len(planned)} batch(es) of {', '.join(sorted({i.batch.suite_name for i in planned})) or 'none'}, {failed} failed"
     return summary
 
 
@@ -265,6 +274,7 @@ def validate_log_batches(
         parameters=parameters,
         project_dir=project_dir,
         run=run,
+        kind="log batches",
     )
 
 
@@ -276,18 +286,32 @@ def validate_marts(
     results_log: str,
     parameters: Mapping[str, Any],
     project_dir: str | Path,
+    publish_to: Path | None = None,
     run: RunContext | None = None,
 ) -> pa.Table:
     """Validate each mart this build changed, as it published it; append the results; return one
-    row per validated mart (``validations``: the step's own table, None on its first build)."""
-    return record(
+    row per validated mart (``validations``: the step's own table, None on its first build).
+
+    With ``publish_to``, each mart that passed is then written there as Parquet, atomically
+    (:mod:`mrs.publish`), straight from the warehouse: exactly the rows that were validated. A mart
+    left unchanged since its latest passed validation keeps the file that validation published.
+    """
+    run = run or RunContext.current()
+    summary = record(
         session,
         lambda run: plan_marts(marts, validations, run),
         results_log=results_log,
         parameters=parameters,
         project_dir=project_dir,
         run=run,
+        kind="marts",
     )
+    if publish_to is not None:
+        from mrs.publish import publish_marts
+
+        validated = dict(zip(summary.column("suite_name").to_pylist(), summary.column("success").to_pylist()))
+        publish_marts(marts, validated, publish_to, run)
+    return summary
 
 
 def sibling_relation(this: Any, identifier: str) -> str:
