@@ -5,9 +5,10 @@ holds ``mrs.duckdb`` open, dbt-duckdb's ``duckdb.connect`` raises ``IO Error: Co
 on file … Conflicting lock is held in …``. That happens in
 ``dbt.adapters.duckdb.environments.Environment.initialize_db``, the first time the build needs a
 connection (and whenever it reopens the file); the only hook dbt-duckdb calls before it is a
-plugin's ``update_connection_config``. This module is that plugin (``plugins`` in profiles.yml):
-it opens the file for writing once, closes it, and turns a lock conflict into an error that names
-the file and the holder and says what to do.
+plugin's ``update_connection_config``: :mod:`mrs.dbt_duckdb_plugin` (``plugins`` in profiles.yml)
+calls :func:`check_writable`, which opens the file for writing once, closes it, and turns a lock
+conflict into an error that names the file and the holder and says what to do. This module does
+not import dbt, so ``python -m mrs.warehouse_lock`` (the first step of ``make build``) is quick.
 """
 
 from __future__ import annotations
@@ -15,11 +16,6 @@ from __future__ import annotations
 from typing import Any, Dict
 
 import duckdb
-
-try:  # dbt-duckdb is installed with the project; the message helpers work without it
-    from dbt.adapters.duckdb.plugins import BasePlugin
-except ImportError:  # pragma: no cover
-    BasePlugin = object  # type: ignore[misc,assignment]
 
 LOCK_MARKERS = ("could not set lock", "conflicting lock")
 IN_MEMORY = (":memory:", "")
@@ -57,38 +53,6 @@ def check_writable(path: str, config: Dict[str, Any] | None = None) -> None:
         if is_lock_conflict(exc):
             raise WarehouseLockedError(locked_message(path, str(exc))) from None
         return
-
-
-def _invocation_id() -> str | None:
-    try:
-        from dbt_common.invocation import get_invocation_id
-
-        return get_invocation_id()
-    except Exception:  # pragma: no cover - outside dbt
-        return None
-
-
-class Plugin(BasePlugin):  # type: ignore[misc,valid-type]
-    """dbt-duckdb plugin: check the warehouse can be written before dbt-duckdb first connects.
-
-    dbt-duckdb reopens the file whenever its last cursor closes; only the first open of each dbt
-    invocation is checked, so the check costs one extra open per build, not one per node.
-    """
-
-    _checked: set = set()
-
-    def update_connection_config(self, creds: Any, config: Dict[str, Any]) -> None:
-        path = str(creds.path)
-        key = (path, _invocation_id())
-        if key in Plugin._checked:
-            return
-        try:
-            check_writable(path, config)
-            Plugin._checked.add(key)
-        except WarehouseLockedError as exc:
-            from dbt_common.exceptions import DbtRuntimeError
-
-            raise DbtRuntimeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
