@@ -98,7 +98,11 @@ def test_a_reader_polling_the_parquet_marts_through_three_builds_never_fails(pro
     reader = threading.Thread(target=poll, daemon=True)
     reader.start()
     try:
-        results = [project_copy.dbt("build", check=False) for _ in range(3)]
+        # each build ages the insights differently, so product_insights changes and is republished
+        # (a mart that did not change since its latest passed validation keeps its file)
+        results = [
+            project_copy.dbt("build", check=False, vars={"product_insights_max_age_days": age}) for age in (14, 0, 14)
+        ]
     finally:
         stop.set()
         reader.join(timeout=30)
@@ -106,7 +110,7 @@ def test_a_reader_polling_the_parquet_marts_through_three_builds_never_fails(pro
           f"{stats['partial']} partial states, {len(stats['versions'])} published versions seen")
     assert [r.returncode for r in results] == [0, 0, 0], results[-1].stdout[-4000:]
     assert stats["errors"] == [] and stats["partial"] == 0
-    assert stats["reads"] > 0 and len(stats["versions"]) >= 2  # the reader saw the files being replaced
+    assert stats["reads"] > 0 and len(stats["versions"]) == 3  # the reader saw the file replaced by each build
     published = json.loads((directory / "_published.json").read_text())
     assert sorted(m["mart"] for m in published["marts"]) == sorted(MARTS)
     assert [p.name for p in directory.iterdir() if p.name.startswith(".")] == []  # no temporary left
