@@ -29,3 +29,33 @@
         {%- endfor %}
     from {{ ref(feed) }}
 {% endmacro %}
+
+{#- The sales grain (`vars.sales_grain`): `day` or `week`; anything else fails naming the var. -#}
+{% macro sales_grain() %}
+    {%- set grain = (var('sales_grain', 'day') or 'day') | string | trim | lower -%}
+    {%- if grain not in ('day', 'week') -%}
+        {{ exceptions.raise_compiler_error("vars.sales_grain must be 'day' or 'week', got '" ~ var('sales_grain') ~ "'") }}
+    {%- endif -%}
+    {{ return(grain) }}
+{% endmacro %}
+
+{#- Days in one sales period: 1 at daily grain, 7 at weekly grain. -#}
+{% macro period_days() %}
+    {{ return(7 if sales_grain() == 'week' else 1) }}
+{% endmacro %}
+
+{#- Periods in one season: 7 days (a week) at daily grain, 52 weeks (a year) at weekly grain. -#}
+{% macro season_periods() %}
+    {{ return(52 if sales_grain() == 'week' else 7) }}
+{% endmacro %}
+
+{#- The period a date falls in, as the period's date: the date itself at daily grain; at weekly
+    grain the date of its 7-day period counted from `first_day` (so weekly data keeps its own
+    weekday, e.g. week-ending Fridays). -#}
+{% macro period_date(date_expression, first_day) %}
+    {%- if sales_grain() == 'week' -%}
+        {{ add_days('7 * floor(' ~ dbt.datediff(first_day, date_expression, 'day') ~ ' / 7)', first_day) }}
+    {%- else -%}
+        {{ date_expression }}
+    {%- endif -%}
+{% endmacro %}

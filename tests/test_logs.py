@@ -111,3 +111,11 @@ def test_predict_must_return_one_row_per_input(con) -> None:
 def test_a_spec_cannot_reuse_a_metadata_column() -> None:
     with pytest.raises(LogSchemaError, match="reserved"):
         LogSpec("bad_log", ("run_id",), (pa.field("run_id", pa.string()),))
+
+
+def test_a_confidence_outside_zero_one_never_reaches_a_log() -> None:
+    outputs = pa.table({"item_id": ["a", "b"], "doubled": [1.0, 2.0], "log_id": ["x", "y"], "input_fingerprint": ["f", "g"]})
+    with pytest.raises(LogSchemaError, match=r"doubling_log\.model_confidence_metric: a confidence must lie in \[0, 1\].*'item_id': 'b'"):
+        finalize(outputs, SPEC, CARD, RUN, confidence=pa.array([0.5, -0.48]))
+    with pytest.raises(LogSchemaError, match=r"model_confidence_metric"):
+        finalize(outputs, SPEC, replace(CARD, confidence_metric=1.5), RUN)

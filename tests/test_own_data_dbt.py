@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -165,3 +168,117 @@ def test_a_feed_that_breaks_the_contract_fails_its_contract_test(project_copy: W
     result = project_copy.dbt("build", "--indirect-selection", "cautious", "--select", "+stg_canonical__sales", vars={"raw_tables": {"sales": str(tmp_path / "sales.csv")}}, check=False)
     assert result.returncode != 0
     assert "sales_feed_contract_stg_canonical__sales" in result.stdout
+
+
+# ---- your own data, end to end --------------------------------------------------------------------
+
+README = PROJECT_ROOT / "README.md"
+EXAMPLE = PROJECT_ROOT / "examples" / "own_data" / "sales.csv"
+
+
+def own_data_recipe() -> list[str]:
+    """The commands of the README's "Your own data" recipe, in order, as written there."""
+    text = README.read_text()
+    section = text.split("## Your own data", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def run_in(project: Path, command: str, warehouse: Warehouse) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.update(
+        DBT_TARGET_PATH=str(warehouse.path.parent / "target"),
+        DBT_LOG_PATH=str(warehouse.path.parent / "logs"),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    env.pop("MRS_DUCKDB_PATH", None)
+    result = subprocess.run(["bash", "-c", command], cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{command}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def test_the_readme_recipe_builds_weekly_sales_without_masters_or_prices(project_copy: Warehouse) -> None:
+    project = project_copy.project_dir
+    shutil.copytree(PROJECT_ROOT / "examples", project / "examples")
+    (project / ".venv").symlink_to(PROJECT_ROOT / ".venv")
+    commands = own_data_recipe()
+    assert len(commands) <= 3 and any("dbt build" in c for c in commands), commands
+    outputs = [run_in(project, command, project_copy) for command in commands]
+    build_output = next(o.stdout for c, o in zip(commands, outputs) if "dbt build" in c)
+    own = Warehouse(project, project / "own.duckdb")
+
+    with duckdb.connect() as con:
+        stores, skus, first, last = con.sql(
+            f"select count(distinct store_id), count(distinct sku_id), min(sales_date::date), max(sales_date::date) "
+            f"from read_csv('{EXAMPLE}', header = true)"
+        ).fetchall()[0]
+    assert stores == 1 and skus > 1 and (last - first).days > 2 * 365  # one store, several SKUs, > 2 years
+    weeks = (last - first).days // 7 + 1
+    # the zero-filled grid: stores x SKUs x weeks, on the weekly dates only
+    rows, off_grid = own.query(
+        f"select count(*), count(*) filter (where date_diff('day', date '{first}', sales_date) % 7 <> 0) "
+        "from intermediate.unified_sales_data"
+    )[0]
+    assert (rows, off_grid) == (stores * skus * weeks, 0)
+    # the baseline scores the last 35 weeks of every SKU, on weekly dates, never a daily one
+    baseline_rows, baseline_off_grid, baseline_dates = own.query(
+        f"select count(*), count(*) filter (where date_diff('day', date '{first}', sales_date) % 7 <> 0), "
+        "count(distinct sales_date) from ml.baseline_log"
+    )[0]
+    assert baseline_off_grid == 0 and baseline_dates == 35 and baseline_rows == 35 * skus
+    assert own.scalar("select max(sales_date) from ml.baseline_log") == last
+    assert own.scalar("select count(*) from marts.daily_sales_vs_baseline") == baseline_rows
+    # the masters are absent: attributes unknown, not invented
+    assert own.query("select distinct region, store_type, category from intermediate.int_sales_features") == [("unknown", "unknown", "unknown")]
+    # no prices: the insights side is empty, and the build says why
+    assert own.scalar("select count(*) from ml.product_insights_log") == 0
+    assert "MRS product_insights_log: no prices and no products" in build_output
+
+
+def _daily_sales_with_masters(folder: Path) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["store_id,sku_id,sales_date,units"]
+    start = date(2024, 1, 1)
+    for store in ("S-A", "S-B"):
+        for k, sku in enumerate(("milk", "bread", "soap")):
+            for d in range(120):
+                day = start + timedelta(days=d)
+                if (d + k) % 9:  # some days without a sale: zero-filled
+                    lines.append(f"{store},{sku},{day.isoformat()},{5 + (d * (k + 3)) % 11 + 3 * (day.isoweekday() > 5)}")
+    (folder / "sales.csv").write_text("\n".join(lines) + "\n")
+    (folder / "stores.csv").write_text("store_id,retailer,region\nS-A,Corner Co,Highlands\nS-B,Corner Co,Lowlands\n")
+    (folder / "skus.csv").write_text("sku_id,category\nmilk,chilled\nbread,bakery\nsoap,drugstore\nsalt,pantry\n")
+    return {name: str(folder / f"{name}.csv") for name in ("sales", "stores", "skus")}
+
+
+def test_daily_sales_with_masters_build_a_daily_grid_and_baseline(project_copy: Warehouse, tmp_path: Path) -> None:
+    raw_tables = _daily_sales_with_masters(tmp_path / "own")
+    project_copy.dbt("build", vars={"raw_tables": raw_tables})
+    # 2 stores x 4 SKUs (salt is in the master, never sold: zero-filled) x 120 days
+    assert project_copy.scalar("select count(*) from intermediate.unified_sales_data") == 2 * 4 * 120
+    dates = project_copy.query("select count(distinct sales_date), min(sales_date), max(sales_date) from ml.baseline_log")[0]
+    assert dates == (35, date(2024, 4, 29) - timedelta(days=34), date(2024, 4, 29))
+    assert project_copy.scalar("select count(*) from ml.baseline_log") == 35 * 2 * 4
+    assert project_copy.query(
+        "select distinct region, category from intermediate.int_sales_features where store_id = 'S-B' and sku_id = 'soap'"
+    ) == [("Lowlands", "drugstore")]
+    assert project_copy.scalar("select count(*) from ml.product_insights_log") == 0
+
+
+def test_a_prices_only_build_is_green_and_says_why_the_sales_side_is_empty(project_copy: Warehouse) -> None:
+    result = project_copy.dbt("build", vars={"raw_tables": {"products": "seed", "prices": "seed", "alerts": "seed"}})
+    assert project_copy.scalar("select count(*) from ml.product_insights_log") > 0
+    for relation in ("intermediate.unified_sales_data", "ml.baseline_log", "ml.detection_log", "marts.minority_reports"):
+        assert project_copy.scalar(f"select count(*) from {relation}") == 0, relation
+    assert "MRS baseline_log: no sales data" in result.stdout
+
+
+def test_a_declared_sales_range_is_still_tested(project_copy: Warehouse, tmp_path: Path) -> None:
+    raw_tables = _daily_sales_with_masters(tmp_path / "own")
+    result = project_copy.dbt(
+        "build", "--indirect-selection", "cautious", "--select", "+stg_canonical__sales",
+        vars={"raw_tables": raw_tables, "sales_start_date": "2024-02-01", "sales_end_date": "2024-12-31"}, check=False,
+    )
+    assert result.returncode != 0
+    assert "Failure in test stg_canonical__sales_sales_date_in_declared_range" in result.stdout
+

@@ -1,6 +1,8 @@
--- Model features per store × SKU × day: trailing rolling statistics (the day itself excluded,
--- so a feature never sees the value it helps to predict), lags, calendar, a 28-day trend and the
--- campaigns and context events in force that day.
+-- Model features per store × SKU × period (`vars.sales_grain`): trailing rolling statistics (the
+-- period itself excluded, so a feature never sees the value it helps to predict) over 7 and 28
+-- periods, lags of one and two seasons (7 and 14 days; 52 and 104 weeks), calendar, a 28-period
+-- trend and the campaigns and context events in force on the period's date.
+{% set season = season_periods() %}
 {% set series = "partition by sales.store_id, sales.sku_id order by sales.sales_date" %}
 {% set trailing_7 = series ~ " rows between 7 preceding and 1 preceding" %}
 {% set trailing_28 = series ~ " rows between 28 preceding and 1 preceding" %}
@@ -11,7 +13,7 @@ sales as (
 
     select
         *,
-        {{ dbt.datediff("cast('2000-01-01' as date)", 'sales_date', 'day') }} as day_number
+        {{ dbt.datediff("cast('2000-01-01' as date)", 'sales_date', 'day') }}{{ ' / ' ~ period_days() if period_days() > 1 }} as day_number
     from {{ ref('unified_sales_data') }}
 
 ),
@@ -102,8 +104,8 @@ windowed as (
         {{ window_median('sales.units_sold') }} over ({{ trailing_7 }}) as rolling_median_7d,
         avg(sales.units_sold) over ({{ trailing_28 }}) as rolling_mean_28d,
         {{ window_median('sales.units_sold') }} over ({{ trailing_28 }}) as rolling_median_28d,
-        lag(sales.units_sold, 7) over ({{ series }}) as lag_7d,
-        lag(sales.units_sold, 14) over ({{ series }}) as lag_14d,
+        lag(sales.units_sold, {{ season }}) over ({{ series }}) as lag_7d,
+        lag(sales.units_sold, {{ 2 * season }}) over ({{ series }}) as lag_14d,
         regr_slope(sales.units_sold, sales.day_number) over ({{ trailing_28 }}) as trend_coef_28d
     from sales
 

@@ -1,7 +1,9 @@
--- One row per store × SKU × day over the whole sales calendar, collated from the canonical sales
--- table and every retailer feed (`vars.sales_feeds`), mapped onto canonical store and SKU ids, and
--- zero-filled for days without a sale. The stores and SKUs are those of the masters and those
--- the sales name; a store or SKU the masters do not know is still sold (its attributes unknown).
+-- One row per store × SKU × period (`vars.sales_grain`: a day, or a 7-day week dated by its first
+-- day counted from the first sales date) over the whole sales calendar, collated from the
+-- canonical sales table and every retailer feed (`vars.sales_feeds`), mapped onto canonical store
+-- and SKU ids, and zero-filled for periods without a sale. The stores and SKUs are those of the
+-- masters and those the sales name; a store or SKU the masters do not know is still sold (its
+-- attributes unknown).
 with
 
 stores as (
@@ -46,17 +48,24 @@ resolved_sales as (
 
 ),
 
+first_sales_day as (
+
+    select min(sales_date) as first_day from resolved_sales
+
+),
+
 daily_sales as (
 
     select
-        store_id,
-        sku_id,
-        sales_date,
-        sum(units_sold) as units_sold,
-        {{ exact_sum('revenue') }} as revenue
+        resolved_sales.store_id,
+        resolved_sales.sku_id,
+        {{ period_date('resolved_sales.sales_date', 'first_sales_day.first_day') }} as sales_date,
+        sum(resolved_sales.units_sold) as units_sold,
+        {{ exact_sum('resolved_sales.revenue') }} as revenue
     from resolved_sales
-    where store_id is not null and sku_id is not null
-    group by store_id, sku_id, sales_date
+    cross join first_sales_day
+    where resolved_sales.store_id is not null and resolved_sales.sku_id is not null
+    group by 1, 2, 3
 
 ),
 
@@ -85,7 +94,7 @@ grid_skus as (
 
 calendar as (
 
-    {{ period_spine("(select min(sales_date) from resolved_sales)", "(select max(sales_date) from resolved_sales)") }}
+    {{ period_spine("(select min(sales_date) from daily_sales)", "(select max(sales_date) from daily_sales)", period_days()) }}
 
 ),
 
