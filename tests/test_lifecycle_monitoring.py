@@ -193,3 +193,14 @@ def test_the_var_overrides_defaults_and_unknown_keys_are_named() -> None:
         MonitoringConfig.from_mapping({"treshold": 0.1})
     with pytest.raises(MonitoringConfigError, match="drift_method must be one of"):
         MonitoringConfig(drift_method="chi2")
+
+
+def test_a_model_whose_every_signal_lacks_data_is_reported_unmonitored() -> None:
+    from mrs.lifecycle.monitoring import unmonitored_models
+
+    batch = pa.table({
+        "model_name": ["baseline", "baseline", "cluster_model", "attribution_model"],
+        "model_version": ["0", "0", "0", "0"],
+        "status": ["insufficient_data", "insufficient_data", "ok", "insufficient_data"],
+    })
+    assert unmonitored_models(batch) == {"baseline": "0", "attribution_model": "0"}

@@ -176,6 +176,14 @@ def finalize(
     if missing:
         raise LogSchemaError(f"{spec.name}: the model returned no column(s) {missing}")
     metric = confidence if confidence is not None else pa.array([card.confidence_metric] * n, pa.float64())
+    outside = pc.fill_null(pc.or_(pc.less(metric, 0.0), pc.greater(metric, 1.0)), False)
+    if pc.any(outside).as_py():
+        rows = pc.indices_nonzero(outside).to_pylist()[:10]
+        keys = outputs.select(list(spec.key_columns)).take(rows).to_pylist()
+        raise LogSchemaError(
+            f"{spec.name}.model_confidence_metric: a confidence must lie in [0, 1]; {len(rows)} row(s) outside, "
+            f"e.g. {pc.take(metric, rows).to_pylist()} at {keys}"
+        )
     metadata = {
         "model_name": pa.array([card.model_name] * n, pa.string()),
         "model_version": pa.array([card.model_version] * n, pa.string()),

@@ -5,7 +5,7 @@
 -- when the product has a newer price than its as-of date, when its inputs changed since it was
 -- scored, when its as-of date is more than var('product_insights_max_age_days') days before the
 -- tracker's latest observation day, or when the active version never scored the product.
-{% set active_version = var('active_model_versions')['product_insights'] %}
+{% set active_version = active_model_versions()['product_insights'] %}
 {#- The input fingerprint of a feature row, computed exactly as mrs.logs.with_log_ids does when the
     log is scored (an md5 over every column of product_insight_inputs, in order, nulls as '\N'). -#}
 {% set features_relation = ref('product_insight_inputs') %}

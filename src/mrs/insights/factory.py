@@ -18,7 +18,7 @@ from mrs.insights.heuristic import HeuristicModelRunner
 from mrs.insights.runner import FeatureSource, ModelRunner
 from mrs.insights.schema import MODEL_NAME
 from mrs.project import project_root
-from mrs.versions import UnknownModelVersion, builtin_card
+from mrs.versions import UnknownModelVersion, builtin_card, merged_model_versions
 
 RUNNERS: dict[tuple[str, str], Callable[..., ModelRunner]] = {
     (MODEL_NAME, "0"): HeuristicModelRunner,
@@ -49,10 +49,11 @@ def configured_version(model_name: str, project_dir: Path | None = None) -> str:
             f"run inside the project, set {PROJECT_DIR_ENV}, or pass version="
         )
     config = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
-    versions = (config.get("vars") or {}).get("active_model_versions") or {}
+    project_vars = config.get("vars") or {}
+    versions = merged_model_versions(project_vars.get("model_versions"), project_vars.get("active_model_versions"))
     if model_name not in versions:
         raise UnknownModelVersion(
-            f"{project_dir / 'dbt_project.yml'} has no vars.active_model_versions.{model_name}"
+            f"{project_dir / 'dbt_project.yml'} has no vars.active_model_versions.{model_name} (nor vars.model_versions.{model_name})"
         )
     return str(versions[model_name])
 

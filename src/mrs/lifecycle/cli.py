@@ -15,7 +15,7 @@ import click
 import duckdb
 
 from mrs.cli_options import WAREHOUSE_ENV, emit, json_option, warehouse_option
-from mrs.lifecycle.artifacts import ArtifactError, artifacts_root, find_manifests, version_dir
+from mrs.lifecycle.artifacts import ArtifactError, artifacts_root, find_manifests, sha256_file, version_dir
 from mrs.lifecycle.governance import (
     APPROVED,
     REJECTED,
@@ -98,8 +98,11 @@ def _decide(decision: str, model: str, version: str, by: str, reason: str, appro
             f"{version_dir(root, model, version) / 'manifest.json'} (train it first, or pass --artifacts-dir)"
         )
     path = approvals_path(approvals_file)
+    manifest = version_dir(root, model, version) / "manifest.json"
+    # a trained version's decision names its artefact (the manifest's SHA-256): it holds for that one only
+    digest = sha256_file(manifest) if (model, version) not in BUILTIN_CARDS else ""
     try:
-        approval = Approval.make(model, version, decision, by, reason)
+        approval = Approval.make(model, version, decision, by, reason, artifact_digest=digest)
         append_approval(path, approval)
     except GovernanceError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Union
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mrs.lifecycle.registry import TRAINED
 from mrs.lifecycle.schemas import ACTIVATION_LOG, APPROVAL_LOG, keep_unlogged, stable_id, typed_table
 from mrs.logs import ModelCard, RunContext, hash_sql, quote
 from mrs.project import project_root
@@ -83,12 +84,26 @@ class Approval:
     decided_at: datetime
     reason: str
 
+    @staticmethod
+    def record_id(fields: tuple[str, ...], artifact_digest: str = "") -> str:
+        """``apr-`` and a hash of the record's content and, for a trained version, of its artefact's
+        digest (the SHA-256 of its ``manifest.json``, the registry's ``entry_fingerprint``): so an
+        approval holds for that one artefact, and the gate can check it against the registered one."""
+        return f"apr-{stable_id(*fields, *([artifact_digest] if artifact_digest else []))[:12]}"
+
+    def is_for_artifact(self, artifact_digest: str) -> bool:
+        """Whether this record approves (or rejects) the artefact with that digest."""
+        fields = (self.model_name, self.model_version, self.decision, self.decided_by,
+                  self.decided_at.isoformat(sep=" "), self.reason)
+        return self.approval_id == self.record_id(fields, artifact_digest)
+
     @classmethod
     def make(
         cls, model_name: str, model_version: str, decision: str, decided_by: str, reason: str,
-        decided_at: datetime | None = None,
+        decided_at: datetime | None = None, artifact_digest: str = "",
     ) -> "Approval":
-        """A validated record; ``decided_at`` defaults to now (UTC, to the second)."""
+        """A validated record; ``decided_at`` defaults to now (UTC, to the second). A decision about
+        a trained version names its artefact's digest (``artifact_digest``); a built-in one none."""
         at = (decided_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0)
         if model_name not in MODEL_NAMES:
             raise GovernanceError(f"unknown model {model_name!r} (models: {', '.join(MODEL_NAMES)})")
@@ -100,7 +115,7 @@ class Approval:
             if "\n" in str(value) or "\r" in str(value):
                 raise GovernanceError(f"{label} must be one line")
         fields = (model_name, str(model_version), decision, decided_by.strip(), at.isoformat(sep=" "), reason.strip())
-        return cls(f"apr-{stable_id(*fields)[:12]}", *fields[:2], decision, fields[3], at, fields[5])
+        return cls(cls.record_id(fields, artifact_digest), *fields[:2], decision, fields[3], at, fields[5])
 
     def csv_values(self) -> list[str]:
         return [
@@ -225,6 +240,15 @@ def latest_decisions(approvals: list[dict[str, Any]]) -> dict[str, dict[str, Any
     return latest
 
 
+def _applies_to(record: Mapping[str, Any], registry_row: Mapping[str, Any]) -> bool:
+    """A decision applies to a registered version: always for a built-in one (its approval names no
+    artefact), and for a trained one only when it names that artefact's digest."""
+    if registry_row.get("model_kind") != TRAINED:
+        return True
+    approval = Approval(*(record[c] for c in APPROVAL_COLUMNS))
+    return approval.is_for_artifact(str(registry_row["entry_fingerprint"]))
+
+
 def resolve_active(model_name: str, version: Any, registry: Rows, approvals: Rows) -> ActiveVersion:
     """The registered, approved version ``version`` of ``model_name``, or :class:`ActivationError`.
 
@@ -236,10 +260,13 @@ def resolve_active(model_name: str, version: Any, registry: Rows, approvals: Row
         raise ActivationError(f"{var} is not set: name the version of {model_name!r} this build should run")
     version = str(version)
     entries = _rows_of_model(registry, model_name)
-    decisions = latest_decisions(_rows_of_model(approvals, model_name))
+    rows = [e for e in entries if str(e["model_version"]) == version]
+    records = _rows_of_model(approvals, model_name)
+    # a decision about a trained version holds only for the artefact it names (Approval.record_id)
+    foreign = [r for r in records if rows and str(r["model_version"]) == version and not _applies_to(r, rows[0])]
+    decisions = latest_decisions([r for r in records if not (rows and str(r["model_version"]) == version) or _applies_to(r, rows[0])])
     registered = sorted({str(e["model_version"]) for e in entries})
     approved = sorted(v for v, d in decisions.items() if d["decision"] == APPROVED and v in registered)
-    rows = [e for e in entries if str(e["model_version"]) == version]
     if not rows:
         raise ActivationError(
             f"model {model_name!r} version {version!r} is not registered, so this build may not run it. "
@@ -254,6 +281,14 @@ def resolve_active(model_name: str, version: Any, registry: Rows, approvals: Row
         )
     decision = decisions.get(version)
     command = f"mrs approve {model_name} {version} --by NAME --reason TEXT"
+    if decision is None and foreign:
+        raise ActivationError(
+            f"model {model_name!r} version {version!r}: approval(s) {sorted(r['approval_id'] for r in foreign)} are for "
+            f"another artefact than the registered one ({rows[0]['artifact_uri']}, manifest sha256 "
+            f"{rows[0]['entry_fingerprint']}), e.g. a version {version} trained into another artefacts folder, so this "
+            f"build may not run it. Review this artefact and `{command}` (with this artefacts folder), or set {var} "
+            f"back to an approved version ({approved})."
+        )
     if decision is None:
         raise ActivationError(
             f"model {model_name!r} version {version!r} is registered but not approved, so this build may not "

@@ -517,6 +517,15 @@ def monitor_active_models(
     return keep_unlogged(con, batch, log_relation, MONITORING_LOG.name)
 
 
+def unmonitored_models(batch: pa.Table) -> dict[str, str]:
+    """The models (name: version) whose every signal in a monitoring batch is ``insufficient_data``:
+    too small a portfolio or window for ``min_rows`` / ``min_entities``, so nothing watches them."""
+    statuses: dict[tuple[str, str], set[str]] = {}
+    for name, version, status in zip(*(batch.column(c).to_pylist() for c in ("model_name", "model_version", "status"))):
+        statuses.setdefault((name, version), set()).add(status)
+    return {name: version for (name, version), seen in statuses.items() if seen == {"insufficient_data"}}
+
+
 def _outputs_schema(spec: Any) -> pa.Schema:
     return pa.schema(list(spec.columns) + [pa.field("log_id", pa.string()), pa.field("input_fingerprint", pa.string())])
 
