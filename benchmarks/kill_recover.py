@@ -4,7 +4,7 @@
 
 Builds the demo project once without interruption (the reference), then, in a second warehouse,
 starts `dbt build` and kills its whole process group with SIGKILL after a random delay (uniform
-over the reference build's duration), `--kills` times, then runs one clean `dbt build`. Prints, for
+over the reference build's duration, or up to `--max-delay` seconds), `--kills` times, then runs one clean `dbt build`. Prints, for
 every log of the `ml` schema, its rows in both warehouses, the rows missing from the recovered
 one (lost), the extra ones (duplicated or left by a killed build) and duplicated `log_id`s, and
 checks that `model_activation_log` holds rows of the finished builds only. Rows are compared on
@@ -193,16 +193,17 @@ def last_run_id(db: Path) -> str:
 
 
 def kill_and_recover(workdir: Path, kills: int, seed: int, reference_db: Path | None = None,
-                     reference_seconds: float | None = None, verbose: bool = True) -> dict[str, Any]:
+                     reference_seconds: float | None = None, verbose: bool = True,
+                     max_delay: float | None = None) -> dict[str, Any]:
     """The whole experiment; returns its figures (see the module docstring)."""
-    say = print if verbose else (lambda *a, **k: None)
+    say = (lambda *a, **k: print(*a, **k, flush=True)) if verbose else (lambda *a, **k: None)
     rng = random.Random(seed)
     if reference_db is None:
         reference_db = workdir / "reference" / "mrs.duckdb"
         project = copy_project(workdir / "reference" / "project")
         reference_seconds = build(project, reference_db)
         say(f"reference build (uninterrupted)   {reference_seconds:7.1f} s")
-    span = reference_seconds or 30.0
+    span = min(reference_seconds or 30.0, max_delay or float("inf"))
     project = copy_project(workdir / "recovered" / "project")
     db = workdir / "recovered" / "mrs.duckdb"
     attempts: list[Attempt] = []
@@ -251,10 +252,12 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1, help="seed of the random kill delays")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mrs-kill-recover"))
+    parser.add_argument("--max-delay", type=float, default=None,
+                        help="latest kill, in seconds (default: the reference build's duration)")
     args = parser.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
-    figures = kill_and_recover(args.workdir, args.kills, args.seed)
+    figures = kill_and_recover(args.workdir, args.kills, args.seed, max_delay=args.max_delay)
     ok = figures["comparison"].equal and figures["killed_activation_rows"] == 0 and figures["final_run_recorded"]
     sys.exit(0 if ok else 1)
 

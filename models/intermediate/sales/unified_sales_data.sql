@@ -1,9 +1,9 @@
 -- One row per store × SKU × day over the whole sales calendar, collated from every retailer's
 -- feed, mapped onto canonical store and SKU ids, and zero-filled for days without a sale.
 {% set feed_days %}
-    (select sales_date from {{ ref('stg_northmart__sales') }}
+    (select sales_date from {{ checked_rows('stg_northmart__sales') }} as northmart
      union all
-     select sales_date from {{ ref('stg_coastco__sales') }}) as feed_days
+     select sales_date from {{ checked_rows('stg_coastco__sales') }} as coastco) as feed_days
 {% endset %}
 {% set first_sales_day = '(select min(sales_date) from ' ~ feed_days ~ ')' %}
 {% set last_sales_day = '(select max(sales_date) from ' ~ feed_days ~ ')' %}
@@ -30,7 +30,7 @@ northmart_sales as (
         northmart.sales_date,
         northmart.units_sold,
         northmart.revenue
-    from {{ ref('stg_northmart__sales') }} as northmart
+    from {{ checked_rows('stg_northmart__sales') }} as northmart
     inner join stores
         on stores.retailer = northmart.retailer
         and stores.retailer_store_ref = northmart.retailer_store_ref
@@ -45,7 +45,7 @@ coastco_sales as (
         coastco.sales_date,
         coastco.units_sold,
         coastco.revenue
-    from {{ ref('stg_coastco__sales') }} as coastco
+    from {{ checked_rows('stg_coastco__sales') }} as coastco
     inner join stores
         on stores.retailer = coastco.retailer
         and stores.retailer_store_ref = coastco.retailer_store_ref

@@ -20,6 +20,7 @@ def model(dbt, session):
             "daily_sales_vs_baseline": dbt.ref("daily_sales_vs_baseline"),
             "model_versions": dbt.ref("model_versions"),
             "anomaly_reviews": dbt.ref("anomaly_reviews"),
+            "input_quarantine_summary": dbt.ref("input_quarantine_summary"),
         },
         results_log=sibling_relation(dbt.this, "expectation_results_log"),
         parameters=expectation_parameters(
