@@ -72,3 +72,16 @@
 {% macro exact_mean(column) -%}
     {{ exact_sum(column) }} / nullif(count({{ column }}), 0)
 {%- endmacro %}
+
+{#- One row per day (`sales_date`) from a first to a last day, both SQL date expressions; no rows
+    when either is null. Pure SQL, so nothing is queried at compile time (dbt.date_spine counts
+    its intervals with a query, which fails on a fresh warehouse). -#}
+{% macro period_spine(first_day, last_day) -%}
+    {{ return(adapter.dispatch('period_spine', 'mrs')(first_day, last_day)) }}
+{%- endmacro %}
+{% macro default__period_spine(first_day, last_day) -%}
+    select cast(generate_series(cast({{ first_day }} as timestamp), cast({{ last_day }} as timestamp), interval '1 day') as date) as sales_date
+{%- endmacro %}
+{% macro duckdb__period_spine(first_day, last_day) -%}
+    select cast(unnest(generate_series(cast({{ first_day }} as timestamp), cast({{ last_day }} as timestamp), interval '1 day')) as date) as sales_date
+{%- endmacro %}

@@ -22,7 +22,6 @@ from typing import Callable
 
 import duckdb
 import pytest
-import yaml
 
 from conftest import Warehouse, copy_project
 from mrs.simulate.schemas import TABLE_SCHEMAS
@@ -137,38 +136,38 @@ class Kind:
 
 
 NM, CC, PRICES = "sales_northmart", "sales_coastco", "prices"
-QUARANTINE = "input_rules_hold_input_quarantine_"
+NM_RULES, CC_RULES = "stg_northmart__sales_keeps_the_input_rules", "stg_coastco__sales_keeps_the_input_rules"
 ON_RUN_START = "on-run-start"
 
 KINDS: tuple[Kind, ...] = (
     # sales: row-level rules (strict: input_quarantine's test fails and quotes the rows)
-    Kind("units_absurd", NM, set_value("units", "1000000000000"), QUARANTINE,
+    Kind("units_absurd", NM, set_value("units", "1000000000000"), NM_RULES,
          ("rule=units_below_absolute_cap", "column_name=units_sold", "offending_value=1000000000000")),
-    Kind("units_implausible_for_the_pair", NM, set_value("units", "500"), QUARANTINE,
+    Kind("units_implausible_for_the_pair", NM, set_value("units", "500"), NM_RULES,
          ("rule=units_plausible_for_the_pair", "offending_value=500")),
-    Kind("units_negative", NM, set_value("units", "-5"), QUARANTINE, ("rule=units_not_negative", "offending_value=-5")),
-    Kind("coastco_units_negative", CC, set_value("QTY", "-3"), QUARANTINE, ("rule=units_not_negative", "offending_value=-3")),
-    Kind("revenue_negative", NM, set_value("net_sales", "-2.5"), QUARANTINE,
+    Kind("units_negative", NM, set_value("units", "-5"), NM_RULES, ("rule=units_not_negative", "offending_value=-5")),
+    Kind("coastco_units_negative", CC, set_value("QTY", "-3"), CC_RULES, ("rule=units_not_negative", "offending_value=-3")),
+    Kind("revenue_negative", NM, set_value("net_sales", "-2.5"), NM_RULES,
          ("rule=revenue_not_negative", "offending_value=-2.5")),
-    Kind("revenue_nan", NM, set_value("net_sales", "nan"), QUARANTINE, ("rule=revenue_finite", "column_name=revenue")),
-    Kind("revenue_inf", NM, set_value("net_sales", "inf"), QUARANTINE, ("rule=revenue_finite", "column_name=revenue")),
-    Kind("store_of_another_retailer", NM, set_value("store_id", "106"), QUARANTINE,
+    Kind("revenue_nan", NM, set_value("net_sales", "nan"), NM_RULES, ("rule=revenue_finite", "column_name=revenue")),
+    Kind("revenue_inf", NM, set_value("net_sales", "inf"), NM_RULES, ("rule=revenue_finite", "column_name=revenue")),
+    Kind("store_of_another_retailer", NM, set_value("store_id", "106"), NM_RULES,
          ("rule=store_is_this_retailers", "offending_value=106")),
-    Kind("store_unknown", NM, set_value("store_id", "NM-999"), QUARANTINE,
+    Kind("store_unknown", NM, set_value("store_id", "NM-999"), NM_RULES,
          ("rule=store_is_this_retailers", "offending_value=NM-999")),
-    Kind("store_missing", NM, set_value("store_id", ""), QUARANTINE, ("rule=store_ref_present",)),
-    Kind("coastco_store_unknown", CC, set_value("STORE_NBR", "999"), QUARANTINE,
+    Kind("store_missing", NM, set_value("store_id", ""), NM_RULES, ("rule=store_named",)),
+    Kind("coastco_store_unknown", CC, set_value("STORE_NBR", "999"), CC_RULES,
          ("rule=store_is_this_retailers", "offending_value=999")),
-    Kind("sku_unknown", NM, set_value("sku_id", "SKU-9999"), QUARANTINE, ("rule=sku_is_known", "offending_value=SKU-9999")),
-    Kind("ean_unknown", CC, set_value("EAN", "4000000000000"), QUARANTINE,
+    Kind("sku_unknown", NM, set_value("sku_id", "SKU-9999"), NM_RULES, ("rule=sku_id_in_the_master", "offending_value=SKU-9999")),
+    Kind("ean_unknown", CC, set_value("EAN", "4000000000000"), CC_RULES,
          ("rule=ean_is_known", "offending_value=4000000000000")),
-    Kind("date_far_in_the_future", NM, set_value("date", "2031-01-01"), QUARANTINE,
+    Kind("date_far_in_the_future", NM, set_value("date", "2031-01-01"), NM_RULES,
          ("rule=sales_date_in_declared_range", "offending_value=2031-01-01")),
-    Kind("coastco_date_impossible", CC, set_value("TXN_DATE", "2025-13-45"), QUARANTINE,
+    Kind("coastco_date_impossible", CC, set_value("TXN_DATE", "2025-13-45"), CC_RULES,
          ("rule=txn_date_is_a_calendar_date", "column_name=TXN_DATE", "offending_value=2025-13-45")),
-    Kind("coastco_date_not_a_date", CC, set_value("TXN_DATE", "abc"), QUARANTINE,
+    Kind("coastco_date_not_a_date", CC, set_value("TXN_DATE", "abc"), CC_RULES,
          ("rule=txn_date_is_a_calendar_date", "offending_value=abc")),
-    Kind("coastco_date_month_13", CC, set_value("TXN_DATE", "20251345"), QUARANTINE,
+    Kind("coastco_date_month_13", CC, set_value("TXN_DATE", "20251345"), CC_RULES,
          ("rule=txn_date_is_a_calendar_date", "offending_value=20251345")),
     # sales: table-level rules
     Kind("duplicate_sales_row", NM, duplicate_row(), "stg_northmart__sales_one_row_per_store_sku_day",
@@ -178,9 +177,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("store_silent_on_a_reported_day", NM, drop_store_day("store_id", "date"),
          "sales_feeds_every_store_reports_every_retailer_day", ("retailer_store_ref=NM-001", "silent_on=")),
     # typed columns the seed loader casts: the load error names file, line, column and value
-    Kind("units_fractional", NM, set_value("units", "1.5"), QUARANTINE,
+    Kind("units_fractional", NM, set_value("units", "1.5"), NM_RULES,
          ("rule=units_whole", "column_name=units", "offending_value=1.5")),
-    Kind("coastco_units_fractional", CC, set_value("QTY", "2.25"), QUARANTINE,
+    Kind("coastco_units_fractional", CC, set_value("QTY", "2.25"), CC_RULES,
          ("rule=units_whole", "column_name=QTY", "offending_value=2.25")),
     Kind("northmart_date_impossible", NM, set_value("date", "2025-13-45"), "seed:sales_northmart", ("date", "2025-13-45")),
     # prices
@@ -228,26 +227,11 @@ ARROW_TO_SQL = {"string": "varchar", "date32[day]": "date", "double": "double", 
                 "int32": "integer", "timestamp[s]": "timestamp", "bool": "boolean"}
 
 
-def declare_source_columns(project: Path) -> None:
-    """Declare every raw table's columns (from the simulator's Arrow schemas, the raw contract) in
-    the copy's _<source>__sources.yml where they are not declared yet: the structure check reads
-    them there."""
-    for path in sorted((project / "models" / "staging").glob("*/_*__sources.yml")):
-        spec = yaml.safe_load(path.read_text())
-        for source in spec["sources"]:
-            for table in source["tables"]:
-                schema = TABLE_SCHEMAS.get(table["name"])
-                if schema is not None and not table.get("columns"):
-                    table["columns"] = [{"name": f.name, "data_type": ARROW_TO_SQL[str(f.type)]} for f in schema]
-        path.write_text(yaml.safe_dump(spec, sort_keys=False))
-
-
 class Corpus:
     """A project copy parsed once, with a pristine warehouse to start each kind from."""
 
     def __init__(self, root: Path) -> None:
         self.project = copy_project(root / "project")
-        declare_source_columns(self.project)
         self.pristine = {p.name: p.read_text() for p in (self.project / "seeds").glob("*.csv")}
         # the file is named mrs.duckdb: DuckDB names the catalog after it, and the parsed manifest's relations use "mrs"
         self.db = root / "run" / "mrs.duckdb"
@@ -280,7 +264,7 @@ class Corpus:
         monkeypatch.setenv("MRS_DUCKDB_PATH", str(self.db))
         monkeypatch.setenv("DBT_TARGET_PATH", str(self.db.parent / "target"))
         monkeypatch.setenv("DBT_LOG_PATH", str(self.db.parent / "logs"))
-        result = self.build("--select", "resource_type:seed+", *self.stop)
+        result = self.build("--select", "resource_type:seed+", "stg_canonical__sales+", *self.stop)
         assert result.success, "\n".join(self.messages[-40:])
         shutil.copyfile(self.db, self.base_db)
 
@@ -343,7 +327,7 @@ def test_a_parquet_file_with_a_wrong_column_type_is_named_before_anything_loads(
     with duckdb.connect(str(corpus.base_db), read_only=True) as con:
         for table, schema in TABLE_SCHEMAS.items():
             columns = ", ".join(
-                f"cast({f.name} as varchar) as {f.name}" if (table, f.name) == ("prices", "observed_on")  # the wrong type
+                f"cast(strftime({f.name}, '%Y%m%d') as bigint) as {f.name}" if (table, f.name) == ("prices", "observed_on")  # the wrong type
                 else f"cast({f.name} as {ARROW_TO_SQL[str(f.type)]}) as {f.name}"
                 for f in schema
             )
@@ -351,5 +335,5 @@ def test_a_parquet_file_with_a_wrong_column_type_is_named_before_anything_loads(
     result = corpus.build("--select", "prices+", *corpus.stop, vars=json.dumps({"raw_parquet_dir": str(tmp_path)}))
     output = "\n".join(corpus.messages)
     assert not result.success
-    assert f"{tmp_path}/prices.parquet: column observed_on is varchar, declared date" in output, output[-3000:]
+    assert f"{tmp_path}/prices.parquet: column observed_on is bigint, declared date" in output, output[-3000:]
     assert "sales_northmart.parquet" not in output  # the other files keep their declared types

@@ -49,7 +49,7 @@ def test_strict_mode_fails_at_the_checked_layer_and_nothing_downstream_runs(proj
     mutate(project_copy, "sales_northmart", set_value("units", ABSURD_UNITS))
     result = project_copy.dbt("build", check=False)
     assert result.returncode != 0
-    assert "Data test FAILED: input_rules_hold_input_quarantine_" in result.stdout
+    assert "Data test FAILED: stg_northmart__sales_keeps_the_input_rules" in result.stdout
     assert f"offending_value={ABSURD_UNITS}" in result.stdout and "rule=units_below_absolute_cap" in result.stdout
     status = statuses(project_copy)
     for downstream in ("unified_sales_data", "int_sales_features", "baseline_log", "detection_log",

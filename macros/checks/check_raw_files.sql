@@ -1,33 +1,50 @@
 {#- on-run-start: the structure of every raw file, checked before a CSV sniffer or a cast guesses.
-    For each source table whose columns are declared (`columns` in its _<source>__sources.yml),
-    the file it is read from - the seed CSV (seeds/<table>.csv), or <raw_parquet_dir>/<table>.parquet:
-      * a CSV: no UTF-8 byte-order mark; a comma-delimited header (a `;`, tab or `|` header is named);
-        the header's columns against the declared ones (missing and extra columns named);
-      * a Parquet file: its columns against the declared ones, and each declared `data_type`
-        against the file's type (a date column stored as text is named).
+    For each source table with declared columns (its _<source>__sources.yml), the file
+    vars.raw_tables reads it from (macros/source.sql: raw_table_location):
+      * a seed (seeds/<table>.csv): no UTF-8 byte-order mark; a comma-delimited header (a `;`,
+        tab or `|` header is named); every declared column present and no other (the demo world's
+        files carry them all);
+      * a CSV file: the same, except that a declared column may be absent (optional columns are
+        null, docs/data_contract.md) - an extra column is named, as it would be dropped;
+      * a Parquet file (`raw_parquet_dir`, or a .parquet location): extra columns, and each declared
+        `data_type` against the file's type (a date stored as a number is named; text is cast on
+        reading, so text values that do not parse as the declared type are named).
     Fails the run with every problem, file by file, before anything is loaded. -#}
 {% macro check_raw_files() %}
 {%- if execute and flags.WHICH in ('build', 'run', 'seed') -%}
     {%- set problems = [] -%}
-    {%- set parquet_dir = var('raw_parquet_dir', '') -%}
     {%- for source in graph.sources.values() if source.package_name == project_name and source.columns -%}
         {%- set declared = source.columns.values() | list -%}
         {%- set names = declared | map(attribute='name') | map('lower') | list -%}
-        {%- set seed = graph.nodes.get('seed.' ~ project_name ~ '.' ~ source.name) -%}
-        {%- if parquet_dir -%}
-            {%- set path = parquet_dir ~ '/' ~ source.name ~ '.parquet' -%}
-            {%- set described = run_query("describe select * from read_parquet('" ~ path ~ "')") -%}
+        {%- set location = raw_table_location(source.name) -%}
+        {%- set lowered = location | lower -%}
+        {%- if lowered.endswith('.parquet') -%}
+            {%- set described = run_query("describe select * from read_parquet('" ~ location ~ "')") -%}
             {%- set found = {} -%}
             {%- for row in described.rows -%}{%- do found.update({row[0] | lower: row[1] | lower}) -%}{%- endfor -%}
-            {%- do problems.extend(raw_column_problems(path, names, found.keys() | list)) -%}
+            {%- do problems.extend(raw_column_problems(location, names, found.keys() | list, missing_allowed=true)) -%}
             {%- for column in declared if column.data_type and column.name | lower in found -%}
                 {%- set got = found[column.name | lower] -%}
-                {%- if raw_type_family(column.data_type) not in (raw_type_family(got), 'number' if raw_type_family(got) == 'integer' else '') -%}
-                    {%- do problems.append(path ~ ': column ' ~ column.name ~ ' is ' ~ got ~ ', declared ' ~ column.data_type) -%}
+                {%- set wanted = raw_type_family(column.data_type) -%}
+                {%- if raw_type_family(got) == 'text' and wanted != 'text' -%}
+                    {#- text is cast on reading (macros/source.sql): name the values that would not parse -#}
+                    {%- set unparsed -%}
+                        select count(*), min({{ column.name }})
+                        from read_parquet('{{ location }}')
+                        where {{ column.name }} is not null and try_cast({{ column.name }} as {{ column.data_type }}) is null
+                    {%- endset -%}
+                    {%- set bad = run_query(unparsed).rows[0] -%}
+                    {%- if bad[0] -%}
+                        {%- do problems.append(location ~ ': column ' ~ column.name ~ ' is text and ' ~ bad[0] ~ ' value(s) are not ' ~ column.data_type ~ ', e.g. ' ~ bad[1]) -%}
+                    {%- endif -%}
+                {%- elif wanted not in (raw_type_family(got), 'number' if raw_type_family(got) == 'integer' else '') -%}
+                    {%- do problems.append(location ~ ': column ' ~ column.name ~ ' is ' ~ got ~ ', declared ' ~ column.data_type) -%}
                 {%- endif -%}
             {%- endfor -%}
-        {%- elif seed -%}
-            {%- set path = seed.root_path ~ '/' ~ seed.original_file_path -%}
+        {%- elif (location == 'seed' and graph.nodes.get('seed.' ~ project_name ~ '.' ~ source.name)) or lowered.endswith('.csv') -%}
+            {%- set seed = graph.nodes.get('seed.' ~ project_name ~ '.' ~ source.name) -%}
+            {%- set path = (seed.root_path ~ '/' ~ seed.original_file_path) if location == 'seed' else location -%}
+            {%- set label = seed.original_file_path if location == 'seed' else location -%}
             {%- set read -%}
                 select
                     starts_with(content, chr(65279)) as has_bom,
@@ -38,19 +55,19 @@
             {%- set first = run_query(read).rows[0] -%}
             {%- set header = first[1] -%}
             {%- if first[0] -%}
-                {%- do problems.append(seed.original_file_path ~ ': starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM') -%}
+                {%- do problems.append(label ~ ': starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM') -%}
             {%- endif -%}
             {%- set delimiters = [] -%}
-            {%- for delimiter, label in [(';', 'semicolon'), ('|', 'pipe')] if delimiter in header and ',' not in header -%}
-                {%- do delimiters.append(label) -%}
+            {%- for delimiter, name in [(';', 'semicolon'), ('|', 'pipe')] if delimiter in header and ',' not in header -%}
+                {%- do delimiters.append(name) -%}
             {%- endfor -%}
             {%- if first[2] and ',' not in header -%}{%- do delimiters.append('tab') -%}{%- endif -%}
             {%- if delimiters -%}
-                {%- do problems.append(seed.original_file_path ~ ': the header is delimited by ' ~ delimiters | join(', ') ~ ', not commas: ' ~ header[:120]) -%}
+                {%- do problems.append(label ~ ': the header is delimited by ' ~ delimiters | join(', ') ~ ', not commas: ' ~ header[:120]) -%}
             {%- else -%}
                 {%- set columns = [] -%}
                 {%- for cell in header.split(',') -%}{%- do columns.append(cell.strip().strip('"').lower()) -%}{%- endfor -%}
-                {%- do problems.extend(raw_column_problems(seed.original_file_path, names, columns)) -%}
+                {%- do problems.extend(raw_column_problems(label, names, columns, missing_allowed=(location != 'seed'))) -%}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
@@ -60,9 +77,10 @@
 {%- endif -%}
 {% endmacro %}
 
-{#- "file: missing column(s) a, b; extra column(s) c" for one file, or nothing. -#}
-{% macro raw_column_problems(file, declared, found) %}
-    {%- set missing = declared | reject('in', found) | list -%}
+{#- "file: missing column(s) a, b; extra column(s) c" for one file, or nothing (no missing ones when
+    the location may leave optional columns out). -#}
+{% macro raw_column_problems(file, declared, found, missing_allowed=false) %}
+    {%- set missing = [] if missing_allowed else declared | reject('in', found) | list -%}
     {%- set extra = found | reject('in', declared) | list -%}
     {%- set problems = [] -%}
     {%- if missing -%}{%- do problems.append(file ~ ': missing column(s) ' ~ missing | join(', ') ~ ' (the file has ' ~ found | join(', ') ~ ')') -%}{%- endif -%}

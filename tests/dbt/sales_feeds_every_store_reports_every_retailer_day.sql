@@ -1,4 +1,4 @@
--- Coverage: on every day a retailer's feed has rows, every store of that retailer (store master)
+-- Coverage: on every day a retailer's feed (vars.sales_feeds) has rows, every store of that retailer (store master)
 -- has at least one row. A store silent on such a day is named with the day, not zero-filled into
 -- a false "no sales" (its data is missing, not zero). Days are those of rows with a valid sales day
 -- in the declared range: a row the checked layer rejects for its date (far in the future, not a
@@ -8,9 +8,12 @@ with
 
 feed_rows as (
 
-    select retailer, retailer_store_ref, sales_date from {{ ref('stg_northmart__sales') }}
-    union all
-    select retailer, retailer_store_ref, sales_date from {{ ref('stg_coastco__sales') }}
+    {% for feed in sales_feed_models() -%}
+    select retailer, retailer_store_ref, sales_date
+    from {{ ref(feed) }}
+    where retailer is not null and retailer_store_ref is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

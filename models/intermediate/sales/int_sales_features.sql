@@ -42,9 +42,9 @@ context_events as (
 
 store_days as (
 
-    select distinct sales.store_id, stores.region, sales.sales_date
+    select distinct sales.store_id, {{ text_attribute('stores.region') }} as region, sales.sales_date
     from sales
-    inner join stores on stores.store_id = sales.store_id
+    left join stores on stores.store_id = sales.store_id
 
 ),
 
@@ -116,9 +116,9 @@ final as (
         windowed.sku_id,
         windowed.sales_date,
         windowed.retailer,
-        stores.region,
-        stores.store_type,
-        skus.category,
+        {{ text_attribute('stores.region') }} as region,
+        {{ text_attribute('stores.store_type') }} as store_type,
+        {{ text_attribute('skus.category') }} as category,
         skus.unit_price,
         windowed.units_sold,
         windowed.day_of_week,
@@ -138,9 +138,10 @@ final as (
         coalesce(context_days.has_local_event, false) as has_local_event,
         coalesce(context_days.has_supply_disruption, false) as has_supply_disruption,
         coalesce(context_days.max_event_severity, 0) as max_event_severity
+    -- a store or SKU the masters do not know keeps its sales, with unknown attributes
     from windowed
-    inner join stores on stores.store_id = windowed.store_id
-    inner join skus on skus.sku_id = windowed.sku_id
+    left join stores on stores.store_id = windowed.store_id
+    left join skus on skus.sku_id = windowed.sku_id
     left join campaign_days
         on campaign_days.store_id = windowed.store_id
         and campaign_days.sku_id = windowed.sku_id
