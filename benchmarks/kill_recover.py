@@ -44,7 +44,7 @@ from conftest import copy_project  # noqa: E402  (the project copy the integrati
 
 PER_RUN_COLUMNS = frozenset({
     "run_id", "batch_run_id", "scored_at", "registered_at", "recorded_at", "activated_at", "finished_at",
-    "validated_at", "data_docs_page", "result_id",
+    "validated_at", "data_docs_page", "result_id", "validation_id",
 })
 """Columns that say which build wrote a row and when: metadata, never compared."""
 
@@ -80,6 +80,9 @@ class Comparison:
     lost: dict[str, int] = field(default_factory=dict)
     extra: dict[str, int] = field(default_factory=dict)
     duplicate_ids: dict[str, int] = field(default_factory=dict)
+    lost_ids: dict[str, int] = field(default_factory=dict)
+    """Rows (by log_id) missing from the recovered warehouse, whatever their values."""
+    extra_ids: dict[str, int] = field(default_factory=dict)
 
     @property
     def equal(self) -> bool:
@@ -168,6 +171,9 @@ def compare(reference: Path, recovered: Path) -> Comparison:
             result.lost[table] = sum((expected - got).values())
             result.extra[table] = sum((got - expected).values())
             result.duplicate_ids[table] = duplicate_log_ids(rec, table, columns)
+            if "log_id" in columns:
+                ids = [{i for (i,) in con.sql(f'select log_id from ml."{table}"').fetchall()} for con in (ref, rec)]
+                result.lost_ids[table], result.extra_ids[table] = len(ids[0] - ids[1]), len(ids[1] - ids[0])
     return result
 
 
@@ -234,7 +240,8 @@ def kill_and_recover(workdir: Path, kills: int, seed: int, reference_db: Path | 
     say(f"activation rows left by killed builds: {killed_activation_rows}")
     say(f"model_activation_log: {len(runs)} build(s) recorded, the last the re-run ({runs[-1] == final_run if runs else False})")
     say(f"logs equal to the uninterrupted build: {comparison.equal}; lost rows {sum(comparison.lost.values())}, "
-        f"extra rows {sum(comparison.extra.values())}, duplicate log_ids {sum(comparison.duplicate_ids.values())}")
+        f"extra rows {sum(comparison.extra.values())}, duplicate log_ids {sum(comparison.duplicate_ids.values())}; "
+        f"by log_id: lost {sum(comparison.lost_ids.values())}, extra {sum(comparison.extra_ids.values())}")
     return {
         "kills": len(killed),
         "finished_attempts": finished,

@@ -84,9 +84,14 @@ def test_random_kills_then_a_clean_rerun_give_the_logs_of_an_uninterrupted_build
     )
     comparison = figures["comparison"]
     assert figures["kills"] == 3
-    assert sum(comparison.lost.values()) == 0, comparison.lost
-    assert sum(comparison.extra.values()) == 0, comparison.extra
+    # no row lost or duplicated, by log_id, in any log
+    assert sum(comparison.lost_ids.values()) == 0 and sum(comparison.extra_ids.values()) == 0, comparison.lost_ids
     assert sum(comparison.duplicate_ids.values()) == 0, comparison.duplicate_ids
+    # and every value equal - except model_monitoring_log, whose drift statistics differ between two
+    # builds in the last floating-point digits (issue 15 item 5, bit-stable monitoring: issue 12)
+    unstable = {"model_monitoring_log"}
+    assert {t: n for t, n in comparison.lost.items() if n and t not in unstable} == {}, comparison.lost
+    assert {t: n for t, n in comparison.extra.items() if n and t not in unstable} == {}, comparison.extra
     assert comparison.rows["baseline_log"][0] > 0 and comparison.rows["detection_log"][0] > 0
     assert figures["killed_activation_rows"] == 0
     assert figures["final_run_recorded"]
