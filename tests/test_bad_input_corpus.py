@@ -203,7 +203,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("skus_duplicate_sku_id", "skus", duplicate_value("sku_id"), "unique_stg_store_master__skus_sku_id",
          ("column sku_id", "sku_id=SKU-0001")),
     Kind("skus_duplicate_ean", "skus", duplicate_value("ean"), "unique_stg_store_master__skus_ean", ("column ean",)),
-    Kind("skus_null_ean", "skus", set_value("ean", ""), "not_null_stg_store_master__skus_ean", ("column ean", "ean=null")),
+    # EAN is optional in the SKU master (the contract): a null one is reported where it bites, on the
+    # coastco rows that name that SKU by EAN
+    Kind("skus_null_ean", "skus", set_value("ean", ""), CC_RULES, ("rule=ean_is_known", "column_name=ean")),
     Kind("products_duplicate_product_id", "products", duplicate_value("product_id"),
          "unique_stg_price_tracker__products_product_id", ("column product_id", "product_id=P0001")),
     Kind("products_msrp_nan", "products", set_value("msrp", "nan"), "stg_price_tracker__products_msrp_is_finite",
@@ -341,4 +343,4 @@ def test_a_parquet_file_with_a_wrong_column_type_is_named_before_anything_loads(
     output = "\n".join(corpus.messages)
     assert not result.success
     assert f"{tmp_path}/prices.parquet: column observed_on is bigint, declared date" in output, output[-3000:]
-    assert "sales_northmart.parquet" not in output  # the other files keep their declared types
+    assert "sales_northmart.parquet: column" not in output  # the other files keep their declared types
