@@ -8,6 +8,11 @@
 {% macro default__parse_yyyymmdd(column) -%}
     cast(substr({{ column }}, 1, 4) || '-' || substr({{ column }}, 5, 2) || '-' || substr({{ column }}, 7, 2) as date)
 {%- endmacro %}
+{#- DuckDB: strict - null unless the text is exactly a valid YYYYMMDD calendar day (never a cast
+    error on e.g. `2025-13-45`; the checked layer names such rows, macros/checks/input_rules.sql). -#}
+{% macro duckdb__parse_yyyymmdd(column) -%}
+    cast(try_strptime({{ column }}, '%Y%m%d') as date)
+{%- endmacro %}
 
 {#- ISO day of week: 1 = Monday … 7 = Sunday. -#}
 {% macro iso_day_of_week(column) -%}

@@ -21,13 +21,14 @@
     {{ return(['stg_canonical__sales'] + (var('sales_feeds', []) or [])) }}
 {% endmacro %}
 
-{#- One sales feed's rows in the contract's columns, cast to the contract's types. -#}
+{#- One sales feed's rows in the contract's columns, cast to the contract's types: the rows the
+    checked input layer lets through (checked_rows, macros/checks). -#}
 {% macro sales_feed_select(feed) %}
     select
         {%- for column in sales_feed_columns() %}
         cast({{ column.name }} as {{ column.type }}) as {{ column.name }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ ref(feed) }}
+    from {{ checked_rows(feed) }} as feed_rows
 {% endmacro %}
 
 {#- The sales grain (`vars.sales_grain`): `day` or `week`; anything else fails naming the var. -#}

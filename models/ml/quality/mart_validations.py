@@ -24,6 +24,7 @@ def model(dbt, session):
             "daily_sales_vs_baseline": dbt.ref("daily_sales_vs_baseline"),
             "model_versions": dbt.ref("model_versions"),
             "anomaly_reviews": dbt.ref("anomaly_reviews"),
+            "input_quarantine_summary": dbt.ref("input_quarantine_summary"),
         },
         validations=str(dbt.this) if dbt.is_incremental else None,
         results_log=sibling_relation(dbt.this, "expectation_results_log"),

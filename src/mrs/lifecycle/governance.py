@@ -9,9 +9,11 @@
   version ``vars.active_model_versions`` names must be registered (``model_registry_log``) and its
   latest decision must be ``approved``; otherwise the build fails with a message naming the model,
   the version and the command that fixes it.
-* **Activation history.** ``model_activation_log`` gets one row per build and model: the version
-  the build ran with and the approval that allowed it, so "which version was live on date X" is the
-  latest activation at or before X.
+* **Activation history.** ``model_activation_gate`` holds, per model, the version the running
+  build runs with and the approval that allowed it; once the build has finished, its on-run-end
+  hook (``macros/lifecycle/record_finished_build.sql``) appends those rows to
+  ``model_activation_log``, so a build killed on the way leaves no trace there and "which version
+  was live on date X" is the latest activation of a finished build at or before X.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mrs.lifecycle.registry import TRAINED
-from mrs.lifecycle.schemas import ACTIVATION_LOG, APPROVAL_LOG, keep_unlogged, stable_id, typed_table
+from mrs.lifecycle.schemas import ACTIVATION_GATE, APPROVAL_LOG, keep_unlogged, stable_id, typed_table
 from mrs.logs import ModelCard, RunContext, hash_sql, quote
 from mrs.project import project_root
 from mrs.versions import MODEL_NAMES
@@ -324,7 +326,7 @@ def resolve_actives(active_versions: Mapping[str, Any], registry: Rows, approval
     return {name: resolve_active(name, version, registry, approvals) for name, version in active_versions.items()}
 
 
-# ---- model_activation_log ----------------------------------------------------------------------
+# ---- model_activation_gate (recorded in model_activation_log once the build finishes) -----------
 
 
 def parse_active_versions(value: str | Mapping[str, Any]) -> dict[str, Any]:
@@ -341,9 +343,10 @@ def record_activation(
     approvals: Rows,
     run: RunContext | None = None,
 ) -> pa.Table:
-    """The ``model_activation_log`` step: one row per model with the version this build runs.
+    """The ``model_activation_gate`` step: one row per model with the version this build runs.
 
-    Fails (listing every problem) if any configured version does not pass the gate.
+    Fails (listing every problem) if any configured version does not pass the gate. The rows reach
+    ``model_activation_log`` only when the build has finished (its on-run-end hook).
     """
     run = run or RunContext.current()
     unknown = sorted(set(active_versions) - set(MODEL_NAMES))
@@ -371,4 +374,4 @@ def record_activation(
         )
     if problems:
         raise ActivationError("; ".join(problems))
-    return typed_table(rows, ACTIVATION_LOG, "model_activation_log")
+    return typed_table(rows, ACTIVATION_GATE, "model_activation_gate")
