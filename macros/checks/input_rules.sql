@@ -66,7 +66,7 @@
             {'rule': 'sales_date_parsed', 'column': 'sales_date', 'broken': 'sales_date is null',
              'reason': 'no sales day: the date is missing or not a valid calendar date'},
             {'rule': 'sales_date_in_declared_range', 'column': 'sales_date',
-             'broken': "sales_date < cast('" ~ var('sales_start_date') ~ "' as date) or sales_date > cast('" ~ var('sales_end_date') ~ "' as date)",
+             'broken': declared_sales_range_broken('sales_date'),
              'reason': 'sales day outside vars.sales_start_date .. vars.sales_end_date (' ~ var('sales_start_date') ~ ' .. ' ~ var('sales_end_date') ~ ')'},
             {'rule': 'store_named', 'column': 'retailer_store_ref', 'broken': 'store_id is null and (retailer is null or retailer_store_ref is null)',
              'reason': 'no store: neither store_id nor retailer + retailer_store_ref'},
@@ -135,4 +135,14 @@
 {%- endmacro %}
 {% macro default__row_as_json(alias) -%}
     {{ exceptions.raise_compiler_error("row_as_json: add an implementation for " ~ adapter.type()) }}
+{%- endmacro %}
+
+{#- SQL: the sales day lies outside the declared range (vars.sales_start_date .. sales_end_date).
+    An empty bound is no bound: by default the range is the data's own. -#}
+{% macro declared_sales_range_broken(column) -%}
+    {%- set start, end = var('sales_start_date', ''), var('sales_end_date', '') -%}
+    {%- set parts = [] -%}
+    {%- if start %}{% do parts.append(column ~ " < cast('" ~ start ~ "' as date)") %}{% endif -%}
+    {%- if end %}{% do parts.append(column ~ " > cast('" ~ end ~ "' as date)") %}{% endif -%}
+    {{ '(' ~ parts | join(' or ') ~ ')' if parts else 'false' }}
 {%- endmacro %}

@@ -21,7 +21,7 @@ dated_rows as (
 
     select *
     from feed_rows
-    where sales_date between cast('{{ var("sales_start_date") }}' as date) and cast('{{ var("sales_end_date") }}' as date)
+    where sales_date is not null and not {{ declared_sales_range_broken('sales_date') }}
 
 ),
 
