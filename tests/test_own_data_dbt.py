@@ -282,3 +282,13 @@ def test_a_declared_sales_range_is_still_tested(project_copy: Warehouse, tmp_pat
     assert result.returncode != 0
     assert "Failure in test stg_canonical__sales_sales_date_in_declared_range" in result.stdout
 
+
+def test_compile_and_docs_generate_work_on_a_fresh_warehouse(project_copy: Warehouse) -> None:
+    # nothing is queried at compile time: the calendar is pure SQL (no dbt.date_spine interval count)
+    assert not project_copy.path.exists()
+    project_copy.dbt("compile", "-s", "unified_sales_data")
+    compiled = next((project_copy.path.parent / "target" / "compiled").rglob("unified_sales_data.sql")).read_text()
+    assert "generate_series" in compiled
+    project_copy.dbt("docs", "generate")
+    catalog = json.loads((project_copy.path.parent / "target" / "catalog.json").read_text())
+    assert "errors" not in catalog or not catalog["errors"]
