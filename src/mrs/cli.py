@@ -10,8 +10,13 @@ def main() -> None:
     """MRS: simulate data, inspect insights, train and govern models."""
 
 
+@main.group()
+def evaluate() -> None:
+    """Judge a model's recipe on data it never saw, against its targets."""
+
+
 def _register() -> None:
-    from mrs.insights.cli import insights
+    from mrs.insights.cli import evaluate_insights, insights
     from mrs.lifecycle.cli import approve, reject, retrain, train
     from mrs.simulate.cli import simulate
 
@@ -21,6 +26,7 @@ def _register() -> None:
     main.add_command(approve)
     main.add_command(reject)
     main.add_command(retrain)
+    evaluate.add_command(evaluate_insights)
 
 
 _register()
