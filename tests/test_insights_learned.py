@@ -134,3 +134,24 @@ def test_the_heuristic_fingerprint_leaves_out_the_learned_runners_inputs() -> No
     columns = ["product_id", "as_of_date", "price_history", "latest_price", "price_history_dates"]
     assert HeuristicModelRunner().fingerprint_columns(columns) == ["product_id", "as_of_date", "latest_price"]
     assert set(LEARNED_RUNNER_INPUTS) == {"price_history", "price_history_dates"}
+
+
+def test_evaluate_insights_prints_the_figures_on_unseen_worlds_and_real_prices() -> None:
+    from click.testing import CliRunner
+
+    from mrs.cli import main
+
+    args = ["evaluate", "insights", "--train-seeds", "101,102", "--test-seeds", "9001", "--products", "60"]
+    result = CliRunner().invoke(main, args + ["--json"])
+    assert result.exit_code == 0, result.output
+    figures = __import__("json").loads(result.output)
+    assert figures["bound_level"] == 0.8 and "bokeh-sampledata" in figures["real"]["dataset"]
+    for data in ("simulated", "real"):
+        for horizon in HORIZONS:
+            m = figures[data]["horizons"][horizon]
+            assert m["rows"] > 100 and 0 < m["coverage"] <= 1 and m["last_price_mape"] > 0
+    assert figures["simulated"]["horizons"]["next_week"]["beats_last_price"]
+    text = CliRunner().invoke(main, args + ["--no-real"])
+    assert text.exit_code == 0 and "simulated seeds 9001" in text.output and "sellout risk: unscored" in text.output
+    refused = CliRunner().invoke(main, ["evaluate", "insights", "--train-seeds", "101", "--test-seeds", "101"])
+    assert refused.exit_code != 0 and "both training and test seeds" in refused.output
