@@ -69,12 +69,12 @@ def test_retrain_trains_one_candidate_answering_the_open_baseline_events(warehou
         con.execute(
             "create table ml.model_retrain_event_log as select * from (values "
             "('baseline', 'rte-a', date '2025-07-20'), ('baseline', 'rte-b', date '2025-07-23'), "
-            "('product_insights', 'rte-c', date '2025-07-23')) as t(model_name, event_id, as_of_date)"
+            "('attribution_model', 'rte-c', date '2025-07-23')) as t(model_name, event_id, as_of_date)"
         )
     art = str(tmp_path / "art")
     result = run("retrain", "--warehouse", str(warehouse), "--artifacts-dir", art, "--no-progress")
     assert result.exit_code == 0, result.output
-    assert "no trainer for product_insights" in result.output and "pending approval" in result.output
+    assert "no trainer for attribution_model" in result.output and "pending approval" in result.output
     manifest = json.loads((tmp_path / "art" / "baseline" / "1" / "manifest.json").read_text())
     assert manifest["retrain_event_ids"] == ["rte-a", "rte-b"]
     again = run("retrain", "--warehouse", str(warehouse), "--artifacts-dir", art, "--no-progress")

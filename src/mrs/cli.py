@@ -18,8 +18,13 @@ def main() -> None:
     """
 
 
+@main.group()
+def evaluate() -> None:
+    """Judge a model's recipe on data it never saw, against its targets."""
+
+
 def _register() -> None:
-    from mrs.insights.cli import insights
+    from mrs.insights.cli import evaluate_insights, insights
     from mrs.lifecycle.cli import approve, reject, retrain, train
     from mrs.report.cli import report
     from mrs.simulate.cli import simulate
@@ -31,6 +36,7 @@ def _register() -> None:
     main.add_command(reject)
     main.add_command(retrain)
     main.add_command(report)
+    evaluate.add_command(evaluate_insights)
 
 
 _register()

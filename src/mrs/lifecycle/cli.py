@@ -51,6 +51,18 @@ _artifacts_option = click.option(
 
 def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: TrainingConfig, progress: bool,
            retrain_event_ids: tuple[str, ...] = (), quiet: bool = False) -> TrainingResult:
+    if model == "product_insights":
+        from mrs.insights.training import InsightsTrainingError, summary_text as insights_summary, train_product_insights
+
+        try:
+            insights_result = train_product_insights(con, root, retrain_event_ids=retrain_event_ids,
+                                                     echo=lambda line: click.echo(line, err=True))
+        except (InsightsTrainingError, ArtifactError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if not quiet:
+            emit({"trained": asdict(insights_result.manifest), "path": insights_result.path},
+                 lambda: insights_summary(insights_result))
+        return insights_result
     if model != "baseline":  # pragma: no cover - TRAINABLE_MODELS lists the trainers
         raise click.ClickException(f"no trainer for {model!r}")
     try:
