@@ -20,7 +20,10 @@ from mrs.publish import read_metadata
 from test_warehouse_lock import hold_open
 
 pytestmark = pytest.mark.integration
-MARTS = ("product_insights", "minority_reports", "daily_sales_vs_baseline", "model_versions", "anomaly_reviews")
+MARTS = (
+    "product_insights", "minority_reports", "daily_sales_vs_baseline", "model_versions", "anomaly_reviews",
+    "input_quarantine_summary",
+)
 
 
 @pytest.fixture(scope="module")
