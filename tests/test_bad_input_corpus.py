@@ -162,7 +162,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("ean_unknown", CC, set_value("EAN", "4000000000000"), CC_RULES,
          ("rule=ean_is_known", "offending_value=4000000000000")),
     Kind("date_far_in_the_future", NM, set_value("date", "2031-01-01"), NM_RULES,
-         ("rule=sales_date_in_declared_range", "offending_value=2031-01-01")),
+         ("rule=sales_date_not_far_after_the_rest", "offending_value=2031-01-01")),
     Kind("coastco_date_impossible", CC, set_value("TXN_DATE", "2025-13-45"), CC_RULES,
          ("rule=txn_date_is_a_calendar_date", "column_name=TXN_DATE", "offending_value=2025-13-45")),
     Kind("coastco_date_not_a_date", CC, set_value("TXN_DATE", "abc"), CC_RULES,

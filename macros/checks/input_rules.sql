@@ -61,6 +61,7 @@
             'sku_id_is_known': 'exists (select 1 from ' ~ skus ~ ' as skus where skus.sku_id = checked.sku_id)',
             'sku_master_given': 'exists (select 1 from ' ~ skus ~ ')',
             'pair_median_units': "median(units_sold) over (partition by coalesce(store_id, retailer || ':' || retailer_store_ref), coalesce(sku_id, ean))",
+            'days_after_previous_row': dbt.datediff('lag(sales_date) over (order by sales_date)', 'sales_date', 'day'),
         },
         'rules': [
             {'rule': 'sales_date_parsed', 'column': 'sales_date', 'broken': 'sales_date is null',
@@ -68,6 +69,9 @@
             {'rule': 'sales_date_in_declared_range', 'column': 'sales_date',
              'broken': declared_sales_range_broken('sales_date'),
              'reason': 'sales day outside vars.sales_start_date .. vars.sales_end_date (' ~ var('sales_start_date') ~ ' .. ' ~ var('sales_end_date') ~ ')'},
+            {'rule': 'sales_date_not_far_after_the_rest', 'column': 'sales_date',
+             'broken': 'days_after_previous_row > ' ~ limits.max_date_gap_days,
+             'reason': 'the sales day lies more than ' ~ limits.max_date_gap_days ~ ' days after every earlier sales day of the table, e.g. a date far in the future (vars.input_limits.max_date_gap_days)'},
             {'rule': 'store_named', 'column': 'retailer_store_ref', 'broken': 'store_id is null and (retailer is null or retailer_store_ref is null)',
              'reason': 'no store: neither store_id nor retailer + retailer_store_ref'},
             {'rule': 'store_is_this_retailers', 'column': 'retailer_store_ref',
@@ -100,7 +104,7 @@
 
 {#- The plausibility limits, `vars.input_limits` over these defaults (a partial map may be passed). -#}
 {% macro input_limits() %}
-    {%- set limits = {'max_units_per_row': 100000, 'history_factor': 20, 'history_min_units': 100, 'price_factor': 20} -%}
+    {%- set limits = {'max_units_per_row': 100000, 'history_factor': 20, 'history_min_units': 100, 'price_factor': 20, 'max_date_gap_days': 366} -%}
     {%- do limits.update(var('input_limits', {}) or {}) -%}
     {{ return(limits) }}
 {% endmacro %}
