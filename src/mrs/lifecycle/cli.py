@@ -49,10 +49,19 @@ _artifacts_option = click.option(
 )
 
 
+def _summary(model: str, result: TrainingResult) -> str:
+    """What a training run prints: each trainer summarises its own manifest (splits and metrics differ)."""
+    if model == "product_insights":
+        from mrs.insights.training import summary_text as insights_summary
+
+        return insights_summary(result)
+    return summary_text(result)
+
+
 def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: TrainingConfig, progress: bool,
            retrain_event_ids: tuple[str, ...] = (), quiet: bool = False) -> TrainingResult:
     if model == "product_insights":
-        from mrs.insights.training import InsightsTrainingError, summary_text as insights_summary, train_product_insights
+        from mrs.insights.training import InsightsTrainingError, train_product_insights
 
         try:
             insights_result = train_product_insights(con, root, retrain_event_ids=retrain_event_ids,
@@ -61,7 +70,7 @@ def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: Train
             raise click.ClickException(str(exc)) from exc
         if not quiet:
             emit({"trained": asdict(insights_result.manifest), "path": insights_result.path},
-                 lambda: insights_summary(insights_result))
+                 lambda: _summary(model, insights_result))
         return insights_result
     if model != "baseline":  # pragma: no cover - TRAINABLE_MODELS lists the trainers
         raise click.ClickException(f"no trainer for {model!r}")
@@ -202,5 +211,5 @@ def retrain(warehouse: Path, artifacts_dir: Path | None, dry_run: bool, progress
             entry["action"] = "trained"
             result = _train(model, con, root, TrainingConfig(), progress, retrain_event_ids=tuple(ids), quiet=True)
             entry["trained"] = {"model_version": result.manifest.model_version, "path": result.path}
-            lines.extend([summary_text(result), "  the candidate is pending approval"])
+            lines.extend([_summary(model, result), "  the candidate is pending approval"])
     emit({"models": models, "dry_run": dry_run}, "\n".join(lines))
