@@ -1,6 +1,6 @@
 {#- on-run-end: for every data test of this invocation that failed (or warned), one summary naming
     the test, the model it tests (and the raw file that model reads), the column(s), the number of
-    offending rows, then up to `max_rows` of those rows with their values, read back from the
+    offending rows, then up to `max_rows` of those rows with their values (one of each broken rule first), read back from the
     test's stored failures (`store_failures`, a view in the `dbt_test__audit` schema), and the query
     that lists them all. The generic tests (macros/tests/) return whole rows, so the values shown
     are the row's, not only the tested column's. -#}
@@ -12,7 +12,11 @@
     {%- set header = ('Data test FAILED' if result.status == 'fail' else 'Data test warned') ~ ': ' ~ node.name -%}
     {%- set lines = [header ~ ' - ' ~ describe_tested(node) ~ ' - ' ~ failures ~ ' offending row(s)'] -%}
     {%- if node.relation_name -%}
-        {%- set sample = run_query('select * from ' ~ node.relation_name ~ ' limit ' ~ max_rows) -%}
+        {#- rows of the input-rule tests carry their `rule`: take each broken rule's first row, then
+            each one's second..., so that every rule broken is quoted before any is quoted twice -#}
+        {%- set columns = run_query('select * from ' ~ node.relation_name ~ ' limit 0').column_names | map('lower') | list -%}
+        {%- set order_by = ' order by row_number() over (partition by rule order by rule), rule' if 'rule' in columns else '' -%}
+        {%- set sample = run_query('select * from ' ~ node.relation_name ~ order_by ~ ' limit ' ~ max_rows) -%}
         {%- for row in sample.rows -%}
             {%- set cells = [] -%}
             {%- for name in sample.column_names -%}
