@@ -11,8 +11,11 @@ build: $(STAMP)
 	$(BIN)/python -m mrs.warehouse_lock
 	$(BIN)/dbt build
 
+# Test modules run in parallel, one worker per core (pytest-xdist); a module's tests stay on one
+# worker, so its module-scoped builds are made once. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 install: $(STAMP)
 

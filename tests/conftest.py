@@ -19,6 +19,19 @@ DBT = str(Path(sys.executable).parent / "dbt")
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "expectations", "tests/dbt")
 
 
+#: the modules that run the most dbt builds, started first: `make test` hands whole modules to its
+#: parallel workers in collection order, and a long module left for last would run alone at the end
+LONGEST_MODULES = (
+    "test_readme.py", "test_bad_input_corpus.py", "test_lifecycle_dbt.py", "test_own_data_dbt.py",
+    "test_benchmark.py", "test_bad_input_quarantine.py", "test_bi_interfaces_dbt.py", "test_kill_recover.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 @dataclass
 class Warehouse:
     """A dbt project directory building into its own DuckDB file."""
@@ -70,15 +83,29 @@ def copy_project(dest: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    """The committed project built once with `dbt build` into a temporary DuckDB file. Read only."""
+    """The committed project built once with `dbt build` into a temporary DuckDB file. Read only.
+
+    It builds in its own copy of the project, so that its Great Expectations results and Data Docs
+    (written under the project's expectations/) are its own, whatever else runs beside it."""
     root = tmp_path_factory.mktemp("built")
-    warehouse = Warehouse(project_dir=PROJECT_ROOT, path=root / "mrs.duckdb")
+    warehouse = Warehouse(project_dir=copy_project(root / "project"), path=root / "mrs.duckdb")
     warehouse.dbt("build")
     return warehouse
 
 
 @pytest.fixture
-def project_copy(tmp_path: Path) -> Warehouse:
-    """A private copy of the project with its own DuckDB file, for tests that change things."""
+def project_copy(tmp_path: Path, request: pytest.FixtureRequest) -> Warehouse:
+    """A private copy of the project with its own DuckDB file, for tests that change things.
+
+    A test marked `prebuilt` gets the file (and the published marts) of `built_warehouse`: the
+    state after a plain `dbt build` of the committed project, for tests whose first step would be
+    that build. It saves a full build per test."""
     project = copy_project(tmp_path / "project")
-    return Warehouse(project_dir=project, path=tmp_path / "mrs.duckdb")
+    warehouse = Warehouse(project_dir=project, path=tmp_path / "mrs.duckdb")
+    if request.node.get_closest_marker("prebuilt"):
+        built = request.getfixturevalue("built_warehouse")
+        shutil.copyfile(built.path, warehouse.path)
+        if built.published_dir.exists():
+            shutil.copytree(built.published_dir, warehouse.published_dir)
+    return warehouse
+

@@ -98,10 +98,10 @@ def test_the_yaml_documents_every_column_of_the_mart_and_the_inputs(built_wareho
 
 
 @pytest.mark.integration
+@pytest.mark.prebuilt
 def test_rebuilds_append_nothing_full_refresh_keeps_the_log_and_fresh_builds_agree(
     project_copy: Warehouse, tmp_path: Path
 ) -> None:
-    project_copy.dbt("build", *INSIGHTS)
     first = _without_per_run_columns(project_copy, LOG, "log_id")
     first_run = project_copy.query(f"select distinct run_id from {LOG}")
 
@@ -152,8 +152,8 @@ def _edit_one_price(prices_csv: Path) -> tuple[str, date]:
 
 
 @pytest.mark.integration
+@pytest.mark.prebuilt
 def test_new_price_data_rescores_only_the_affected_product_and_dates(project_copy: Warehouse) -> None:
-    project_copy.dbt("build", *INSIGHTS)
     # the columns version 0 fingerprints (the learned runner's history lists are left out)
     heuristic_inputs = f"select * exclude ({', '.join(LEARNED_RUNNER_INPUTS)}) from {FEATURES}"
     features_before = set(project_copy.query(heuristic_inputs))
@@ -191,8 +191,8 @@ ADDED_COLUMNS = ("price_source", "price_age_days", "bound_level", "forecast_meth
 
 
 @pytest.mark.integration
+@pytest.mark.prebuilt
 def test_a_log_built_before_the_new_columns_upgrades_in_place_without_rescoring_or_rewriting(project_copy: Warehouse) -> None:
-    project_copy.dbt("build", *INSIGHTS)
     # the log as a warehouse built before version 1 has it: without the columns version 1 added
     with duckdb.connect(str(project_copy.path)) as con:
         for column in ADDED_COLUMNS:

@@ -20,13 +20,13 @@ REGISTRY = "ml.model_registry_log"
 INSIGHTS = ("--select", "+product_insights")
 
 
+@pytest.mark.prebuilt
 def test_a_trained_forecaster_runs_after_approval_appends_nothing_on_rerun_and_rolls_back(
     project_copy: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     artifacts = tmp_path / "artifacts"
     approvals = project_copy.project_dir / "seeds" / "model_approvals.csv"
     monkeypatch.setenv("MRS_ARTIFACTS_DIR", str(artifacts))
-    project_copy.dbt("build", *INSIGHTS)
     version_zero = sorted(project_copy.query(f"select log_id, price_forecast_next_week from {LOG} where model_version = '0'"))
 
     trained = cli("train", "product_insights", "--duckdb", str(project_copy.path), "--artifacts-dir", str(artifacts))

@@ -64,13 +64,13 @@ def test_every_active_model_is_monitored_and_the_base_data_flags_no_drift(built_
 # ---- train, register, approve, activate, roll back ---------------------------------------------------
 
 
+@pytest.mark.prebuilt
 def test_a_trained_baseline_runs_only_after_approval_and_rolls_back_without_rescoring(
     project_copy: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     artifacts = tmp_path / "artifacts"
     approvals = project_copy.project_dir / "seeds" / "model_approvals.csv"
     monkeypatch.setenv("MRS_ARTIFACTS_DIR", str(artifacts))
-    project_copy.dbt("build")
     registry_before = rows(project_copy, f"select * from {REGISTRY}")
     version_zero_rows = rows(project_copy, f"select * from {BASELINE_LOG} where model_version = '0'")
 

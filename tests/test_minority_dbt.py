@@ -147,8 +147,8 @@ def test_the_yaml_documents_every_mart_column(built_warehouse: Warehouse) -> Non
 # ---- private builds ---------------------------------------------------------------------------
 
 
+@pytest.mark.prebuilt
 def test_rerun_appends_nothing_and_full_refresh_keeps_every_log(project_copy: Warehouse) -> None:
-    project_copy.dbt("build", *MINORITY)
     first = {log: _rows(project_copy, log) for log in LOGS}
     assert all(first.values())
 
@@ -159,8 +159,8 @@ def test_rerun_appends_nothing_and_full_refresh_keeps_every_log(project_copy: Wa
     assert {log: _rows(project_copy, log) for log in LOGS} == first
 
 
+@pytest.mark.prebuilt
 def test_switching_a_version_appends_beside_the_old_rows_and_the_mart_shows_it(project_copy: Warehouse) -> None:
-    project_copy.dbt("build", *MINORITY)
     before = _counts(project_copy)
     reports_v0 = project_copy.query(f"select anomaly_id, detection_log_id, expected_units from {REPORTS} order by 1")
 
@@ -197,8 +197,8 @@ def _add_a_sales_day(seeds: Path, day: date) -> None:
             csv.DictWriter(f, fieldnames=fields, lineterminator="\n").writerows(new)
 
 
+@pytest.mark.prebuilt
 def test_a_new_sales_day_appends_baseline_rows_for_that_day_only(project_copy: Warehouse) -> None:
-    project_copy.dbt("build", *MINORITY)
     before = _counts(project_copy)
     last = project_copy.scalar("select max(sales_date) from intermediate.unified_sales_data")
     pairs = project_copy.scalar("select count(distinct (store_id, sku_id)) from intermediate.unified_sales_data")
