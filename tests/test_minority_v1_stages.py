@@ -154,11 +154,11 @@ def test_cluster_model_separates_rises_from_falls_and_names_them():
         {
             "sign": np.repeat([1.0, -1.0], n),
             "log_duration": np.log(np.r_[np.full(n, 2.0), np.full(n, 5.0)]),
-            "slope": rng.normal(0, 0.05, 2 * n),
+            "ramp": rng.normal(0, 0.05, 2 * n),
+            "level": rng.normal(0.8, 0.05, 2 * n),
             "onset": rng.normal(1, 0.05, 2 * n),
-            "decay": rng.normal(1, 0.05, 2 * n),
-            "peak_position": rng.uniform(0.3, 0.7, 2 * n),
             "open": np.r_[np.zeros(n), np.ones(n)],
+            "before": rng.normal(0, 0.05, 2 * n),
         }
     )
     model = ClusterModel.fit(feats, ClusterConfig(min_cluster_size=10))
@@ -170,7 +170,7 @@ def test_cluster_model_separates_rises_from_falls_and_names_them():
     assert kept.loc[kept.index < n, "cluster_name"].str.contains("rise").all()
     assert kept.loc[kept.index >= n, "cluster_name"].str.contains("fall").all()
     assert out["membership"].between(0, 1).all()
-    far = feats.iloc[:1].assign(slope=50.0)
+    far = feats.iloc[:1].assign(ramp=50.0)
     assert model.assign(far)["cluster_name"].tolist() == ["noise"]
 
 

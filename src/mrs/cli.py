@@ -13,6 +13,7 @@ def main() -> None:
 def _register() -> None:
     from mrs.insights.cli import insights
     from mrs.lifecycle.cli import approve, reject, retrain, train
+    from mrs.minority.cli import evaluate_group
     from mrs.simulate.cli import simulate
 
     main.add_command(simulate)
@@ -21,6 +22,7 @@ def _register() -> None:
     main.add_command(approve)
     main.add_command(reject)
     main.add_command(retrain)
+    main.add_command(evaluate_group)
 
 
 _register()

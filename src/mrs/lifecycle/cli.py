@@ -25,6 +25,7 @@ from mrs.lifecycle.governance import (
     approvals_path,
 )
 from mrs.lifecycle.training import TrainingConfig, TrainingError, summary_text, train_baseline
+from mrs.minority.cli import MINORITY_TRAINABLE, train_minority_model
 from mrs.versions import BUILTIN_CARDS, MODEL_NAMES
 
 WAREHOUSE_ENV = "MRS_DUCKDB_PATH"
@@ -58,6 +59,9 @@ _artifacts_option = click.option(
 
 def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: TrainingConfig, progress: bool,
            retrain_event_ids: tuple[str, ...] = ()) -> None:
+    if model in MINORITY_TRAINABLE:  # trained on simulated worlds (mrs.minority.training), not the warehouse
+        _train_minority(model, root)
+        return
     if model != "baseline":  # pragma: no cover - TRAINABLE_MODELS lists the trainers
         raise click.ClickException(f"no trainer for {model!r}")
     try:
@@ -77,16 +81,32 @@ def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: Train
 @click.option("--holdout-days", type=click.IntRange(min=1), default=TrainingConfig.holdout_days, show_default=True)
 @click.option("--validation-days", type=click.IntRange(min=1), default=TrainingConfig.validation_days, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random state of a minority-report model (anomaly_classifier, cluster_model, attribution_model).")
+@click.option("--world-cache", type=click.Path(file_okay=False), default=None,
+              help="Minority-report models: keep the simulated training worlds here.")
 def train(model: str, duckdb_path: Path | None, artifacts_dir: Path | None, holdout_days: int, validation_days: int,
-          progress: bool) -> None:
+          progress: bool, seed: int, world_cache: str | None) -> None:
     """Train a new version of MODEL outside the DAG and write it as an immutable artefact.
 
     Reads the warehouse read-only, splits train / validation / hold-out by time, trains, evaluates
     on the hold-out and prints a summary. The next `dbt build` registers the version; it runs only
     after `mrs approve`.
     """
+    if model in MINORITY_TRAINABLE:
+        _train_minority(model, artifacts_root(artifacts_dir), seed=seed, world_cache=world_cache)
+        return
     with connect_read_only(warehouse_path(duckdb_path)) as con:
         _train(model, con, artifacts_root(artifacts_dir), TrainingConfig(holdout_days=holdout_days, validation_days=validation_days), progress)
+
+
+def _train_minority(model: str, root: Path, seed: int = 0, world_cache: str | None = None) -> None:
+    """The minority-report models train on the fixed simulated seed sets of mrs.minority.training."""
+    try:
+        path = train_minority_model(model, root, seed=seed, world_cache=world_cache, echo=lambda line: click.echo(line, err=True))
+    except ArtifactError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"trained {model} into {path}; the next `dbt build` registers it, `mrs approve` approves it")
 
 
 def _version_exists(model: str, version: str, root: Path) -> bool:

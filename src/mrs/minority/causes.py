@@ -32,7 +32,7 @@ EVIDENCE_FEATURES: tuple[str, ...] = (
     "campaigns", "campaign_max_discount", "campaign_names_sku", "campaign_starts_in_window",
     *(f"{t}_{k}" for t in EVENT_TYPES for k in ("store_events", "region_events", "max_severity", "starts_in_window")),
 )
-FEATURES: tuple[str, ...] = EVIDENCE_FEATURES + ("sign", "log_duration", "slope", "open") + tuple(f"category_{c}" for c in CATEGORIES)
+FEATURES: tuple[str, ...] = EVIDENCE_FEATURES + ("sign", "log_duration", "ramp", "level", "open") + tuple(f"category_{c}" for c in CATEGORIES)
 
 EVIDENCE_SQL = """
 with detected as (
@@ -117,7 +117,7 @@ def evidence(events: pa.Table, stores: pa.Table, skus: pa.Table, campaigns: pa.T
 def cause_features(evidence_frame: pd.DataFrame, shapes: pd.DataFrame) -> pd.DataFrame:
     """:data:`FEATURES` from the evidence and the events' shape features (same row order)."""
     out = evidence_frame[list(EVIDENCE_FEATURES)].astype(np.float64).reset_index(drop=True)
-    for col in ("sign", "log_duration", "slope", "open"):
+    for col in ("sign", "log_duration", "ramp", "level", "open"):
         out[col] = shapes[col].to_numpy(np.float64)
     for c in CATEGORIES:
         out[f"category_{c}"] = (evidence_frame["category"].to_numpy() == c).astype(np.float64)

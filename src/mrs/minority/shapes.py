@@ -2,14 +2,16 @@
 
 A pair's own daily residuals are noisy, so the shape is read from its *incident*: the detected
 events of the same direction whose windows overlap and whose pairs share a store, a region × SKU
-or a retailer × region × SKU slice (connected components). The incident's daily ratio of actual
-to expected units, summed over its members, gives the shape features:
+or a retailer × region × SKU slice (connected components). The incident's daily deviation
+(actual - expected over expected, in its direction, summed over its members) over the eight days
+up to its last day, divided by its peak, gives the shape features of the *run* of days around the
+peak that stay above 0.4 of it:
 
-* ``sign`` (+1 rise, -1 fall), ``log_duration`` (days of the incident),
-* ``slope``: least-squares slope of the normalised deviation over the incident's days
-  (deviation / its largest absolute value; ramps climb, steps and spikes stay flat),
-* ``onset`` and ``decay``: the first and last day's deviation over the peak's,
-* ``peak_position`` in [0, 1], ``open``: the incident reaches the last scored day.
+* ``sign`` (+1 rise, -1 fall), ``log_duration`` (days in the run),
+* ``ramp``: correlation of the run with time (ramps climb, steps and spikes stay flat),
+* ``level``: the run's mean, ``onset``: its first day, both relative to the peak,
+* ``open``: the run reaches the last scored day (the event is still going on),
+* ``before``: the mean deviation before the run (near 0 for a clean onset).
 
 HDBSCAN (scikit-learn) clusters the standardised features of the training worlds' detections;
 each cluster keeps its centroid and a readable name derived from it ("short rise", "building
@@ -27,7 +29,9 @@ import pandas as pd
 
 from mrs.minority.scan import Cube
 
-SHAPE_FEATURES: tuple[str, ...] = ("sign", "log_duration", "slope", "onset", "decay", "peak_position", "open")
+SHAPE_FEATURES: tuple[str, ...] = ("sign", "log_duration", "ramp", "level", "onset", "open", "before")
+RUN_LEVEL = 0.4
+"""A day belongs to the run around the peak while its deviation is at least this share of the peak's."""
 INCIDENT_SLICES: tuple[str, ...] = ("store", "region_sku", "group_sku")
 
 
@@ -35,10 +39,10 @@ INCIDENT_SLICES: tuple[str, ...] = ("store", "region_sku", "group_sku")
 class ClusterConfig:
     """Hyperparameters of cluster_model v1."""
 
-    min_cluster_size: int = 15
+    min_cluster_size: int = 40
     min_samples: int = 5
-    #: feature weights before clustering (sign and duration separate the families)
-    weights: tuple[float, ...] = (3.0, 1.5, 1.0, 1.0, 1.0, 0.5, 1.5)
+    #: feature weights before clustering (the direction separates the families)
+    weights: tuple[float, ...] = (3.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
     #: standardised distance beyond which an event is noise
     noise_distance: float = 3.0
 
@@ -70,37 +74,44 @@ def incidents(events: pd.DataFrame, cube: Cube) -> np.ndarray:
     return np.array([find(i) for i in range(n)], dtype=np.int64)
 
 
-def shape_features(events: pd.DataFrame, cube: Cube) -> pd.DataFrame:
-    """:data:`SHAPE_FEATURES` for every event, read from its incident's summed daily deviation."""
+def shape_features(events: pd.DataFrame, cube: Cube, profile_days: int = 8) -> pd.DataFrame:
+    """:data:`SHAPE_FEATURES` for every event, read from its incident's summed daily deviation
+    over the ``profile_days`` days up to the incident's last day, normalised by its peak."""
     if events.empty:
         return pd.DataFrame(columns=list(SHAPE_FEATURES) + ["incident"])
     incident = incidents(events, cube)
     y = np.nan_to_num(cube.actual, nan=0.0)
     mu = np.nan_to_num(cube.expected, nan=0.0)
-    n_d = cube.days.size
+    n_d, k = cube.days.size, profile_days
     rows = []
     frame = events.assign(incident=incident)
     for inc, members in frame.groupby("incident", sort=True):
-        start, end = int(members["start"].min()), int(members["end"].max())
+        end = int(members["end"].max())
         sign = int(members["sign"].iloc[0])
         pairs = members["pair"].to_numpy(np.int64)
-        a, e = y[pairs, start : end + 1].sum(axis=0), mu[pairs, start : end + 1].sum(axis=0)
-        deviation = sign * (a - e) / np.maximum(e, 0.5)
-        peak = float(np.max(deviation)) if deviation.size else 0.0
-        norm = deviation / peak if peak > 0 else np.zeros_like(deviation)
-        length = norm.size
-        t = np.linspace(0.0, 1.0, length) if length > 1 else np.zeros(1)
-        slope = float(np.polyfit(t, norm, 1)[0]) if length > 2 else 0.0
+        lo = max(0, end - k + 1)
+        a, e = y[pairs, lo : end + 1].sum(axis=0), mu[pairs, lo : end + 1].sum(axis=0)
+        profile = np.zeros(k)
+        profile[k - (end + 1 - lo) :] = sign * (a - e) / np.maximum(e, 0.5)
+        peak = max(float(profile.max()), 1e-6)
+        norm = np.clip(profile / peak, -0.5, 1.0)
+        # the run of days around the peak that stay above RUN_LEVEL of it
+        j = int(np.argmax(norm))
+        left = j - int(np.argmax(np.r_[norm[:j][::-1] < RUN_LEVEL, True]))
+        right = j + int(np.argmax(np.r_[norm[j + 1 :] < RUN_LEVEL, True]))
+        run = norm[left : right + 1]
+        t = np.arange(run.size)
+        ramp = float(np.corrcoef(t, run)[0, 1]) if run.size > 2 and run.std() > 0 else 0.0
         rows.append(
             {
                 "incident": inc,
                 "sign": float(sign),
-                "log_duration": float(np.log(length)),
-                "slope": slope,
-                "onset": float(norm[0]),
-                "decay": float(norm[-1]),
-                "peak_position": float((np.argmax(norm) + 0.5) / length),
-                "open": float(end == n_d - 1),
+                "log_duration": float(np.log(run.size)),
+                "ramp": ramp,
+                "level": float(run.mean()),
+                "onset": float(run[0]),
+                "open": float(end == n_d - 1 and right == k - 1),
+                "before": float(norm[:left].mean()) if left > 0 else 0.0,
             }
         )
     per_incident = pd.DataFrame(rows).set_index("incident")
@@ -112,10 +123,10 @@ def _name(centroid: dict[str, float]) -> str:
     days = float(np.exp(centroid["log_duration"]))
     if days < 3.0 and centroid["open"] < 0.5:
         return f"short-lived {way}"
-    if centroid["slope"] > 0.35:
-        return f"building {way}"
-    if centroid["slope"] < -0.35:
-        return f"fading {way}"
+    if centroid["ramp"] > 0.35:
+        return f"building {way}" if way == "rise" else f"deepening {way}"
+    if centroid["ramp"] < -0.35:
+        return f"easing {way}"
     if days < 2.5:
         return f"short-lived {way}"
     return f"sustained {way}"
@@ -142,7 +153,7 @@ class ClusterModel:
         labels = HDBSCAN(min_cluster_size=config.min_cluster_size, min_samples=config.min_samples, copy=True).fit_predict(z)
         ids = sorted(set(labels.tolist()) - {-1})
         centroids = np.array([z[labels == c].mean(axis=0) for c in ids]) if ids else np.zeros((0, x.shape[1]))
-        # stable ids: clusters ordered by their centroid (sign, duration, slope), not by HDBSCAN's order
+        # stable ids: clusters ordered by their centroid (sign, duration, ramp), not by HDBSCAN's order
         raw = centroids / np.asarray(config.weights) * scale + mean if ids else centroids
         order = np.lexsort((raw[:, 2], raw[:, 1], raw[:, 0])) if ids else np.arange(0)
         centroids, raw = centroids[order], raw[order]

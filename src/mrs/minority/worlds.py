@@ -126,3 +126,22 @@ def target_windows(world: LabelledWorld) -> pa.Table:
         ).to_arrow_table()
     finally:
         con.close()
+
+
+def cached_loader(directory: "str | None"):
+    """``spec -> LabelledWorld``, simulating each world once into ``directory`` (None: no cache)."""
+    import pickle
+    from pathlib import Path
+
+    def load(spec) -> LabelledWorld:
+        if directory is None:
+            return labelled_world(spec.seed, spec.n_stores, spec.n_skus)
+        path = Path(directory) / f"w{spec.seed}_{spec.n_stores}x{spec.n_skus}.pkl"
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        world = labelled_world(spec.seed, spec.n_stores, spec.n_skus)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(world))
+        return world
+
+    return load
