@@ -195,6 +195,9 @@ def retrain(duckdb_path: Path | None, artifacts_dir: Path | None, dry_run: bool,
             if model not in TRAINABLE_MODELS:
                 click.echo(f"  no trainer for {model} yet (trainable: {', '.join(TRAINABLE_MODELS)}); the events stay open")
                 continue
+            if model in MINORITY_TRAINABLE:  # trained on the fixed simulated seed sets: the warehouse's drift does not change them
+                click.echo(f"  {model} trains on simulated worlds, not this warehouse: run `mrs train {model}`; the events stay open")
+                continue
             if dry_run:
                 click.echo(f"  would train a candidate {model} version")
                 continue

@@ -52,14 +52,12 @@ def train_minority_model(
         classifier, notes = train_classifier(plan, config, world_cache=load, progress=echo)
         summary = evaluate(MinorityModels(classifier, None, None), plan.holdout, world_cache=load)
         metrics = {"holdout": _pooled_metrics(summary, ("v1", "zscore_peer", "candidate_pr_auc")), "worlds": summary["worlds"], **notes}
-        rate = summary["pooled"]["all"]["v1"]["events_detected"] / sum(w.n_stores * w.n_skus for w in plan.holdout)
         path = write_model_artifact(
             root, model, classifier, plan=plan, features=FEATURES,
             description="Gradient-boosted classifier over count-aware scan candidates on pairs and slices (isotonic-calibrated)",
             parameters={**config.to_dict(), "threshold": classifier.threshold},
             metrics=metrics, training_rows=notes["training_candidates"],
             confidence_metric=float(summary["pooled"]["all"]["candidate_pr_auc"] or 0.0),
-            reference={"events_per_pair": {"holdout": rate}},
         )
     else:
         classifier, manifest = load_model_artifact(root, "anomaly_classifier")

@@ -139,6 +139,11 @@ def train_classifier(
         pd.concat([v.features for _, v in validation], ignore_index=True), np.concatenate([v.labels for _, v in validation])
     )
     classifier.threshold, notes = choose_threshold(classifier, validation)
+    # the detection rate monitoring compares each build with: events per scored pair x day on validation
+    events = sum(len(merge_events(v.candidates, p, p >= classifier.threshold)) for _, v in validation
+                 for p in [classifier.probability(v.features)])
+    pair_days = sum(int(np.isfinite(v.cube.actual).sum()) for _, v in validation)
+    notes |= {"detections_per_pair_day": events / pair_days, "scored_pair_days": pair_days}
     progress(f"anomaly_classifier: operating threshold {classifier.threshold} (validation F1 by size {notes['validation_f1_by_size']})")
     return classifier, {"training_candidates": n, "training_anomalies": pos, **notes}
 
@@ -297,7 +302,9 @@ def write_model_artifact(
         categorical_levels={},
         parameters=parameters,
         metrics=metrics,
-        splits={name: {"worlds": worlds} for name, worlds in plan.to_dict().items()},
+        # every simulated world covers the same calendar (the period monitoring reads as "train")
+        splits={name: {"start": DEFAULT_START.isoformat(), "end": DEFAULT_END.isoformat(), "worlds": worlds}
+                for name, worlds in plan.to_dict().items()},
         reference=reference or {},
         confidence_metric=float(confidence_metric),
     )
