@@ -10,7 +10,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from mrs.logs import LogSchemaError, LogSpec, ModelCard, RunContext, finalize, score_new_rows, with_log_ids
+from mrs.logs import (
+    LogSchemaError,
+    LogSpec,
+    ModelCard,
+    RunContext,
+    add_missing_log_columns,
+    finalize,
+    score_new_rows,
+    with_log_ids,
+)
 
 SPEC = LogSpec(
     "doubling_log",
@@ -111,3 +120,39 @@ def test_predict_must_return_one_row_per_input(con) -> None:
 def test_a_spec_cannot_reuse_a_metadata_column() -> None:
     with pytest.raises(LogSchemaError, match="reserved"):
         LogSpec("bad_log", ("run_id",), (pa.field("run_id", pa.string()),))
+
+
+GROWN_SPEC = LogSpec(
+    "doubling_log",
+    ("item_id",),
+    SPEC.columns + (pa.field("tripled", pa.float64()), pa.field("note", pa.list_(pa.string()))),
+)
+
+
+def test_an_old_log_is_upgraded_in_place_without_rewriting_a_row(con: duckdb.DuckDBPyConnection) -> None:
+    first = score(con, None)
+    con.register("first_batch", first)
+    con.execute("create table log as select * from first_batch")
+    before = con.sql("select * from log order by item_id").fetchall()
+
+    added = add_missing_log_columns(con, "log", GROWN_SPEC.schema)
+
+    assert added == ("tripled", "note")
+    after = con.sql("select * exclude (tripled, note) from log order by item_id").fetchall()
+    assert after == before
+    assert con.sql("select count(*) from log where tripled is null and note is null").fetchall() == [(3,)]
+    # a second call finds nothing to add
+    assert add_missing_log_columns(con, "log", GROWN_SPEC.schema) == ()
+
+
+def test_upgrading_refuses_columns_that_vanish_change_type_or_are_required(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create table log (item_id varchar, doubled double, dropped_later integer)")
+    with pytest.raises(LogSchemaError, match="dropped_later"):
+        add_missing_log_columns(con, "log", SPEC.schema)
+    con.execute("create table typed_log (item_id varchar, doubled varchar)")
+    with pytest.raises(LogSchemaError, match="doubled"):
+        add_missing_log_columns(con, "typed_log", pa.schema([pa.field("item_id", pa.string()), pa.field("doubled", pa.float64())]))
+    con.execute("create table short_log (item_id varchar)")
+    with pytest.raises(LogSchemaError, match="must be nullable"):
+        add_missing_log_columns(con, "short_log", pa.schema([pa.field("item_id", pa.string()), pa.field("n", pa.int64(), nullable=False)]))
+    assert add_missing_log_columns(con, None, SPEC.schema) == ()

@@ -1,6 +1,6 @@
 """Append-only inference logs: schemas, idempotent row ids and per-inference metadata.
 
-Every log in MRS follows the same rules (see DESIGN.md, "Rules for the logs"):
+Every log in MRS follows the same rules (see docs/architecture.md, "Rules for the logs"):
 
 * its Arrow schema is declared once, here in the package (:class:`LogSpec`), as the log's own
   columns followed by :data:`METADATA_FIELDS`;
@@ -201,6 +201,48 @@ def finalize(
             )
         arrays.append(column)
     return pa.Table.from_arrays(arrays, schema=spec.schema)
+
+
+def add_missing_log_columns(
+    con: "duckdb.DuckDBPyConnection", log_relation: str | None, schema: pa.Schema
+) -> tuple[str, ...]:
+    """Upgrade an existing log table in place to its declared ``schema``; returns the added columns.
+
+    A log's columns may grow (a new model version needs a column, which is then added for every
+    version, null where an older version has no value); they never change or disappear. Every
+    declared column the table lacks is added with ``ALTER TABLE … ADD COLUMN``, so the old rows stay
+    exactly as they were (null in the new column) and nothing is rewritten. Call it from a log's dbt
+    Python model before returning its batch: the incremental materialization then finds the
+    table's columns equal to the batch's (``on_schema_change: fail`` still refuses any other change).
+
+    Raises :class:`LogSchemaError` when the table has a column the schema does not declare, a
+    column of another type, or lacks a column that is declared non-nullable (its old rows could
+    hold no value).
+    """
+    if not log_relation:
+        return ()
+    table = con.sql(f"select * from {log_relation} limit 0")
+    existing = dict(zip(table.columns, (str(t) for t in table.types)))
+    undeclared = [c for c in existing if c not in schema.names]
+    if undeclared:
+        raise LogSchemaError(
+            f"{log_relation}: column(s) {undeclared} are not in the log's declared schema; a log's columns never disappear"
+        )
+    declared = con.from_arrow(pa.Table.from_batches([], schema=schema))
+    declared_types = dict(zip(declared.columns, (str(t) for t in declared.types)))
+    changed = {c: (existing[c], declared_types[c]) for c in existing if existing[c] != declared_types[c]}
+    if changed:
+        raise LogSchemaError(f"{log_relation}: column types differ from the declared schema (table, declared): {changed}")
+    missing = [f for f in schema if f.name not in existing]
+    required = [f.name for f in missing if not f.nullable]
+    if required:
+        raise LogSchemaError(
+            f"{log_relation}: cannot add required column(s) {required} to a log that has rows; a column added "
+            "to an existing log must be nullable"
+        )
+    for f in missing:
+        con.execute(f"alter table {log_relation} add column {quote(f.name)} {declared_types[f.name]}")
+    return tuple(f.name for f in missing)
 
 
 def score_new_rows(

@@ -1,5 +1,5 @@
 """The model lifecycle: registry, approval-gated activation, training outside the DAG, the learned
-baseline, drift monitoring, retrain events and re-review (DESIGN.md, "Model lifecycle").
+baseline, drift monitoring, retrain events and re-review (docs/architecture.md, "Model lifecycle").
 
 One module per stage:
 
