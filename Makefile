@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: build test install simulate docs clean
 
+# The lock check first: a reader holding the warehouse file fails the build in a second, with what to do.
 build: $(STAMP)
+	$(BIN)/python -m mrs.warehouse_lock
 	$(BIN)/dbt build
 
 test: $(STAMP)
@@ -25,4 +27,4 @@ simulate: $(STAMP)
 	$(BIN)/mrs simulate
 
 clean:
-	rm -rf target logs mrs.duckdb mrs.duckdb.wal
+	rm -rf target logs mrs.duckdb mrs.duckdb.wal published

@@ -1,9 +1,22 @@
-"""Benchmark: simulate a large world as Parquet, `dbt build` on it twice, print the numbers.
+"""Benchmark: the cost of a build against the bare-DuckDB lower bound, on a simulated Parquet world.
 
-    .venv/bin/python benchmarks/bench_build.py --stores 2000 --skus 100 --days 120
+    .venv/bin/python benchmarks/bench_build.py --stores 1000 --skus 100 --days 100   # 10M store-SKU-days
 
-Prints wall time and peak memory of each step, the rows of the main tables, and what the second
-(incremental) build appended. Numbers, not assertions: compare them between changes.
+For one world size it
+
+1. simulates the world as Parquet (``mrs simulate --format parquet``);
+2. runs ``dbt build`` from scratch (**full**), again on unchanged data (**re-run**), and after a
+   new sales day was appended to both retailers' feeds (**new day**, see :func:`append_new_day`);
+3. runs ``benchmarks/lower_bound.sql`` in a fresh DuckDB file with the same threads, once before
+   each build (interleaved, so the machine's load hits both alike): the same essential work by
+   hand (collate and zero-fill the feeds, the rolling and lag features, the same-weekday baseline,
+   a residual z-score per pair);
+4. prints wall time and peak RSS of each step (the whole process tree: sampled every 50 ms, and
+   at least the child's own ``ru_maxrss``), the ratios (full / bound, re-run / full, new day / full),
+   and per-layer and slowest-node times from ``target/run_results.json``.
+
+Numbers, not assertions: compare them between changes. ``MRS_DBT_THREADS``, ``MRS_DUCKDB_THREADS``
+and ``MRS_DUCKDB_MEMORY_LIMIT`` (profiles.yml) are set from ``--threads`` / ``--memory-limit``.
 """
 
 from __future__ import annotations
@@ -11,76 +24,300 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
-import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from mrs.simulate.config import SimulationConfig
+from mrs.simulate.narratives import build_scenario
+from mrs.simulate.sales import iter_sales_chunks
+from mrs.simulate.world import build_world
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+LOWER_BOUND_SQL = Path(__file__).with_name("lower_bound.sql")
+FEEDS = {"sales_northmart": "date", "sales_coastco": "TXN_DATE"}
+"""The retailer feeds a new sales day is appended to, and each one's date column."""
+
+SCORING_DAYS = 35
+"""``vars.baseline_scoring_days``: the days the lower bound's baseline scores, as the pipeline's."""
 
 
-def run(label: str, cmd: list[str], env: dict[str, str]) -> float:
+# ---- the world and its new day -------------------------------------------------------------------
+
+
+def world_config(stores: int, skus: int, days: int, seed: int) -> SimulationConfig:
+    """The world ``mrs simulate --stores … --skus … --days …`` writes."""
+    return SimulationConfig(seed=seed, n_stores=stores, n_skus=skus).with_days(days)
+
+
+def new_day_rows(config: SimulationConfig) -> tuple[str, dict[str, pa.Table]]:
+    """The feeds' rows of the day after ``config.end_date``: the same world (seed, stores, SKUs,
+    first day) simulated one day longer, of which only the new day's rows are kept. Returns the
+    new day (ISO) and, per feed, its rows in the feed's own shape."""
+    longer = SimulationConfig(
+        seed=config.seed, n_stores=config.n_stores, n_skus=config.n_skus, n_products=config.n_products,
+        start_date=config.start_date, end_date=config.end_date + timedelta(days=1),
+        window_start=config.window_start, window_end=config.window_end, chunk_stores=config.chunk_stores,
+    )
+    new_day = longer.end_date
+    world = build_world(longer)
+    scenario = build_scenario(world)
+    keep = {"sales_northmart": [], "sales_coastco": []}
+    for chunk in iter_sales_chunks(world, scenario):
+        keep["sales_northmart"].append(chunk.northmart.filter(pc.equal(chunk.northmart["date"], pa.scalar(new_day, pa.date32()))))
+        keep["sales_coastco"].append(chunk.coastco.filter(pc.equal(chunk.coastco["TXN_DATE"], new_day.strftime("%Y%m%d"))))
+    return new_day.isoformat(), {name: pa.concat_tables(tables) for name, tables in keep.items()}
+
+
+def append_new_day(world_dir: Path, config: SimulationConfig) -> tuple[str, dict[str, int]]:
+    """Append the next sales day to the world's two feed files (streamed: the old rows are copied
+    row group by row group, the new day's rows written last, the file replaced atomically).
+    Returns the new day and the rows appended per feed."""
+    new_day, rows = new_day_rows(config)
+    for name, table in rows.items():
+        path = world_dir / f"{name}.parquet"
+        tmp = path.with_name(path.name + ".tmp")
+        old = pq.ParquetFile(path)
+        with pq.ParquetWriter(tmp, old.schema_arrow, compression="zstd") as writer:
+            for group in range(old.num_row_groups):
+                writer.write_table(old.read_row_group(group))
+            writer.write_table(table.cast(old.schema_arrow))
+        os.replace(tmp, path)
+    return new_day, {name: table.num_rows for name, table in rows.items()}
+
+
+# ---- running a step and measuring it -------------------------------------------------------------
+
+
+def _tree_rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants (from /proc)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+@dataclass
+class Step:
+    label: str
+    seconds: float
+    peak_rss_bytes: int
+    stdout: str = field(repr=False, default="")
+    returncode: int = 0
+
+    @property
+    def note(self) -> str:
+        """Empty for a green step; for a red build, how many nodes failed and were skipped."""
+        if self.returncode == 0:
+            return ""
+        done = [line for line in self.stdout.splitlines() if "Done. PASS=" in line]
+        return f" (red: exit {self.returncode}{', ' + done[-1].split('Done. ')[-1] if done else ''})"
+
+
+def run_step(label: str, cmd: list[str], env: dict[str, str], cwd: Path = ROOT, *, check: bool = True) -> Step:
+    """Run a command, sampling its process tree's RSS. On failure: exit with its output, or with
+    ``check=False`` (a dbt build whose data failed a test) print what failed and go on."""
     began = time.perf_counter()
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss_bytes(proc.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - began
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"{label:<28} {seconds:8.1f} s   peak RSS so far {peak_mb:8.0f} MB   exit {result.returncode}")
-    if result.returncode != 0:
-        print(result.stdout[-4000:], result.stderr[-2000:], sep="\n")
-        sys.exit(result.returncode)
-    return seconds
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    step = Step(label, seconds, max(peak[0], usage.ru_maxrss * 1024), output, proc.returncode)
+    print(f"{label:<34} {seconds:8.1f} s   peak RSS {step.peak_rss_bytes / 2**30:6.2f} GiB{step.note}", flush=True)
+    if proc.returncode != 0:
+        failures = [line.strip() for line in output.splitlines() if "Failure in" in line or "Great Expectations: suite" in line]
+        if check or not failures:
+            print(output[-6000:])
+            sys.exit(f"{label} failed with exit code {proc.returncode}")
+        print("  " + "\n  ".join(failures))
+    return step
 
 
-def table_rows(path: Path) -> dict[str, int]:
-    with duckdb.connect(str(path), read_only=True) as con:
+LOWER_BOUND_RUNNER = """
+import pathlib, sys
+import duckdb
+db, sql_file, threads, memory_limit = sys.argv[1:5]
+pathlib.Path(db).unlink(missing_ok=True)
+with duckdb.connect(db, config={"threads": int(threads), "memory_limit": memory_limit}) as con:
+    con.execute(pathlib.Path(sql_file).read_text())
+"""
+"""The lower bound runs in its own process (like dbt), so its time and memory are measured alike."""
+
+
+def lower_bound_command(world: Path, db: Path, config: SimulationConfig, threads: int, memory_limit: str) -> list[str]:
+    """Write lower_bound.sql for this world next to ``db``; the command that runs it into ``db``."""
+    sql = LOWER_BOUND_SQL.read_text().format(
+        world=world, window_start=config.window_start, window_end=config.window_end, scoring_days=SCORING_DAYS
+    )
+    sql_file = db.with_suffix(".sql")
+    sql_file.write_text(sql)
+    return [sys.executable, "-c", LOWER_BOUND_RUNNER, str(db), str(sql_file), str(threads), memory_limit]
+
+
+# ---- what the builds did -------------------------------------------------------------------------
+
+
+def node_times(target: Path) -> tuple[dict[str, float], list[tuple[str, float]]]:
+    """Seconds per layer (staging, intermediate, ml, marts, seeds, tests) and per node, from the
+    last invocation's run_results.json (node times add up to more than the wall time with threads)."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    manifest = json.loads((target / "manifest.json").read_text())
+    nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
+    layers: dict[str, float] = {}
+    per_node = []
+    for result in results:
+        uid, seconds = result["unique_id"], float(result.get("execution_time") or 0.0)
+        node = nodes.get(uid, {})
+        kind = node.get("resource_type") or uid.split(".")[0]
+        if kind == "model":
+            path = Path(node.get("original_file_path", "models/other"))
+            layer = path.parts[1] if len(path.parts) > 2 else "models"
+        else:
+            layer = {"test": "tests", "seed": "seeds"}.get(kind, kind)
+        layers[layer] = layers.get(layer, 0.0) + seconds
+        per_node.append((uid.split(".", 2)[-1] if kind != "test" else uid.split(".")[2], seconds))
+    return layers, sorted(per_node, key=lambda item: -item[1])
+
+
+def print_node_times(label: str, target: Path, top: int) -> None:
+    layers, per_node = node_times(target)
+    total = sum(layers.values())
+    print(f"\n{label}: node seconds per layer (sum {total:.1f} s)")
+    for layer, seconds in sorted(layers.items(), key=lambda item: -item[1]):
+        print(f"  {layer:<16} {seconds:8.1f} s  {seconds / total:5.0%}" if total else f"  {layer:<16} {seconds:8.1f} s")
+    print(f"  slowest nodes: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in per_node[:top]))
+
+
+def log_rows(db: Path) -> dict[str, int]:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
         names = con.sql(
             "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_schema in ('intermediate', 'ml', 'marts') order by 1"
+            "where table_schema = 'ml' order by 1"
         ).fetchall()
         return {name: con.sql(f"select count(*) from {name}").fetchall()[0][0] for (name,) in names}
 
 
-def main() -> None:
+# ---- the benchmark -------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stores", type=int, default=2000)
+    parser.add_argument("--stores", type=int, default=100)
     parser.add_argument("--skus", type=int, default=100)
-    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mrs-bench"))
-    parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: the profile's)")
-    args = parser.parse_args()
+    parser.add_argument("--threads", type=int, default=2, help="dbt and DuckDB threads, for the builds and the bound")
+    parser.add_argument("--memory-limit", default=os.environ.get("MRS_DUCKDB_MEMORY_LIMIT", "3GB"),
+                        help="DuckDB memory_limit, for the builds and the bound")
+    parser.add_argument("--top", type=int, default=8, help="slowest nodes to list per build")
+    parser.add_argument("--no-dbt", action="store_true",
+                        help="only simulate, append the new day and run the lower bound (a smoke test of the script)")
+    args = parser.parse_args(argv)
 
+    config = world_config(args.stores, args.skus, args.days, args.seed)
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
-    world, db = args.workdir / "world", args.workdir / "mrs.duckdb"
+    world, db, target = args.workdir / "world", args.workdir / "mrs.duckdb", args.workdir / "target"
+    bound_db = args.workdir / "lower_bound.duckdb"
+    new_day = config.end_date + timedelta(days=1)
     env = dict(
         os.environ,
         MRS_DUCKDB_PATH=str(db),
-        DBT_TARGET_PATH=str(args.workdir / "target"),
+        DBT_TARGET_PATH=str(target),
         DBT_LOG_PATH=str(args.workdir / "logs"),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        MRS_DBT_THREADS=str(args.threads),
+        MRS_DUCKDB_THREADS=str(args.threads),
+        MRS_DUCKDB_MEMORY_LIMIT=args.memory_limit,
     )
-    print(f"world: {args.stores} stores x {args.skus} SKUs x {args.days} days "
-          f"= {args.stores * args.skus * args.days:,} store-SKU-days (seed {args.seed})")
-    run("simulate (parquet)", [str(BIN / "mrs"), "simulate", "--no-progress", "--format", "parquet",
-                               "--out", str(world), "--seed", str(args.seed), "--stores", str(args.stores),
-                               "--skus", str(args.skus), "--days", str(args.days)], env)
-    dbt = [str(BIN / "dbt"), "build", "--vars", json.dumps({"raw_parquet_dir": str(world)})]
-    if args.threads:
-        dbt += ["--threads", str(args.threads)]
-    run("dbt build (from scratch)", dbt, env)
-    before = table_rows(db)
-    run("dbt build (again, no new data)", dbt, env)
-    after = table_rows(db)
-    print(f"\n{'table':<52} {'rows':>14} {'appended by 2nd build':>22}")
-    for name, rows in after.items():
-        print(f"{name:<52} {rows:>14,} {rows - before.get(name, 0):>22,}")
+    cells = args.stores * args.skus * args.days
+    print(f"world: {args.stores} stores x {args.skus} SKUs x {args.days} days = {cells:,} store-SKU-days "
+          f"(seed {args.seed}); threads {args.threads}, memory_limit {args.memory_limit}", flush=True)
+
+    run_step("simulate (parquet)", [str(BIN / "mrs"), "simulate", "--no-progress", "--format", "parquet",
+                                    "--out", str(world), "--seed", str(args.seed), "--stores", str(args.stores),
+                                    "--skus", str(args.skus), "--days", str(args.days)], env)
+    # the declared sales range covers the day the benchmark appends: the same vars for every build
+    dbt = [str(BIN / "dbt"), "build", "--project-dir", str(ROOT), "--profiles-dir", str(ROOT),
+           "--vars", json.dumps({"raw_parquet_dir": str(world), "sales_end_date": new_day.isoformat()})]
+
+    def lower_bound(label: str) -> Step:
+        return run_step(label, lower_bound_command(world, bound_db, config, args.threads, args.memory_limit), env)
+
+    if args.no_dbt:
+        lower_bound("lower bound (DuckDB SQL)")
+        day, appended = append_new_day(world, config)
+        print(f"appended {day}: " + ", ".join(f"{name} +{n:,} rows" for name, n in appended.items()))
+        lower_bound("lower bound (DuckDB SQL), new day")
+        return 0
+
+    bounds = [lower_bound("lower bound (DuckDB SQL) #1")]
+    full = run_step("dbt build (from scratch)", dbt, env, check=False)
+    print_node_times("full build", target, args.top)
+    rows_full = log_rows(db)
+    bounds.append(lower_bound("lower bound (DuckDB SQL) #2"))
+    rerun = run_step("dbt build (unchanged data)", dbt, env, check=False)
+    print_node_times("re-run", target, args.top)
+    rows_rerun = log_rows(db)
+    began = time.perf_counter()
+    day, appended = append_new_day(world, config)
+    print(f"{'append ' + day + ' to the feeds':<34} {time.perf_counter() - began:8.1f} s   "
+          + ", ".join(f"{name} +{n:,} rows" for name, n in appended.items()), flush=True)
+    bounds.append(lower_bound("lower bound (DuckDB SQL) #3"))
+    newday = run_step("dbt build (one new day)", dbt, env, check=False)
+    print_node_times("new-day build", target, args.top)
+    rows_newday = log_rows(db)
+
+    bound = statistics.median(b.seconds for b in bounds)
+    bound_rss = max(b.peak_rss_bytes for b in bounds)
+    print(f"\nrows appended to the ml logs: full / re-run / new day")
+    for name, n in rows_newday.items():
+        print(f"  {name:<44} {rows_full.get(name, 0):>12,} {rows_rerun.get(name, 0) - rows_full.get(name, 0):>10,} "
+              f"{n - rows_rerun.get(name, 0):>10,}")
+    print(f"\n| world (store x SKU x days) | full build | re-run, unchanged data | one new sales day | lower bound (median of 3) |")
+    print(f"| --- | --- | --- | --- | --- |")
+    print(f"| {args.stores:,} x {args.skus:,} x {args.days:,} = {cells / 1e6:.1f}M "
+          f"| {full.seconds:.0f} s{full.note}, peak RSS {full.peak_rss_bytes / 2**30:.1f} GiB, {full.seconds / bound:.1f}x the bound "
+          f"| {rerun.seconds:.0f} s ({rerun.seconds / full.seconds:.0%} of full){rerun.note}, {rerun.peak_rss_bytes / 2**30:.1f} GiB "
+          f"| {newday.seconds:.0f} s ({newday.seconds / full.seconds:.0%} of full){newday.note}, {newday.peak_rss_bytes / 2**30:.1f} GiB "
+          f"| {bound:.1f} s, peak RSS {bound_rss / 2**30:.1f} GiB |")
     print(f"\nwarehouse file: {db.stat().st_size / 1e6:,.0f} MB")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,6 +8,11 @@
 {% macro default__parse_yyyymmdd(column) -%}
     cast(substr({{ column }}, 1, 4) || '-' || substr({{ column }}, 5, 2) || '-' || substr({{ column }}, 7, 2) as date)
 {%- endmacro %}
+{#- DuckDB: strict - null unless the text is exactly a valid YYYYMMDD calendar day (never a cast
+    error on e.g. `2025-13-45`; the checked layer names such rows, macros/checks/input_rules.sql). -#}
+{% macro duckdb__parse_yyyymmdd(column) -%}
+    cast(try_strptime({{ column }}, '%Y%m%d') as date)
+{%- endmacro %}
 
 {#- ISO day of week: 1 = Monday … 7 = Sunday. -#}
 {% macro iso_day_of_week(column) -%}
@@ -66,4 +71,18 @@
 {%- endmacro %}
 {% macro exact_mean(column) -%}
     {{ exact_sum(column) }} / nullif(count({{ column }}), 0)
+{%- endmacro %}
+
+{#- One row per period (`sales_date`) from a first to a last day, both SQL date expressions, in
+    steps of `step_days` days (1: days; 7: weeks); no rows when either is null. Pure SQL, so nothing
+    is queried at compile time (dbt.date_spine counts its intervals with a query, which fails on a
+    fresh warehouse). -#}
+{% macro period_spine(first_day, last_day, step_days=1) -%}
+    {{ return(adapter.dispatch('period_spine', 'mrs')(first_day, last_day, step_days)) }}
+{%- endmacro %}
+{% macro default__period_spine(first_day, last_day, step_days=1) -%}
+    select cast(generate_series(cast({{ first_day }} as timestamp), cast({{ last_day }} as timestamp), interval '{{ step_days }} day') as date) as sales_date
+{%- endmacro %}
+{% macro duckdb__period_spine(first_day, last_day, step_days=1) -%}
+    select cast(unnest(generate_series(cast({{ first_day }} as timestamp), cast({{ last_day }} as timestamp), interval '{{ step_days }} day')) as date) as sales_date
 {%- endmacro %}

@@ -36,11 +36,17 @@ class Warehouse:
             DBT_TARGET_PATH=str(self.path.parent / "target"),
             DBT_LOG_PATH=str(self.path.parent / "logs"),
             DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+            MRS_MARTS_PARQUET_DIR=str(self.published_dir),
         )
         result = subprocess.run(cmd, cwd=self.project_dir, env=env, capture_output=True, text=True)
         if check and result.returncode != 0:
             raise AssertionError(f"dbt {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
         return result
+
+    @property
+    def published_dir(self) -> Path:
+        """Where this warehouse's builds publish the Parquet marts (beside the file, not in the project)."""
+        return self.path.parent / "published" / "marts"
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.path), read_only=True) as con:

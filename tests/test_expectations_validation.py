@@ -66,7 +66,8 @@ def _default(field: pa.Field, i: int):
 def insight_batch(run_id: str, rows: int = 4, **overrides: list) -> pa.Table:
     """A product_insights_log batch that meets its suite (every value is plausible), then ``overrides``."""
     own = {f.name: [_default(f, i) for i in range(rows)] for f in PRODUCT_INSIGHTS_LOG.columns}
-    own.update(baseline_source=["recent_price"] * rows, msrp_fallback_reason=[None] * rows)
+    own.update(baseline_source=["recent_price"] * rows, msrp_fallback_reason=[None] * rows,
+               price_source=["recent_prices"] * rows, price_age_days=[0] * rows, bound_level=[0.8] * rows)
     ids = [hashlib.md5(f"{run_id}-{i}".encode()).hexdigest() for i in range(rows)]
     table = pa.table({**own, "log_id": ids, "input_fingerprint": ids})
     batch = finalize(table, PRODUCT_INSIGHTS_LOG, builtin_card("product_insights", "0"), RunContext(run_id))

@@ -7,12 +7,13 @@ import csv
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
 from conftest import PROJECT_ROOT, Warehouse
 from mrs.insights import get_product_insights
-from mrs.insights.schema import PRODUCT_INSIGHTS_LOG
+from mrs.insights.schema import LEARNED_RUNNER_INPUTS, PRODUCT_INSIGHTS_LOG
 
 LOG = "ml.product_insights_log"
 MART = "marts.product_insights"
@@ -153,7 +154,9 @@ def _edit_one_price(prices_csv: Path) -> tuple[str, date]:
 @pytest.mark.integration
 def test_new_price_data_rescores_only_the_affected_product_and_dates(project_copy: Warehouse) -> None:
     project_copy.dbt("build", *INSIGHTS)
-    features_before = set(project_copy.query(f"select * from {FEATURES}"))
+    # the columns version 0 fingerprints (the learned runner's history lists are left out)
+    heuristic_inputs = f"select * exclude ({', '.join(LEARNED_RUNNER_INPUTS)}) from {FEATURES}"
+    features_before = set(project_copy.query(heuristic_inputs))
     logged_before = set(project_copy.query(f"select log_id from {LOG}"))
     product, day = _edit_one_price(project_copy.project_dir / "seeds" / "prices.csv")
 
@@ -167,7 +170,7 @@ def test_new_price_data_rescores_only_the_affected_product_and_dates(project_cop
     assert served.source == "computed" and "inputs_changed" in served.source_detail
 
     project_copy.dbt("build", *INSIGHTS)
-    changed = {(row[0], row[1]) for row in set(project_copy.query(f"select * from {FEATURES}")) - features_before}
+    changed = {(row[0], row[1]) for row in set(project_copy.query(heuristic_inputs)) - features_before}
     appended = {
         (product_id, as_of_date)
         for log_id, product_id, as_of_date in project_copy.query(f"select log_id, product_id, as_of_date from {LOG}")
@@ -181,3 +184,26 @@ def test_new_price_data_rescores_only_the_affected_product_and_dates(project_cop
     current = project_copy.query(f"select is_stale, as_of_date, history_depth from {MART} where product_id = '{product}'")
     assert current[0][0] is False
     assert get_product_insights(product, warehouse=project_copy.path).source == "cached"
+
+
+#: the columns version 1 added to the log (for every version)
+ADDED_COLUMNS = ("price_source", "price_age_days", "bound_level", "forecast_method")
+
+
+@pytest.mark.integration
+def test_a_log_built_before_the_new_columns_upgrades_in_place_without_rescoring_or_rewriting(project_copy: Warehouse) -> None:
+    project_copy.dbt("build", *INSIGHTS)
+    # the log as a warehouse built before version 1 has it: without the columns version 1 added
+    with duckdb.connect(str(project_copy.path)) as con:
+        for column in ADDED_COLUMNS:
+            con.execute(f"alter table {LOG} drop column {column}")
+    old_columns = [c for c, _ in _table_columns(project_copy, LOG)]
+    before = project_copy.query(f"select {', '.join(old_columns)} from {LOG} order by log_id")
+
+    project_copy.dbt("build", *INSIGHTS)
+    columns = [c for c, _ in _table_columns(project_copy, LOG)]
+    assert columns == old_columns + list(ADDED_COLUMNS)  # added at the end, by ALTER TABLE
+    assert project_copy.query(f"select {', '.join(old_columns)} from {LOG} order by log_id") == before  # no row rewritten
+    assert project_copy.scalar(f"select count(*) from {LOG} where {' or '.join(f'{c} is not null' for c in ADDED_COLUMNS)}") == 0
+    assert project_copy.scalar(f"select count(*) from {MART} where log_id is null") == 0  # the old rows still serve
+    assert project_copy.scalar(f"select count(*) from {MART} where stale_reason = 'inputs_changed'") == 0

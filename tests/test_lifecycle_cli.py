@@ -26,7 +26,7 @@ def run(*args: str):
 
 def test_train_writes_a_new_version_and_prints_its_hold_out_metrics(warehouse: Path, tmp_path: Path) -> None:
     before = warehouse.read_bytes()
-    result = run("train", "baseline", "--duckdb", str(warehouse), "--artifacts-dir", str(tmp_path / "art"), "--no-progress")
+    result = run("train", "baseline", "--warehouse", str(warehouse), "--artifacts-dir", str(tmp_path / "art"), "--no-progress")
     assert result.exit_code == 0, result.output
     assert "trained baseline version 1" in result.output and "MASE" in result.output
     assert "mrs approve baseline 1 --by NAME --reason TEXT" in result.output
@@ -36,7 +36,7 @@ def test_train_writes_a_new_version_and_prints_its_hold_out_metrics(warehouse: P
 
 
 def test_train_without_a_warehouse_is_a_one_line_error(tmp_path: Path) -> None:
-    result = run("train", "baseline", "--duckdb", str(tmp_path / "missing.duckdb"))
+    result = run("train", "baseline", "--warehouse", str(tmp_path / "missing.duckdb"))
     assert result.exit_code != 0
     assert "no warehouse at" in result.output and "Traceback" not in result.output
 
@@ -69,18 +69,18 @@ def test_retrain_trains_one_candidate_answering_the_open_baseline_events(warehou
         con.execute(
             "create table ml.model_retrain_event_log as select * from (values "
             "('baseline', 'rte-a', date '2025-07-20'), ('baseline', 'rte-b', date '2025-07-23'), "
-            "('product_insights', 'rte-c', date '2025-07-23')) as t(model_name, event_id, as_of_date)"
+            "('attribution_model', 'rte-c', date '2025-07-23')) as t(model_name, event_id, as_of_date)"
         )
     art = str(tmp_path / "art")
-    result = run("retrain", "--duckdb", str(warehouse), "--artifacts-dir", art, "--no-progress")
+    result = run("retrain", "--warehouse", str(warehouse), "--artifacts-dir", art, "--no-progress")
     assert result.exit_code == 0, result.output
-    assert "no trainer for product_insights" in result.output and "pending approval" in result.output
+    assert "no trainer for attribution_model" in result.output and "pending approval" in result.output
     manifest = json.loads((tmp_path / "art" / "baseline" / "1" / "manifest.json").read_text())
     assert manifest["retrain_event_ids"] == ["rte-a", "rte-b"]
-    again = run("retrain", "--duckdb", str(warehouse), "--artifacts-dir", art, "--no-progress")
+    again = run("retrain", "--warehouse", str(warehouse), "--artifacts-dir", art, "--no-progress")
     assert "baseline:" not in again.output and not (tmp_path / "art" / "baseline" / "2").exists()
 
 
 def test_retrain_before_any_build_says_so(warehouse: Path, tmp_path: Path) -> None:
-    result = run("retrain", "--duckdb", str(warehouse), "--artifacts-dir", str(tmp_path))
+    result = run("retrain", "--warehouse", str(warehouse), "--artifacts-dir", str(tmp_path))
     assert result.exit_code != 0 and "run `dbt build` first" in result.output

@@ -74,7 +74,7 @@ def test_a_trained_baseline_runs_only_after_approval_and_rolls_back_without_resc
     registry_before = rows(project_copy, f"select * from {REGISTRY}")
     version_zero_rows = rows(project_copy, f"select * from {BASELINE_LOG} where model_version = '0'")
 
-    trained = cli("train", "baseline", "--duckdb", str(project_copy.path), "--artifacts-dir", str(artifacts), "--no-progress")
+    trained = cli("train", "baseline", "--warehouse", str(project_copy.path), "--artifacts-dir", str(artifacts), "--no-progress")
     assert "trained baseline version 1" in trained
 
     # activating it before approval: the build registers it, then fails before scoring, saying how to fix it
@@ -156,7 +156,7 @@ def test_drifted_data_is_flagged_raises_retrain_events_and_retrain_answers_them(
     assert project_copy.query(counts) == before
     assert project_copy.scalar("select count(*) from ml.model_activation_log") == activations + len(MODEL_NAMES)
 
-    output = cli("retrain", "--duckdb", str(project_copy.path), "--artifacts-dir", str(artifacts), "--no-progress")
+    output = cli("retrain", "--warehouse", str(project_copy.path), "--artifacts-dir", str(artifacts), "--no-progress")
     assert "pending approval" in output
     manifest = json.loads((artifacts / "baseline" / "1" / "manifest.json").read_text())
     baseline_events = {e for (e,) in project_copy.query(

@@ -57,8 +57,9 @@ def approvals(*records: Approval) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=APPROVAL_LOG)
 
 
-def approve(version: str, decision: str = "approved", at: datetime = datetime(2026, 1, 2)) -> Approval:
-    return Approval.make("baseline", version, decision, "Ada", f"{decision} after review", at)
+def approve(version: str, decision: str = "approved", at: datetime = datetime(2026, 1, 2), digest: str = "f1") -> Approval:
+    """A decision about the trained baseline ``version`` whose artefact has digest ``digest``."""
+    return Approval.make("baseline", version, decision, "Ada", f"{decision} after review", at, artifact_digest=digest)
 
 
 VERSION_ZERO = [Approval.make(m, "0", "approved", "mrs", "MVP", datetime(2025, 10, 12)) for m in MODEL_NAMES]
@@ -215,3 +216,24 @@ def test_the_approval_log_names_records_with_an_unknown_decision() -> None:
     )
     with pytest.raises(GovernanceError, match=r"model_approvals.decision.*apr-"):
         record_approvals(con, con.table("model_approvals"), log_relation=None, run=RUN)
+
+
+def test_an_approval_holds_for_its_artefact_only_not_for_another_of_the_same_version() -> None:
+    other_folder = trained_row("2", fingerprint="manifest-of-another-folder")
+    with pytest.raises(ActivationError) as error:
+        require_active("baseline", "2", registry(other_folder), approvals(*VERSION_ZERO, approve("2", digest="f1")))
+    message = str(error.value)
+    assert "are for another artefact than the registered one" in message and "manifest-of-another-folder" in message
+    assert "mrs approve baseline 2" in message
+    # the same decision, about the registered artefact, lets it run
+    assert require_active("baseline", "2", registry(trained_row("2", "f1")), approvals(*VERSION_ZERO, approve("2"))).model_version == "2"
+
+
+def test_the_committed_approvals_of_built_in_versions_stay_valid() -> None:
+    with COMMITTED_APPROVALS.open() as f:
+        committed = list(csv.DictReader(f))
+    records = [Approval.make(r["model_name"], r["model_version"], r["decision"], r["decided_by"], r["reason"],
+                             datetime.fromisoformat(r["decided_at"])) for r in committed]
+    assert [a.approval_id for a in records] == [r["approval_id"] for r in committed]
+    for name in MODEL_NAMES:
+        assert require_active(name, "0", registry(), approvals(*records)).model_version == "0"

@@ -240,3 +240,14 @@ def test_a_classifier_that_goes_blind_or_wild_against_its_training_rate_is_a_bre
 def test_a_builtin_classifier_without_earlier_detections_has_no_rate_to_compare() -> None:
     row = _rate_row(_detections(0.0, reference_rate=0.0), builtin_active("anomaly_classifier"))
     assert row["status"] == "insufficient_data" and not row["is_breach"]
+
+
+def test_a_model_whose_every_signal_lacks_data_is_reported_unmonitored() -> None:
+    from mrs.lifecycle.monitoring import unmonitored_models
+
+    batch = pa.table({
+        "model_name": ["baseline", "baseline", "cluster_model", "attribution_model"],
+        "model_version": ["0", "0", "0", "0"],
+        "status": ["insufficient_data", "insufficient_data", "ok", "insufficient_data"],
+    })
+    assert unmonitored_models(batch) == {"baseline": "0", "attribution_model": "0"}

@@ -25,7 +25,7 @@ from mrs.minority.schemas import BASELINE_LOG
 RUN = RunContext("run-1", datetime(2026, 1, 1, tzinfo=UTC))
 LAST_DAY = START + timedelta(days=83)
 WINDOW = (LAST_DAY - timedelta(days=5), LAST_DAY)
-SCORING = BaselineScoring(AnomalyWindow(*WINDOW), scoring_days=20)
+SCORING = BaselineScoring(AnomalyWindow(*WINDOW), scoring_periods=20)
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +189,14 @@ def test_the_heuristic_baseline_re_reviews_the_same_extra_range(warehouse: Path)
         normal, reviewed = days(SCORING), days(replace(SCORING, rereview=older))
     assert min(normal) == LAST_DAY - timedelta(days=19)
     assert reviewed - normal == {older[0] + timedelta(days=i) for i in range(5)}
+
+
+def test_training_on_a_weekly_warehouse_fails_naming_the_grain(tmp_path: Path) -> None:
+    from lifecycle_helpers import synthetic_sales
+    from mrs.lifecycle.training import TrainingError, train_baseline
+
+    daily = synthetic_sales(days=7 * 40)
+    weekly = daily.filter(pc.equal(pc.day_of_week(daily.column("sales_date")), pc.day_of_week(daily.column("sales_date"))[0]))
+    path = build_warehouse(tmp_path / "weekly.duckdb", weekly)
+    with duckdb.connect(str(path), read_only=True) as con, pytest.raises(TrainingError, match="sales_grain"):
+        train_baseline(con, tmp_path / "art")

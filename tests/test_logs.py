@@ -156,3 +156,11 @@ def test_upgrading_refuses_columns_that_vanish_change_type_or_are_required(con: 
     with pytest.raises(LogSchemaError, match="must be nullable"):
         add_missing_log_columns(con, "short_log", pa.schema([pa.field("item_id", pa.string()), pa.field("n", pa.int64(), nullable=False)]))
     assert add_missing_log_columns(con, None, SPEC.schema) == ()
+
+
+def test_a_confidence_outside_zero_one_never_reaches_a_log() -> None:
+    outputs = pa.table({"item_id": ["a", "b"], "doubled": [1.0, 2.0], "log_id": ["x", "y"], "input_fingerprint": ["f", "g"]})
+    with pytest.raises(LogSchemaError, match=r"doubling_log\.model_confidence_metric: a confidence must lie in \[0, 1\].*'item_id': 'b'"):
+        finalize(outputs, SPEC, CARD, RUN, confidence=pa.array([0.5, -0.48]))
+    with pytest.raises(LogSchemaError, match=r"model_confidence_metric"):
+        finalize(outputs, SPEC, replace(CARD, confidence_metric=1.5), RUN)

@@ -126,9 +126,11 @@ def test_the_baseline_scores_the_window_and_recent_history(built_warehouse: Ware
     last_sale, all_pairs = built_warehouse.query(
         "select max(sales_date), count(distinct (store_id, sku_id)) from intermediate.unified_sales_data"
     )[0]
-    window_start = date.fromisoformat(project["anomaly_window_start"])
+    # the window follows the narratives (the vars are empty by default)
+    assert project["anomaly_window_start"] == project["anomaly_window_end"] == ""
+    window_start = built_warehouse.scalar(f"select min(window_start) from {NARRATIVES}")
     assert last == last_sale and pairs == all_pairs
-    assert first == min(window_start, last_sale - timedelta(days=project["baseline_scoring_days"] - 1))
+    assert first == min(window_start, last_sale - timedelta(days=project["baseline_scoring_periods"] - 1))
     assert built_warehouse.scalar("select count(*) from ml.baseline_log") == days * pairs
 
 

@@ -16,7 +16,7 @@ from mrs.logs import ModelCard
 from mrs.minority.attribution import score_attributions
 from mrs.minority.baseline import baseline_inputs, predict_batch as predict_baseline, score_baseline
 from mrs.minority.clustering import cosine_similarity, predict_batch as predict_clusters, score_clusters, shape_vectors
-from mrs.minority.config import AnomalyWindow, BaselineConfig, BaselineScoring, ClusteringConfig
+from mrs.minority.config import AnomalyWindow, BaselineConfig, BaselineScoring, ClusteringConfig, MinorityConfigError, SalesGrain
 from mrs.minority.detection import MissingBaselineError, score_detections
 from mrs.minority.schemas import ATTRIBUTION_LOG, BASELINE_LOG, CLUSTER_LOG, DETECTION_LOG
 from mrs.versions import builtin_card
@@ -309,6 +309,24 @@ def test_cluster_log_rescores_a_cluster_whole_when_its_membership_changes() -> N
     assert all(s < 1.0 for s in second.column("similarity_score").to_pylist())
 
 
+
+def test_opposite_shapes_in_one_cluster_give_a_confidence_of_zero_not_a_negative_one() -> None:
+    con = duckdb.connect()
+    con.execute("create table narratives as select * from (values ('MR-001', 'mixed'), ('MR-002', 'mixed')) as t(narrative_id, cluster_name)")
+    # a spike and a dip of the same size: each shape points away from the cluster's mean
+    dips = [("MR-002", [2, 2, 2], [10.0] * 3)] * 4
+    _detection_log_with(con, [("MR-001", [10, 40, 10], [10.0] * 3), *dips])
+    batch = score_clusters(
+        con, detection_log=con.table("detection_log"), narratives=con.table("narratives"),
+        card=builtin_card("cluster_model", "0"), classifier_version="0", baseline_version="0", log_relation=None,
+    )
+    similarity = batch.column("similarity_score").to_pylist()
+    confidence = batch.column("model_confidence_metric").to_pylist()
+    assert min(similarity) < 0, "the world should hold a shape opposite to its cluster's"
+    assert confidence == [max(s, 0.0) for s in similarity]
+    assert all(0.0 <= c <= 1.0 for c in confidence)
+
+
 # ---- attribution ------------------------------------------------------------------------------
 
 
@@ -377,3 +395,51 @@ def test_the_six_week_baseline_variant_is_registered_as_its_own_version() -> Non
     card = builtin_card("baseline", "0.1")
     assert isinstance(card, ModelCard) and card.model_version == "0.1"
     assert "six-week" in card.description
+
+
+# ---- grain and dates that follow the data ---------------------------------------------------------
+
+
+def test_weekly_baseline_is_the_median_of_the_same_week_in_earlier_seasons() -> None:
+    con = duckdb.connect()
+    first = date(2023, 1, 6)  # week-ending Fridays
+    weeks = [first + timedelta(weeks=k) for k in range(150)]
+    # each week of the 52-week season has its own level, shifted a little every year
+    series = {d: 100 + 3 * (k % 52) + (k // 52) for k, d in enumerate(weeks)}
+    _sales(con, series)
+    config = BaselineConfig(max_trend_adjustment=0.0)
+    scoring = BaselineScoring(None, 20, grain=SalesGrain("week"))
+    rows = predict_baseline(baseline_inputs(con, con.table("sales"), config, scoring).to_arrow_table(), config).to_pylist()
+    rows.sort(key=lambda r: r["sales_date"])
+    assert [r["sales_date"] for r in rows] == weeks[-20:]  # the weekly dates themselves, no others
+    for row in rows:
+        k = weeks.index(row["sales_date"])
+        earlier = [series[weeks[j]] for j in (k - 52, k - 104) if j >= 0]
+        assert row["same_weekday_weeks"] == len(earlier)
+        assert row["expected_units"] == pytest.approx(sorted(earlier)[len(earlier) // 2] if len(earlier) % 2 else sum(earlier) / 2)
+        assert not row["in_anomaly_window"]
+
+
+def test_the_anomaly_window_follows_the_narratives_unless_the_vars_set_it() -> None:
+    con = duckdb.connect()
+    narratives = con.sql(
+        "select * from (values (date '2024-03-04', date '2024-03-06'), (date '2024-03-05', date '2024-03-10')) "
+        "as t(window_start, window_end)"
+    )
+    assert AnomalyWindow.resolve("", "", narratives) == AnomalyWindow(date(2024, 3, 4), date(2024, 3, 10))
+    assert AnomalyWindow.resolve("2025-08-07", "2025-08-12", narratives) == WINDOW
+    assert AnomalyWindow.resolve("", "", narratives.filter("false")) is None
+    with pytest.raises(MinorityConfigError, match="anomaly_window_end"):
+        AnomalyWindow.resolve("2025-08-07", "", narratives)
+
+
+def test_a_declared_window_outside_the_sales_fails_naming_the_vars() -> None:
+    scoring = BaselineScoring(WINDOW, 35)
+    scoring.check_covers(date(2025, 5, 1), date(2025, 8, 12))
+    with pytest.raises(MinorityConfigError, match=r"vars\.anomaly_window_start/_end.*leave both empty"):
+        scoring.check_covers(date(2010, 2, 5), date(2012, 10, 26))
+
+
+def test_an_unknown_grain_is_refused_naming_the_var() -> None:
+    with pytest.raises(MinorityConfigError, match="vars.sales_grain"):
+        SalesGrain.parse("month")

@@ -210,6 +210,15 @@ def test_eans_are_valid_ean13_barcodes(demo: dict[str, pd.DataFrame]) -> None:
         assert (sum(digits[0:12:2]) + 3 * sum(digits[1:12:2]) + digits[12]) % 10 == 0, ean
 
 
+def test_demo_world_uses_its_own_retailers_regions_store_types_and_causes(demo: dict[str, pd.DataFrame]) -> None:
+    # the demo's own lists: the warehouse treats these attributes as free text for anyone else's data
+    stores, campaigns = demo["stores"], demo["campaigns"]
+    assert set(stores.retailer) == set(campaigns.retailer) == {"northmart", "coastco"}
+    assert set(stores.region) <= {"north", "south", "east", "west"}
+    assert set(stores.store_type) <= {"hypermarket", "supermarket", "convenience"}
+    assert stores.retailer_store_ref.is_unique and demo["skus"].ean.is_unique
+
+
 # ---- sales patterns ---------------------------------------------------------------------------
 
 

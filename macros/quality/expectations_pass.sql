@@ -9,7 +9,8 @@
     where run_id = '{{ invocation_id }}'
         and not success
 {%- endset -%}
-{%- if execute -%}
+{#- the printed lines read the built step, so only when the test runs (not at compile / docs generate) -#}
+{%- if execute and flags.WHICH in ['build', 'test'] -%}
     {%- for row in run_query(failed_sql ~ " order by suite_name, batch_run_id").rows -%}
         {{ log("Great Expectations: suite '" ~ row[0] ~ "' failed on " ~ row[1] ~ " batch " ~ row[2] ~ " ("
                ~ row[3] ~ " expectation(s)): " ~ row[4] ~ " - Data Docs: " ~ row[5], info=True) }}

@@ -176,6 +176,14 @@ def finalize(
     if missing:
         raise LogSchemaError(f"{spec.name}: the model returned no column(s) {missing}")
     metric = confidence if confidence is not None else pa.array([card.confidence_metric] * n, pa.float64())
+    outside = pc.fill_null(pc.or_(pc.less(metric, 0.0), pc.greater(metric, 1.0)), False)
+    if pc.any(outside).as_py():
+        rows = pc.indices_nonzero(outside).to_pylist()[:10]
+        keys = outputs.select(list(spec.key_columns)).take(rows).to_pylist()
+        raise LogSchemaError(
+            f"{spec.name}.model_confidence_metric: a confidence must lie in [0, 1]; {len(rows)} row(s) outside, "
+            f"e.g. {pc.take(metric, rows).to_pylist()} at {keys}"
+        )
     metadata = {
         "model_name": pa.array([card.model_name] * n, pa.string()),
         "model_version": pa.array([card.model_version] * n, pa.string()),
@@ -262,15 +270,22 @@ def score_new_rows(
     pulls only those into Arrow, calls ``predict`` (which returns the log's own columns, one row
     per input row, in order) and returns the typed batch to append.
     """
-    fresh = unlogged(with_log_ids(inputs, spec, card, fingerprint_columns), log_relation)
-    batch = fresh.to_arrow_table()
-    outputs = predict(batch.drop_columns(["log_id", "input_fingerprint"]))
-    if outputs.num_rows != batch.num_rows:
-        raise LogSchemaError(
-            f"{spec.name}: predict returned {outputs.num_rows} rows for {batch.num_rows} inputs"
+    from mrs.step_log import timed_step
+
+    with timed_step(spec.name) as counts:
+        fresh = unlogged(with_log_ids(inputs, spec, card, fingerprint_columns), log_relation)
+        batch = fresh.to_arrow_table()
+        outputs = predict(batch.drop_columns(["log_id", "input_fingerprint"]))
+        if outputs.num_rows != batch.num_rows:
+            raise LogSchemaError(
+                f"{spec.name}: predict returned {outputs.num_rows} rows for {batch.num_rows} inputs"
+            )
+        outputs = outputs.append_column("log_id", batch.column("log_id")).append_column(
+            "input_fingerprint", batch.column("input_fingerprint")
         )
-    outputs = outputs.append_column("log_id", batch.column("log_id")).append_column(
-        "input_fingerprint", batch.column("input_fingerprint")
-    )
-    confidence = outputs.column(confidence_column) if confidence_column else None
-    return finalize(outputs, spec, card, run or RunContext.current(), confidence=confidence)
+        confidence = outputs.column(confidence_column) if confidence_column else None
+        table = finalize(outputs, spec, card, run or RunContext.current(), confidence=confidence)
+        counts.rows_in = inputs.aggregate("count(*)").fetchall()[0][0]
+        counts.rows_new = table.num_rows
+        counts.detail = f"{card.model_name} v{card.model_version}"
+    return table

@@ -8,6 +8,7 @@ detection, clustering and attribution). Its card is hard-coded here so it is rep
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Mapping
 
 from mrs.logs import ModelCard
 from mrs.minority.cards import BASELINE_SIX_WEEK_CARD
@@ -50,6 +51,15 @@ BUILTIN_CARDS: dict[tuple[str, str], ModelCard] = {
         "MVP attribution: narrative cause lookup with its static confidence.",
     ),
 }
+
+
+def merged_model_versions(defaults: Mapping[str, Any] | None, overrides: Mapping[str, Any] | None) -> dict[str, str]:
+    """The version each model scores with: ``vars.model_versions`` (the project's full map) with
+    ``vars.active_model_versions`` merged over it, so naming one model on the command line keeps
+    the others' versions. The dbt side is the ``active_model_versions()`` macro."""
+    merged = {str(k): str(v) for k, v in (defaults or {}).items()}
+    merged.update({str(k): str(v) for k, v in (overrides or {}).items()})
+    return merged
 
 
 class UnknownModelVersion(LookupError):

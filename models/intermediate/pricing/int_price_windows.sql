@@ -2,11 +2,13 @@
 -- observation (its daily price is the mean over retailers that day); a product with no price
 -- history at all gets one row at the latest observation day of the whole tracker, with depth 0.
 --   last 28 points   : the product's last 28 daily price points up to the as-of date
+--   price history    : its last 90 daily price points and their days (the learned forecaster's input)
 --   7-day windows    : days (as_of - 6 .. as_of) against (as_of - 13 .. as_of - 7), by calendar day,
 --                      so gaps in the history leave a window with fewer points (or none)
 -- Means of prices are summed as decimals (exact_mean): the result must not depend on the order a
 -- parallel aggregation adds values in, or fingerprints of unchanged inputs would move.
 {% set last_28_points = "partition by product_id order by observed_on rows between 27 preceding and current row" %}
+{% set price_history = "partition by product_id order by observed_on rows between 89 preceding and current row" %}
 {% set in_last_7d = "history.observed_on > " ~ add_days(-7, 'as_of.observed_on') %}
 
 with
@@ -39,7 +41,9 @@ point_windows as (
         count(*) over ({{ last_28_points }}) as history_depth,
         {{ window_list("price") }} over ({{ last_28_points }}) as last_28_prices,
         avg(price) over ({{ last_28_points }}) as mean_28_points,
-        stddev_samp(price) over ({{ last_28_points }}) as stddev_28_points
+        stddev_samp(price) over ({{ last_28_points }}) as stddev_28_points,
+        {{ window_list("price") }} over ({{ price_history }}) as price_history,
+        {{ window_list("observed_on") }} over ({{ price_history }}) as price_history_dates
     from daily_prices
 
 ),
@@ -73,6 +77,8 @@ with_history as (
         point_windows.last_28_prices,
         point_windows.mean_28_points,
         point_windows.stddev_28_points,
+        point_windows.price_history,
+        point_windows.price_history_dates,
         seven_day_windows.mean_last_7d,
         seven_day_windows.points_last_7d,
         seven_day_windows.mean_prev_7d,
@@ -95,6 +101,8 @@ without_history as (
         {{ dbt.array_construct([], dbt.type_float()) }} as last_28_prices,
         cast(null as {{ dbt.type_float() }}) as mean_28_points,
         cast(null as {{ dbt.type_float() }}) as stddev_28_points,
+        {{ dbt.array_construct([], dbt.type_float()) }} as price_history,
+        {{ dbt.array_construct([], 'date') }} as price_history_dates,
         cast(null as {{ dbt.type_float() }}) as mean_last_7d,
         0 as points_last_7d,
         cast(null as {{ dbt.type_float() }}) as mean_prev_7d,
@@ -124,6 +132,8 @@ final as (
         windows.last_28_prices,
         windows.mean_28_points,
         windows.stddev_28_points,
+        windows.price_history,
+        windows.price_history_dates,
         windows.mean_last_7d,
         windows.points_last_7d,
         windows.mean_prev_7d,

@@ -39,6 +39,8 @@ final as (
         price_windows.mean_prev_7d,
         price_windows.points_prev_7d,
         price_windows.trend_ratio,
+        price_windows.price_history,
+        price_windows.price_history_dates,
         alert_velocity.alerts_last_7d,
         alert_velocity.alerts_prev_7d,
         alert_velocity.restock_alerts_last_7d,

@@ -1,6 +1,8 @@
--- Model features per store × SKU × day: trailing rolling statistics (the day itself excluded,
--- so a feature never sees the value it helps to predict), lags, calendar, a 28-day trend and the
--- campaigns and context events in force that day.
+-- Model features per store × SKU × period (`vars.sales_grain`): trailing rolling statistics (the
+-- period itself excluded, so a feature never sees the value it helps to predict) over 7 and 28
+-- periods, lags of one and two seasons (7 and 14 days; 52 and 104 weeks), calendar, a 28-period
+-- trend and the campaigns and context events in force on the period's date.
+{% set season = season_periods() %}
 {% set series = "partition by sales.store_id, sales.sku_id order by sales.sales_date" %}
 {% set trailing_7 = series ~ " rows between 7 preceding and 1 preceding" %}
 {% set trailing_28 = series ~ " rows between 28 preceding and 1 preceding" %}
@@ -11,7 +13,7 @@ sales as (
 
     select
         *,
-        {{ dbt.datediff("cast('2000-01-01' as date)", 'sales_date', 'day') }} as day_number
+        {{ dbt.datediff("cast('2000-01-01' as date)", 'sales_date', 'day') }}{{ ' / ' ~ period_days() if period_days() > 1 }} as day_number
     from {{ ref('unified_sales_data') }}
 
 ),
@@ -42,9 +44,9 @@ context_events as (
 
 store_days as (
 
-    select distinct sales.store_id, stores.region, sales.sales_date
+    select distinct sales.store_id, {{ text_attribute('stores.region') }} as region, sales.sales_date
     from sales
-    inner join stores on stores.store_id = sales.store_id
+    left join stores on stores.store_id = sales.store_id
 
 ),
 
@@ -102,8 +104,8 @@ windowed as (
         {{ window_median('sales.units_sold') }} over ({{ trailing_7 }}) as rolling_median_7d,
         avg(sales.units_sold) over ({{ trailing_28 }}) as rolling_mean_28d,
         {{ window_median('sales.units_sold') }} over ({{ trailing_28 }}) as rolling_median_28d,
-        lag(sales.units_sold, 7) over ({{ series }}) as lag_7d,
-        lag(sales.units_sold, 14) over ({{ series }}) as lag_14d,
+        lag(sales.units_sold, {{ season }}) over ({{ series }}) as lag_7d,
+        lag(sales.units_sold, {{ 2 * season }}) over ({{ series }}) as lag_14d,
         regr_slope(sales.units_sold, sales.day_number) over ({{ trailing_28 }}) as trend_coef_28d
     from sales
 
@@ -116,9 +118,9 @@ final as (
         windowed.sku_id,
         windowed.sales_date,
         windowed.retailer,
-        stores.region,
-        stores.store_type,
-        skus.category,
+        {{ text_attribute('stores.region') }} as region,
+        {{ text_attribute('stores.store_type') }} as store_type,
+        {{ text_attribute('skus.category') }} as category,
         skus.unit_price,
         windowed.units_sold,
         windowed.day_of_week,
@@ -138,9 +140,10 @@ final as (
         coalesce(context_days.has_local_event, false) as has_local_event,
         coalesce(context_days.has_supply_disruption, false) as has_supply_disruption,
         coalesce(context_days.max_event_severity, 0) as max_event_severity
+    -- a store or SKU the masters do not know keeps its sales, with unknown attributes
     from windowed
-    inner join stores on stores.store_id = windowed.store_id
-    inner join skus on skus.sku_id = windowed.sku_id
+    left join stores on stores.store_id = windowed.store_id
+    left join skus on skus.sku_id = windowed.sku_id
     left join campaign_days
         on campaign_days.store_id = windowed.store_id
         and campaign_days.sku_id = windowed.sku_id

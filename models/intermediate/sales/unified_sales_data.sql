@@ -1,13 +1,9 @@
--- One row per store × SKU × day over the whole sales calendar, collated from every retailer's
--- feed, mapped onto canonical store and SKU ids, and zero-filled for days without a sale.
-{% set feed_days %}
-    (select sales_date from {{ ref('stg_northmart__sales') }}
-     union all
-     select sales_date from {{ ref('stg_coastco__sales') }}) as feed_days
-{% endset %}
-{% set first_sales_day = '(select min(sales_date) from ' ~ feed_days ~ ')' %}
-{% set last_sales_day = '(select max(sales_date) from ' ~ feed_days ~ ')' %}
-
+-- One row per store × SKU × period (`vars.sales_grain`: a day, or a 7-day week dated by its first
+-- day counted from the first sales date) over the whole sales calendar, collated from the
+-- canonical sales table and every retailer feed (`vars.sales_feeds`), mapped onto canonical store
+-- and SKU ids, and zero-filled for periods without a sale. The stores and SKUs are those of the
+-- masters and those the sales name; a store or SKU the masters do not know is still sold (its
+-- attributes unknown).
 with
 
 stores as (
@@ -22,74 +18,95 @@ skus as (
 
 ),
 
-northmart_sales as (
-
-    select
-        stores.store_id,
-        northmart.sku_id,
-        northmart.sales_date,
-        northmart.units_sold,
-        northmart.revenue
-    from {{ ref('stg_northmart__sales') }} as northmart
-    inner join stores
-        on stores.retailer = northmart.retailer
-        and stores.retailer_store_ref = northmart.retailer_store_ref
-
-),
-
-coastco_sales as (
-
-    select
-        stores.store_id,
-        skus.sku_id,
-        coastco.sales_date,
-        coastco.units_sold,
-        coastco.revenue
-    from {{ ref('stg_coastco__sales') }} as coastco
-    inner join stores
-        on stores.retailer = coastco.retailer
-        and stores.retailer_store_ref = coastco.retailer_store_ref
-    inner join skus
-        on skus.ean = coastco.ean
-
-),
-
 feed_sales as (
 
-    select * from northmart_sales
-    union all
-    select * from coastco_sales
+    {% for feed in sales_feed_models() -%}
+    {{ sales_feed_select(feed) }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+-- a feed names its store by store_id or by its own store reference, its SKU by sku_id or by EAN
+resolved_sales as (
+
+    select
+        coalesce(feed_sales.store_id, stores.store_id) as store_id,
+        coalesce(feed_sales.sku_id, skus.sku_id) as sku_id,
+        feed_sales.retailer,
+        feed_sales.sales_date,
+        feed_sales.units_sold,
+        feed_sales.revenue
+    from feed_sales
+    left join stores
+        on feed_sales.store_id is null
+        and stores.retailer = feed_sales.retailer
+        and stores.retailer_store_ref = feed_sales.retailer_store_ref
+    left join skus
+        on feed_sales.sku_id is null
+        and skus.ean = feed_sales.ean
+
+),
+
+first_sales_day as (
+
+    select min(sales_date) as first_day from resolved_sales
 
 ),
 
 daily_sales as (
 
     select
-        store_id,
-        sku_id,
-        sales_date,
-        sum(units_sold) as units_sold,
-        {{ exact_sum('revenue') }} as revenue
-    from feed_sales
-    group by store_id, sku_id, sales_date
+        resolved_sales.store_id,
+        resolved_sales.sku_id,
+        {{ period_date('resolved_sales.sales_date', 'first_sales_day.first_day') }} as sales_date,
+        sum(resolved_sales.units_sold) as units_sold,
+        {{ exact_sum('resolved_sales.revenue') }} as revenue
+    from resolved_sales
+    cross join first_sales_day
+    where resolved_sales.store_id is not null and resolved_sales.sku_id is not null
+    group by 1, 2, 3
+
+),
+
+grid_stores as (
+
+    select store_id, retailer from stores
+    union all
+    select resolved_sales.store_id, max(resolved_sales.retailer) as retailer
+    from resolved_sales
+    where resolved_sales.store_id is not null
+        and not exists (select 1 from stores where stores.store_id = resolved_sales.store_id)
+    group by resolved_sales.store_id
+
+),
+
+grid_skus as (
+
+    select sku_id from skus
+    union all
+    select distinct resolved_sales.sku_id
+    from resolved_sales
+    where resolved_sales.sku_id is not null
+        and not exists (select 1 from skus where skus.sku_id = resolved_sales.sku_id)
 
 ),
 
 calendar as (
 
-    {{ dbt.date_spine('day', first_sales_day, add_days(1, last_sales_day)) }}
+    {{ period_spine("(select min(sales_date) from daily_sales)", "(select max(sales_date) from daily_sales)", period_days()) }}
 
 ),
 
 store_sku_days as (
 
     select
-        stores.store_id,
-        stores.retailer,
-        skus.sku_id,
-        cast(calendar.date_day as date) as sales_date
-    from stores
-    cross join skus
+        grid_stores.store_id,
+        grid_stores.retailer,
+        grid_skus.sku_id,
+        calendar.sales_date
+    from grid_stores
+    cross join grid_skus
     cross join calendar
 
 ),

@@ -5,20 +5,29 @@
 -- when the product has a newer price than its as-of date, when its inputs changed since it was
 -- scored, when its as-of date is more than var('product_insights_max_age_days') days before the
 -- tracker's latest observation day, or when the active version never scored the product.
-{% set active_version = var('active_model_versions')['product_insights'] %}
+{% set active_version = active_model_versions()['product_insights'] %}
 {#- The input fingerprint of a feature row, computed exactly as mrs.logs.with_log_ids does when the
     log is scored (an md5 over every column of product_insight_inputs, in order, nulls as '\N'). -#}
 {% set features_relation = ref('product_insight_inputs') %}
 {% set feature_columns = adapter.get_columns_in_relation(features_relation) if execute else [] %}
-{% set fingerprint -%}
-    {%- if feature_columns -%}
-    md5(concat_ws('|', {% for column in feature_columns -%}
+{#- The heuristic (version 0) fingerprints every column but those only a learned runner reads
+    (mrs.insights.schema.LEARNED_RUNNER_INPUTS); a row is current when its fingerprint is either. -#}
+{% set learned_runner_inputs = ['price_history', 'price_history_dates'] %}
+{% set fingerprints = {} %}
+{% for label, columns in [('all', feature_columns), ('heuristic', feature_columns | rejectattr('name', 'in', learned_runner_inputs) | list)] %}
+{% set expression -%}
+    {%- if columns -%}
+    md5(concat_ws('|', {% for column in columns -%}
         coalesce(cast({{ adapter.quote(column.name) }} as {{ dbt.type_string() }}), '\N'){{ ", " if not loop.last }}
     {%- endfor %}))
     {%- else -%}
     cast(null as {{ dbt.type_string() }})
     {%- endif -%}
 {%- endset %}
+{% do fingerprints.update({label: expression}) %}
+{% endfor %}
+{% set fingerprint = fingerprints['all'] %}
+{% set heuristic_fingerprint = fingerprints['heuristic'] %}
 
 with
 
@@ -44,12 +53,13 @@ latest_price_dates as (
 
 latest_features as (
 
-    select product_id, as_of_date, input_fingerprint
+    select product_id, as_of_date, input_fingerprint, heuristic_input_fingerprint
     from (
         select
             product_id,
             as_of_date,
             {{ fingerprint }} as input_fingerprint,
+            {{ heuristic_fingerprint }} as heuristic_input_fingerprint,
             row_number() over (partition by product_id order by as_of_date desc) as recency_rank
         from {{ features_relation }}
     ) as ranked
@@ -71,7 +81,7 @@ active_insights as (
             partition by insights.product_id
             order by
                 insights.as_of_date desc,
-                case when insights.input_fingerprint = latest_features.input_fingerprint then 0 else 1 end,
+                case when insights.input_fingerprint in (latest_features.input_fingerprint, latest_features.heuristic_input_fingerprint) then 0 else 1 end,
                 insights.scored_at desc,
                 insights.log_id
         ) as recency_rank
@@ -122,6 +132,10 @@ dated as (
         latest_insights.roi_next_week_vs_msrp,
         latest_insights.roi_next_month_vs_msrp,
         latest_insights.hype_score,
+        latest_insights.price_source,
+        latest_insights.price_age_days,
+        latest_insights.bound_level,
+        latest_insights.forecast_method,
         latest_insights.model_name,
         latest_insights.model_version,
         latest_insights.model_confidence_metric,
@@ -132,6 +146,7 @@ dated as (
         latest_price_dates.latest_price_date,
         latest_features.as_of_date as features_as_of_date,
         latest_features.input_fingerprint as features_input_fingerprint,
+        latest_features.heuristic_input_fingerprint as features_heuristic_input_fingerprint,
         tracker.tracker_latest_date,
         {{ dbt.datediff('latest_insights.as_of_date', 'tracker.tracker_latest_date', 'day') }} as insight_age_days
     from products
@@ -149,7 +164,8 @@ final as (
         case
             when log_id is null then 'not_scored'
             when as_of_date < latest_price_date then 'newer_price_data'
-            when as_of_date = features_as_of_date and input_fingerprint <> features_input_fingerprint then 'inputs_changed'
+            when as_of_date = features_as_of_date
+                and input_fingerprint not in (features_input_fingerprint, features_heuristic_input_fingerprint) then 'inputs_changed'
             when insight_age_days > {{ var('product_insights_max_age_days') }} then 'older_than_max_age'
         end as stale_reason
     from dated

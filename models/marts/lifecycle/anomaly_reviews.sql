@@ -2,7 +2,7 @@
 -- that scored it, with what that review saw. Activating a new baseline version (or re-reviewing
 -- history with it) adds rows beside the earlier ones, so an anomaly reads before and after;
 -- is_active_review marks the row minority_reports shows.
-{% set versions = var('active_model_versions') %}
+{% set versions = active_model_versions() %}
 
 with
 

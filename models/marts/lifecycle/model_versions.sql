@@ -1,7 +1,7 @@
 -- What is registered, approved and active: one row per model version in the registry, with its
 -- latest governance decision, its activation history, the signals of its latest monitoring
 -- evaluation and its open retrain events.
-{% set active = var('active_model_versions') %}
+{% set active = active_model_versions() %}
 
 with
 

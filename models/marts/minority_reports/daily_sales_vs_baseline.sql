@@ -1,6 +1,6 @@
 -- Actual units against the active baseline per store × SKU × day, for charts: every day the
 -- active baseline version scored, with the narrative (if any) whose window covers the day.
-{% set versions = var('active_model_versions') %}
+{% set versions = active_model_versions() %}
 
 with
 

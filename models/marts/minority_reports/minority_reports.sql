@@ -1,7 +1,7 @@
 -- One finalised minority report per anomaly: the current detection of the active classifier on
 -- the active baseline, with the cluster and the proposed cause the active cluster and attribution
 -- versions wrote for that very detection row, and the version of every stage.
-{% set versions = var('active_model_versions') %}
+{% set versions = active_model_versions() %}
 
 with
 

@@ -1,7 +1,8 @@
 """model_monitoring_log: drift signals of every active model version on the latest data (append-only)."""
 
+from mrs.build_notes import build_note
 from mrs.lifecycle.governance import parse_active_versions, resolve_actives
-from mrs.lifecycle.monitoring import MonitoringConfig, monitor_active_models
+from mrs.lifecycle.monitoring import MonitoringConfig, monitor_active_models, unmonitored_models
 
 
 def model(dbt, session):
@@ -17,10 +18,13 @@ def model(dbt, session):
         "cluster_log": dbt.ref("cluster_log"),
         "attribution_log": dbt.ref("attribution_log"),
     }
-    return monitor_active_models(
-        session,
-        relations,
-        actives,
-        MonitoringConfig.from_mapping(dbt.config.get("monitoring")),
-        log_relation=str(dbt.this) if dbt.is_incremental else None,
-    )
+    config = MonitoringConfig.from_mapping(dbt.config.get("monitoring"))
+    batch = monitor_active_models(session, relations, actives, config, log_relation=str(dbt.this) if dbt.is_incremental else None)
+    for name, version in unmonitored_models(batch).items():
+        build_note(
+            "model_monitoring_log",
+            f"WARNING {name} {version} is not monitored: every signal is insufficient_data (fewer than "
+            f"min_rows={config.min_rows} values or min_entities={config.min_entities} entities); lower "
+            "vars.model_monitoring.min_rows / min_entities for a portfolio this small",
+        )
+    return batch

@@ -25,6 +25,6 @@ def model(dbt, session):
         narrative_targets=dbt.ref("stg_narratives__narrative_targets"),
         card=active.card,
         baseline_version=baseline_version,
-        window=AnomalyWindow.parse(dbt.config.get("anomaly_window_start"), dbt.config.get("anomaly_window_end")),
+        window=AnomalyWindow.resolve(dbt.config.get("anomaly_window_start"), dbt.config.get("anomaly_window_end"), dbt.ref("stg_narratives__narratives")),
         log_relation=log_relation,
     )

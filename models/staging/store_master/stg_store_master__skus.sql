@@ -10,9 +10,9 @@ renamed as (
 
     select
         cast(sku_id as {{ dbt.type_string() }}) as sku_id,
-        cast(ean as {{ dbt.type_string() }}) as ean,
+        nullif(trim(cast(ean as {{ dbt.type_string() }})), '') as ean,
         cast(sku_name as {{ dbt.type_string() }}) as sku_name,
-        cast(category as {{ dbt.type_string() }}) as category,
+        {{ text_attribute('category') }} as category,
         cast(unit_price as {{ dbt.type_float() }}) as unit_price
 
     from source

@@ -10,11 +10,11 @@ renamed as (
 
     select
         cast(store_id as {{ dbt.type_string() }}) as store_id,
-        cast(retailer as {{ dbt.type_string() }}) as retailer,
-        cast(retailer_store_ref as {{ dbt.type_string() }}) as retailer_store_ref,
+        {{ text_attribute('retailer') }} as retailer,
+        nullif(trim(cast(retailer_store_ref as {{ dbt.type_string() }})), '') as retailer_store_ref,
         cast(store_name as {{ dbt.type_string() }}) as store_name,
-        cast(region as {{ dbt.type_string() }}) as region,
-        cast(store_type as {{ dbt.type_string() }}) as store_type,
+        {{ text_attribute('region') }} as region,
+        {{ text_attribute('store_type') }} as store_type,
         cast(city as {{ dbt.type_string() }}) as city
 
     from source

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from mrs.insights.config import HeuristicConfig, HorizonConfig
 from mrs.insights.runner import FeatureSource, InsightsInputError, ModelRunner
-from mrs.insights.schema import FEATURE_SCHEMA, FEATURES_TABLE, INSIGHT_SCHEMA
+from mrs.insights.schema import FEATURE_SCHEMA, FEATURES_TABLE, INSIGHT_SCHEMA, LEARNED_RUNNER_INPUTS
 
 
 def _floats(table: pa.Table, column: str) -> np.ndarray:
@@ -42,12 +42,12 @@ def _keys(table: pa.Table, mask: pa.Array | np.ndarray, limit: int = 10) -> list
     return table.select(["product_id", "as_of_date"]).take(rows).to_pylist()
 
 
-def validate_features(features: pa.Table) -> pa.Table:
+def validate_features(features: pa.Table, *, needs_recent_mean: bool = True) -> pa.Table:
     """The feature columns the heuristic reads, cast to :data:`FEATURE_SCHEMA`.
 
     Raises :class:`InsightsInputError` naming the table, the column and (up to 10) offending rows
-    for a missing column, a null in a required column, a non-positive MSRP, a negative count or a
-    row with history but no recent price.
+    for a missing column, a null in a required column, a non-positive MSRP, a negative count or
+    (``needs_recent_mean``: the heuristic's baseline) a row with history but no recent price.
     """
     missing = [f.name for f in FEATURE_SCHEMA if f.name not in features.column_names]
     if missing:
@@ -68,11 +68,12 @@ def validate_features(features: pa.Table) -> pa.Table:
         "msrp": (pc.less_equal(table.column("msrp"), 0.0), "must be > 0"),
         "history_depth": (pc.less(table.column("history_depth"), 0), "must be >= 0"),
         "alerts_last_7d": (pc.less(table.column("alerts_last_7d"), 0), "must be >= 0"),
-        "mean_last_7d": (
+    }
+    if needs_recent_mean:
+        checks["mean_last_7d"] = (
             pc.and_(pc.greater(table.column("history_depth"), 0), pc.is_null(table.column("mean_last_7d"))),
             "must be set when history_depth > 0 (the as-of date has a price)",
-        ),
-    }
+        )
     for column, (mask, rule) in checks.items():
         mask = mask.combine_chunks() if isinstance(mask, pa.ChunkedArray) else mask
         if pc.any(mask).as_py():
@@ -88,6 +89,10 @@ class HeuristicModelRunner(ModelRunner):
     def __init__(self, config: HeuristicConfig | None = None, features: FeatureSource | None = None) -> None:
         super().__init__(features)
         self.config = config or HeuristicConfig()
+
+    def fingerprint_columns(self, columns: list[str]) -> list[str] | None:
+        """Every input column but those only a learned runner reads (:data:`LEARNED_RUNNER_INPUTS`)."""
+        return [c for c in columns if c not in LEARNED_RUNNER_INPUTS]
 
     def predict_batch(self, features: pa.Table) -> pa.Table:
         cfg = self.config
@@ -145,21 +150,42 @@ class HeuristicModelRunner(ModelRunner):
         columns["forecast_confidence"] = pa.array(
             np.clip(depth / cfg.confidence_full_points, cfg.confidence_floor, cfg.confidence_ceiling), pa.float64()
         )
-        columns["sellout_risk"] = pa.array(
-            np.clip(cfg.risk_popularity_weight * popularity / 100.0 + cfg.risk_per_alert * alerts, 0.0, 1.0),
-            pa.float64(),
-        )
-        columns["discount_vs_msrp"] = _nullable((msrp - current) / msrp)
-        for name, point in forecasts.items():
-            columns[f"roi_{name}_vs_current"] = _nullable(point / current - 1.0)
-        for name, point in forecasts.items():
-            columns[f"roi_{name}_vs_msrp"] = pa.array(point / msrp - 1.0, pa.float64())
-        alert_points = np.minimum(100.0, cfg.hype_points_per_alert * alerts)
-        columns["hype_score"] = pa.array(
-            np.clip(cfg.hype_popularity_weight * popularity + cfg.hype_alert_weight * alert_points, 0.0, 100.0),
-            pa.float64(),
-        )
+        columns.update(market_signals(cfg, msrp, current, forecasts, popularity, alerts))
+        # the columns version 1 added: v0's bounds state no level (they are not calibrated)
+        columns["price_source"] = pa.array(np.where(sparse, "msrp", "recent_prices").tolist(), pa.string())
+        columns["price_age_days"] = pa.array([0 if d > 0 else None for d in depth.tolist()], pa.int32())
+        columns["bound_level"] = pa.nulls(len(depth), pa.float64())
+        columns["forecast_method"] = pa.array(["heuristic"] * len(depth), pa.string())
         return pa.Table.from_arrays([columns[f.name] for f in INSIGHT_SCHEMA], schema=INSIGHT_SCHEMA)
+
+
+def market_signals(
+    cfg: HeuristicConfig,
+    msrp: np.ndarray,
+    current: np.ndarray,
+    forecasts: dict[str, np.ndarray],
+    popularity: np.ndarray,
+    alerts: np.ndarray,
+    extra_risk: np.ndarray | None = None,
+) -> dict[str, pa.Array]:
+    """Sellout risk, discount, ROI and hype from the forecasts (``next_week``, ``next_month``),
+    popularity and alerts; every runner computes them this way (``extra_risk``: a runner's own
+    addition to the risk before the clip)."""
+    risk = cfg.risk_popularity_weight * popularity / 100.0 + cfg.risk_per_alert * alerts
+    if extra_risk is not None:
+        risk = risk + extra_risk
+    columns: dict[str, pa.Array] = {"sellout_risk": pa.array(np.clip(risk, 0.0, 1.0), pa.float64())}
+    columns["discount_vs_msrp"] = _nullable((msrp - current) / msrp)
+    for name, point in forecasts.items():
+        columns[f"roi_{name}_vs_current"] = _nullable(point / current - 1.0)
+    for name, point in forecasts.items():
+        columns[f"roi_{name}_vs_msrp"] = pa.array(point / msrp - 1.0, pa.float64())
+    alert_points = np.minimum(100.0, cfg.hype_points_per_alert * alerts)
+    columns["hype_score"] = pa.array(
+        np.clip(cfg.hype_popularity_weight * popularity + cfg.hype_alert_weight * alert_points, 0.0, 100.0),
+        pa.float64(),
+    )
+    return columns
 
 
 def _forecast(

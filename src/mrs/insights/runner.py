@@ -47,6 +47,10 @@ class ModelRunner(ABC):
     def __init__(self, features: FeatureSource | None = None) -> None:
         self.features = features
 
+    def fingerprint_columns(self, columns: list[str]) -> list[str] | None:
+        """The input columns a row's ``input_fingerprint`` covers (None: every column)."""
+        return None
+
     @abstractmethod
     def predict_batch(self, features: pa.Table) -> pa.Table:
         """Insight rows in :data:`~mrs.insights.schema.INSIGHT_SCHEMA`, one per feature row, in order."""

@@ -17,12 +17,23 @@ MODEL_NAME = "product_insights"
 FEATURES_TABLE = "product_insight_inputs"
 """The dbt model the runners read (int_product_insight_features, rounded); named in input errors."""
 
-BASELINE_SOURCES: tuple[str, ...] = ("recent_price", "msrp")
-"""``baseline_source``: the mean price of the last 7 days, or the MSRP fallback."""
+BASELINE_SOURCES: tuple[str, ...] = ("recent_price", "latest_price", "msrp")
+"""``baseline_source``: the mean price of the last 7 days (version 0), the latest known price
+(version 1), or the MSRP fallback."""
+
+PRICE_SOURCES: tuple[str, ...] = ("recent_prices", "last_known_price", "msrp")
+"""``price_source``: where the forecast's price came from, the fallbacks in the order taken -
+the recent price history, the last known price (however old), the MSRP (no price at all)."""
 
 MSRP_FALLBACK_REASONS: tuple[str, ...] = ("no_price_history", "sparse_history")
-"""``msrp_fallback_reason`` when the baseline is the MSRP: no price point at all, or fewer than the
-configured sparse-history threshold."""
+"""``msrp_fallback_reason`` when the baseline is the MSRP: no price point at all, or (version 0
+only) fewer than the configured sparse-history threshold."""
+
+LEARNED_RUNNER_INPUTS: tuple[str, ...] = ("price_history", "price_history_dates")
+"""Columns of ``product_insight_inputs`` that only a learned runner reads. The heuristic's input
+fingerprint leaves them out, so adding them (with version 1) did not change the fingerprint of a
+single row version 0 had scored: an upgraded warehouse re-scores nothing. The
+``product_insights`` mart compares a row's fingerprint with both definitions."""
 
 #: The feature columns the heuristic reads (``product_insight_inputs`` has more; they are
 #: fingerprinted but not used). ``required`` ones must not be null.
@@ -75,6 +86,12 @@ PRODUCT_INSIGHTS_LOG = LogSpec(
         pa.field("roi_next_week_vs_msrp", pa.float64(), nullable=False),
         pa.field("roi_next_month_vs_msrp", pa.float64(), nullable=False),
         pa.field("hype_score", pa.float64(), nullable=False),
+        # added with version 1, for every version (old warehouses get them by ALTER TABLE,
+        # mrs.logs.add_missing_log_columns; null on the rows scored before)
+        pa.field("price_source", pa.string()),
+        pa.field("price_age_days", pa.int32()),
+        pa.field("bound_level", pa.float64()),
+        pa.field("forecast_method", pa.string()),
     ),
 )
 """The log's declared columns (business key ``product_id`` + ``as_of_date``)."""

@@ -1,6 +1,6 @@
 """``mrs train``, ``mrs approve``, ``mrs reject`` and ``mrs retrain``: the lifecycle's commands.
 
-They read the warehouse read-only (``$MRS_DUCKDB_PATH``, else ``./mrs.duckdb``, as profiles.yml),
+They read the warehouse read-only (``--warehouse``, ``$MRS_DUCKDB_PATH``, else ``./mrs.duckdb``, as profiles.yml),
 write artefacts under the artefacts root (``--artifacts-dir``, ``$MRS_ARTIFACTS_DIR``, else
 ``artifacts/models`` of the project) and append decisions to the approvals file
 (``--approvals-file``, ``$MRS_APPROVALS_FILE``, else ``seeds/model_approvals.csv``).
@@ -8,13 +8,14 @@ write artefacts under the artefacts root (``--artifacts-dir``, ``$MRS_ARTIFACTS_
 
 from __future__ import annotations
 
-import os
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 import duckdb
 
-from mrs.lifecycle.artifacts import ArtifactError, artifacts_root, find_manifests, version_dir
+from mrs.cli_options import WAREHOUSE_ENV, emit, json_option, warehouse_option
+from mrs.lifecycle.artifacts import ArtifactError, artifacts_root, find_manifests, sha256_file, version_dir
 from mrs.lifecycle.governance import (
     APPROVED,
     REJECTED,
@@ -24,17 +25,12 @@ from mrs.lifecycle.governance import (
     append_approval,
     approvals_path,
 )
-from mrs.lifecycle.training import TrainingConfig, TrainingError, summary_text, train_baseline
+from mrs.lifecycle.training import TrainingConfig, TrainingError, TrainingResult, summary_text, train_baseline
 from mrs.minority.cli import MINORITY_TRAINABLE, train_minority_model
 from mrs.versions import BUILTIN_CARDS, MODEL_NAMES
 
-WAREHOUSE_ENV = "MRS_DUCKDB_PATH"
 RETRAIN_EVENTS_TABLE = "ml.model_retrain_event_log"
 REGISTRY_TABLE = "ml.model_registry_log"
-
-
-def warehouse_path(override: Path | None) -> Path:
-    return Path(override or os.environ.get(WAREHOUSE_ENV) or "mrs.duckdb")
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
@@ -47,21 +43,36 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
         raise click.ClickException(f"cannot open {path} read-only (is a dbt build writing it?): {exc}") from exc
 
 
-_warehouse_option = click.option(
-    "--duckdb", "duckdb_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help=f"Warehouse file (opened read-only).  [default: ${WAREHOUSE_ENV} or ./mrs.duckdb]",
-)
+_warehouse_option = warehouse_option()
 _artifacts_option = click.option(
     "--artifacts-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Artefacts root.  [default: $MRS_ARTIFACTS_DIR or artifacts/models of the project]",
 )
 
 
+def _summary(model: str, result: TrainingResult) -> str:
+    """What a training run prints: each trainer summarises its own manifest (splits and metrics differ)."""
+    if model == "product_insights":
+        from mrs.insights.training import summary_text as insights_summary
+
+        return insights_summary(result)
+    return summary_text(result)
+
+
 def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: TrainingConfig, progress: bool,
-           retrain_event_ids: tuple[str, ...] = ()) -> None:
-    if model in MINORITY_TRAINABLE:  # trained on simulated worlds (mrs.minority.training), not the warehouse
-        _train_minority(model, root)
-        return
+           retrain_event_ids: tuple[str, ...] = (), quiet: bool = False) -> TrainingResult:
+    if model == "product_insights":
+        from mrs.insights.training import InsightsTrainingError, train_product_insights
+
+        try:
+            insights_result = train_product_insights(con, root, retrain_event_ids=retrain_event_ids,
+                                                     echo=lambda line: click.echo(line, err=True))
+        except (InsightsTrainingError, ArtifactError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if not quiet:
+            emit({"trained": asdict(insights_result.manifest), "path": insights_result.path},
+                 lambda: _summary(model, insights_result))
+        return insights_result
     if model != "baseline":  # pragma: no cover - TRAINABLE_MODELS lists the trainers
         raise click.ClickException(f"no trainer for {model!r}")
     try:
@@ -71,11 +82,14 @@ def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: Train
         )
     except (TrainingError, ArtifactError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(summary_text(result))
+    if not quiet:
+        emit({"trained": asdict(result.manifest), "path": result.path}, lambda: summary_text(result))
+    return result
 
 
 @click.command("train")
 @click.argument("model", type=click.Choice(TRAINABLE_MODELS))
+@json_option
 @_warehouse_option
 @_artifacts_option
 @click.option("--holdout-days", type=click.IntRange(min=1), default=TrainingConfig.holdout_days, show_default=True)
@@ -85,7 +99,7 @@ def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: Train
               help="Random state of a minority-report model (anomaly_classifier, cluster_model, attribution_model).")
 @click.option("--world-cache", type=click.Path(file_okay=False), default=None,
               help="Minority-report models: keep the simulated training worlds here.")
-def train(model: str, duckdb_path: Path | None, artifacts_dir: Path | None, holdout_days: int, validation_days: int,
+def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_days: int, validation_days: int,
           progress: bool, seed: int, world_cache: str | None) -> None:
     """Train a new version of MODEL outside the DAG and write it as an immutable artefact.
 
@@ -93,10 +107,10 @@ def train(model: str, duckdb_path: Path | None, artifacts_dir: Path | None, hold
     on the hold-out and prints a summary. The next `dbt build` registers the version; it runs only
     after `mrs approve`.
     """
-    if model in MINORITY_TRAINABLE:
+    if model in MINORITY_TRAINABLE:  # trained on simulated worlds (mrs.minority.training), not the warehouse
         _train_minority(model, artifacts_root(artifacts_dir), seed=seed, world_cache=world_cache)
         return
-    with connect_read_only(warehouse_path(duckdb_path)) as con:
+    with connect_read_only(warehouse) as con:
         _train(model, con, artifacts_root(artifacts_dir), TrainingConfig(holdout_days=holdout_days, validation_days=validation_days), progress)
 
 
@@ -122,15 +136,21 @@ def _decide(decision: str, model: str, version: str, by: str, reason: str, appro
             f"{version_dir(root, model, version) / 'manifest.json'} (train it first, or pass --artifacts-dir)"
         )
     path = approvals_path(approvals_file)
+    manifest = version_dir(root, model, version) / "manifest.json"
+    # a trained version's decision names its artefact (the manifest's SHA-256): it holds for that one only
+    digest = sha256_file(manifest) if (model, version) not in BUILTIN_CARDS else ""
     try:
-        approval = Approval.make(model, version, decision, by, reason)
+        approval = Approval.make(model, version, decision, by, reason, artifact_digest=digest)
         append_approval(path, approval)
     except GovernanceError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{decision} {model} {version} ({approval.approval_id}, by {approval.decided_by}) in {path}")
-    click.echo("  commit the file: the next `dbt build` loads it into model_approval_log")
+    lines = [
+        f"{decision} {model} {version} ({approval.approval_id}, by {approval.decided_by}) in {path}",
+        "  commit the file: the next `dbt build` loads it into model_approval_log",
+    ]
     if decision == APPROVED:
-        click.echo(f'  activate it with vars.active_model_versions.{model}: "{version}" (dbt_project.yml or --vars)')
+        lines.append(f'  activate it with vars.active_model_versions.{model}: "{version}" (dbt_project.yml or --vars)')
+    emit({"approval": asdict(approval), "approvals_file": path}, "\n".join(lines))
 
 
 def _decision_command(decision: str, verb: str) -> click.Command:
@@ -141,6 +161,7 @@ def _decision_command(decision: str, verb: str) -> click.Command:
     )
     @click.argument("model", type=click.Choice(MODEL_NAMES))
     @click.argument("version")
+    @json_option
     @click.option("--by", "by", required=True, help="Who decides.")
     @click.option("--reason", required=True, help="Why, in one line.")
     @click.option("--approvals-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -174,32 +195,42 @@ def open_retrain_events(con: duckdb.DuckDBPyConnection, root: Path) -> dict[str,
 
 
 @click.command("retrain")
+@json_option
 @_warehouse_option
 @_artifacts_option
 @click.option("--dry-run", is_flag=True, help="List the open events and what would be trained.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
-def retrain(duckdb_path: Path | None, artifacts_dir: Path | None, dry_run: bool, progress: bool) -> None:
+def retrain(warehouse: Path, artifacts_dir: Path | None, dry_run: bool, progress: bool) -> None:
     """Train a candidate version for every model with open retrain events (model_retrain_event_log).
 
     The candidate lists the events it answers; the next `dbt build` registers it (closing them) and
     it runs only after `mrs approve`.
     """
     root = artifacts_root(artifacts_dir)
-    with connect_read_only(warehouse_path(duckdb_path)) as con:
+    lines: list[str] = []
+    models: list[dict] = []
+    with connect_read_only(warehouse) as con:
         events = open_retrain_events(con, root)
         if not events:
-            click.echo("no open retrain events")
-            return
+            lines.append("no open retrain events")
         for model, ids in events.items():
-            click.echo(f"{model}: {len(ids)} open retrain event(s) {', '.join(ids)}")
+            entry: dict = {"model_name": model, "open_event_ids": ids, "trained": None}
+            models.append(entry)
+            lines.append(f"{model}: {len(ids)} open retrain event(s) {', '.join(ids)}")
             if model not in TRAINABLE_MODELS:
-                click.echo(f"  no trainer for {model} yet (trainable: {', '.join(TRAINABLE_MODELS)}); the events stay open")
+                entry["action"] = "no_trainer"
+                lines.append(f"  no trainer for {model} yet (trainable: {', '.join(TRAINABLE_MODELS)}); the events stay open")
                 continue
             if model in MINORITY_TRAINABLE:  # trained on the fixed simulated seed sets: the warehouse's drift does not change them
-                click.echo(f"  {model} trains on simulated worlds, not this warehouse: run `mrs train {model}`; the events stay open")
+                entry["action"] = "train_on_simulated_worlds"
+                lines.append(f"  {model} trains on simulated worlds, not this warehouse: run `mrs train {model}`; the events stay open")
                 continue
             if dry_run:
-                click.echo(f"  would train a candidate {model} version")
+                entry["action"] = "would_train"
+                lines.append(f"  would train a candidate {model} version")
                 continue
-            _train(model, con, root, TrainingConfig(), progress, retrain_event_ids=tuple(ids))
-            click.echo("  the candidate is pending approval")
+            entry["action"] = "trained"
+            result = _train(model, con, root, TrainingConfig(), progress, retrain_event_ids=tuple(ids), quiet=True)
+            entry["trained"] = {"model_version": result.manifest.model_version, "path": result.path}
+            lines.extend([_summary(model, result), "  the candidate is pending approval"])
+    emit({"models": models, "dry_run": dry_run}, "\n".join(lines))

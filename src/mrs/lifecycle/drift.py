@@ -3,7 +3,9 @@
 A :class:`DistributionSummary` (count, mean, standard deviation, 101 quantiles and the counts in
 the reference's decile bins) is computed in DuckDB (:func:`summarise`), so only a few numbers per
 feature reach Python, and it is small enough to store in a model's manifest as the training
-reference. From two summaries:
+reference. Its count, mean and standard deviation are summed exactly (:func:`exact_sum_sql`), so a
+summary, and every statistic drawn from it, is the same to the bit whatever the order a parallel
+scan adds the values in. From two summaries:
 
 * **PSI** (population stability index) over the reference's decile bins, empty bins smoothed to
   :data:`PSI_EPSILON`: ``sum((c - r) * ln(c / r))``;
@@ -112,6 +114,22 @@ def decile_edges(quantiles: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(sorted({float(by_prob[p]) for p in PSI_BIN_PROBS}))
 
 
+EXACT_DECIMAL = "decimal(38, 12)"
+"""What :func:`exact_sum_sql` sums in: 12 decimals, and 26 integer digits of headroom for the sum."""
+
+
+def exact_sum_sql(expression: str) -> str:
+    """SQL summing a double expression exactly: as a 128-bit decimal, so the result does not
+    depend on the order a parallel aggregation adds the values in (float sums do, in their last
+    bits). The SQL models' ``exact_sum`` macro does the same for money columns."""
+    return f"cast(sum(cast({expression} as {EXACT_DECIMAL})) as double)"
+
+
+def exact_mean_sql(expression: str) -> str:
+    """The mean of :func:`exact_sum_sql` (null without values)."""
+    return f"{exact_sum_sql(expression)} / nullif(count({expression}), 0)"
+
+
 def _literal_list(values: tuple[float, ...]) -> str:
     return "[" + ", ".join(repr(float(v)) for v in values) + "]::double[]"
 
@@ -128,11 +146,22 @@ def summarise(
     gets no summary.
     """
     probs = _literal_list(QUANTILE_PROBS)
+    # two passes, both exact: the mean, then the mean squared deviation from it
     stats = con.sql(
-        f"""select feature, count(value), avg(value), coalesce(stddev_pop(value), 0),
-                   quantile_cont(value, {probs})
-            from ({long_sql}) where value is not null and isfinite(value)
-            group by feature order by feature"""
+        f"""with values_ as (
+                select feature, value from ({long_sql}) where value is not null and isfinite(value)
+            ),
+            means as (
+                select feature, count(value) as n, {exact_mean_sql('value')} as mean,
+                       quantile_cont(value, {probs}) as quantiles
+                from values_ group by feature
+            ),
+            spreads as (
+                select values_.feature, {exact_mean_sql('(values_.value - means.mean) * (values_.value - means.mean)')} as variance
+                from values_ join means using (feature) group by values_.feature
+            )
+            select means.feature, means.n, means.mean, coalesce(sqrt(spreads.variance), 0), means.quantiles
+            from means join spreads using (feature) order by means.feature"""
     ).fetchall()
     if not stats:
         return {}
@@ -177,7 +206,7 @@ def long_features_sql(
     rows = "\nunion all\n".join(parts)
     if entity is None:
         return f"select feature, value from ({rows})"
-    return f"select feature, avg(value) as value from ({rows}) where isfinite(value) group by entity, feature"
+    return f"select feature, {exact_mean_sql('value')} as value from ({rows}) where isfinite(value) group by entity, feature"
 
 
 def psi(reference: DistributionSummary, current: DistributionSummary) -> float:

@@ -9,9 +9,11 @@
   version ``vars.active_model_versions`` names must be registered (``model_registry_log``) and its
   latest decision must be ``approved``; otherwise the build fails with a message naming the model,
   the version and the command that fixes it.
-* **Activation history.** ``model_activation_log`` gets one row per build and model: the version
-  the build ran with and the approval that allowed it, so "which version was live on date X" is the
-  latest activation at or before X.
+* **Activation history.** ``model_activation_gate`` holds, per model, the version the running
+  build runs with and the approval that allowed it; once the build has finished, its on-run-end
+  hook (``macros/lifecycle/record_finished_build.sql``) appends those rows to
+  ``model_activation_log``, so a build killed on the way leaves no trace there and "which version
+  was live on date X" is the latest activation of a finished build at or before X.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Union
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mrs.lifecycle.schemas import ACTIVATION_LOG, APPROVAL_LOG, keep_unlogged, stable_id, typed_table
+from mrs.lifecycle.registry import TRAINED
+from mrs.lifecycle.schemas import ACTIVATION_GATE, APPROVAL_LOG, keep_unlogged, stable_id, typed_table
 from mrs.logs import ModelCard, RunContext, hash_sql, quote
 from mrs.project import project_root
 from mrs.versions import MODEL_NAMES
@@ -45,7 +48,7 @@ APPROVAL_COLUMNS: tuple[str, ...] = (
 )
 APPROVED, REJECTED = "approved", "rejected"
 DECISIONS: tuple[str, ...] = (APPROVED, REJECTED)
-TRAINABLE_MODELS: tuple[str, ...] = ("baseline", "anomaly_classifier", "cluster_model", "attribution_model")
+TRAINABLE_MODELS: tuple[str, ...] = ("baseline", "product_insights", "anomaly_classifier", "cluster_model", "attribution_model")
 """Models ``mrs train`` can train (the others have built-in versions only, so far)."""
 
 Rows = Union[pa.Table, "duckdb.DuckDBPyRelation"]
@@ -83,12 +86,26 @@ class Approval:
     decided_at: datetime
     reason: str
 
+    @staticmethod
+    def record_id(fields: tuple[str, ...], artifact_digest: str = "") -> str:
+        """``apr-`` and a hash of the record's content and, for a trained version, of its artefact's
+        digest (the SHA-256 of its ``manifest.json``, the registry's ``entry_fingerprint``): so an
+        approval holds for that one artefact, and the gate can check it against the registered one."""
+        return f"apr-{stable_id(*fields, *([artifact_digest] if artifact_digest else []))[:12]}"
+
+    def is_for_artifact(self, artifact_digest: str) -> bool:
+        """Whether this record approves (or rejects) the artefact with that digest."""
+        fields = (self.model_name, self.model_version, self.decision, self.decided_by,
+                  self.decided_at.isoformat(sep=" "), self.reason)
+        return self.approval_id == self.record_id(fields, artifact_digest)
+
     @classmethod
     def make(
         cls, model_name: str, model_version: str, decision: str, decided_by: str, reason: str,
-        decided_at: datetime | None = None,
+        decided_at: datetime | None = None, artifact_digest: str = "",
     ) -> "Approval":
-        """A validated record; ``decided_at`` defaults to now (UTC, to the second)."""
+        """A validated record; ``decided_at`` defaults to now (UTC, to the second). A decision about
+        a trained version names its artefact's digest (``artifact_digest``); a built-in one none."""
         at = (decided_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0)
         if model_name not in MODEL_NAMES:
             raise GovernanceError(f"unknown model {model_name!r} (models: {', '.join(MODEL_NAMES)})")
@@ -100,7 +117,7 @@ class Approval:
             if "\n" in str(value) or "\r" in str(value):
                 raise GovernanceError(f"{label} must be one line")
         fields = (model_name, str(model_version), decision, decided_by.strip(), at.isoformat(sep=" "), reason.strip())
-        return cls(f"apr-{stable_id(*fields)[:12]}", *fields[:2], decision, fields[3], at, fields[5])
+        return cls(cls.record_id(fields, artifact_digest), *fields[:2], decision, fields[3], at, fields[5])
 
     def csv_values(self) -> list[str]:
         return [
@@ -176,7 +193,7 @@ def record_approvals(
         "recorded_at", pa.array([run.scored_at] * n, APPROVAL_LOG.field("recorded_at").type)
     )
     batch = typed_table(batch.to_pylist(), APPROVAL_LOG, "model_approval_log")
-    return keep_unlogged(con, batch, log_relation)
+    return keep_unlogged(con, batch, log_relation, "model_approval_log")
 
 
 # ---- the gate ----------------------------------------------------------------------------------
@@ -225,6 +242,15 @@ def latest_decisions(approvals: list[dict[str, Any]]) -> dict[str, dict[str, Any
     return latest
 
 
+def _applies_to(record: Mapping[str, Any], registry_row: Mapping[str, Any]) -> bool:
+    """A decision applies to a registered version: always for a built-in one (its approval names no
+    artefact), and for a trained one only when it names that artefact's digest."""
+    if registry_row.get("model_kind") != TRAINED:
+        return True
+    approval = Approval(*(record[c] for c in APPROVAL_COLUMNS))
+    return approval.is_for_artifact(str(registry_row["entry_fingerprint"]))
+
+
 def resolve_active(model_name: str, version: Any, registry: Rows, approvals: Rows) -> ActiveVersion:
     """The registered, approved version ``version`` of ``model_name``, or :class:`ActivationError`.
 
@@ -236,10 +262,13 @@ def resolve_active(model_name: str, version: Any, registry: Rows, approvals: Row
         raise ActivationError(f"{var} is not set: name the version of {model_name!r} this build should run")
     version = str(version)
     entries = _rows_of_model(registry, model_name)
-    decisions = latest_decisions(_rows_of_model(approvals, model_name))
+    rows = [e for e in entries if str(e["model_version"]) == version]
+    records = _rows_of_model(approvals, model_name)
+    # a decision about a trained version holds only for the artefact it names (Approval.record_id)
+    foreign = [r for r in records if rows and str(r["model_version"]) == version and not _applies_to(r, rows[0])]
+    decisions = latest_decisions([r for r in records if not (rows and str(r["model_version"]) == version) or _applies_to(r, rows[0])])
     registered = sorted({str(e["model_version"]) for e in entries})
     approved = sorted(v for v, d in decisions.items() if d["decision"] == APPROVED and v in registered)
-    rows = [e for e in entries if str(e["model_version"]) == version]
     if not rows:
         raise ActivationError(
             f"model {model_name!r} version {version!r} is not registered, so this build may not run it. "
@@ -254,6 +283,14 @@ def resolve_active(model_name: str, version: Any, registry: Rows, approvals: Row
         )
     decision = decisions.get(version)
     command = f"mrs approve {model_name} {version} --by NAME --reason TEXT"
+    if decision is None and foreign:
+        raise ActivationError(
+            f"model {model_name!r} version {version!r}: approval(s) {sorted(r['approval_id'] for r in foreign)} are for "
+            f"another artefact than the registered one ({rows[0]['artifact_uri']}, manifest sha256 "
+            f"{rows[0]['entry_fingerprint']}), e.g. a version {version} trained into another artefacts folder, so this "
+            f"build may not run it. Review this artefact and `{command}` (with this artefacts folder), or set {var} "
+            f"back to an approved version ({approved})."
+        )
     if decision is None:
         raise ActivationError(
             f"model {model_name!r} version {version!r} is registered but not approved, so this build may not "
@@ -289,7 +326,7 @@ def resolve_actives(active_versions: Mapping[str, Any], registry: Rows, approval
     return {name: resolve_active(name, version, registry, approvals) for name, version in active_versions.items()}
 
 
-# ---- model_activation_log ----------------------------------------------------------------------
+# ---- model_activation_gate (recorded in model_activation_log once the build finishes) -----------
 
 
 def parse_active_versions(value: str | Mapping[str, Any]) -> dict[str, Any]:
@@ -306,9 +343,10 @@ def record_activation(
     approvals: Rows,
     run: RunContext | None = None,
 ) -> pa.Table:
-    """The ``model_activation_log`` step: one row per model with the version this build runs.
+    """The ``model_activation_gate`` step: one row per model with the version this build runs.
 
-    Fails (listing every problem) if any configured version does not pass the gate.
+    Fails (listing every problem) if any configured version does not pass the gate. The rows reach
+    ``model_activation_log`` only when the build has finished (its on-run-end hook).
     """
     run = run or RunContext.current()
     unknown = sorted(set(active_versions) - set(MODEL_NAMES))
@@ -336,4 +374,4 @@ def record_activation(
         )
     if problems:
         raise ActivationError("; ".join(problems))
-    return typed_table(rows, ACTIVATION_LOG, "model_activation_log")
+    return typed_table(rows, ACTIVATION_GATE, "model_activation_gate")

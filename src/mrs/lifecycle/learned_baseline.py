@@ -1,7 +1,7 @@
 """Scoring ``baseline_log`` with a trained (LightGBM) version of the ``baseline`` model.
 
 Same log, same schema, same scoring range as the heuristic version (the anomaly window and the
-recent history, ``vars.baseline_scoring_days``), plus the re-review range when one is configured
+recent history, ``vars.baseline_scoring_periods``), plus the re-review range when one is configured
 (:class:`Rereview`). The artefact is the registered one: its ``model.txt`` and ``manifest.json``
 are checked against the SHA-256 values in ``model_registry_log`` before anything is scored.
 
@@ -30,7 +30,7 @@ from mrs.lifecycle.registry import TRAINED
 from mrs.lifecycle.training import model_frame
 from mrs.logs import score_new_rows
 from mrs.minority.baseline import score_baseline
-from mrs.minority.config import BaselineScoring
+from mrs.minority.config import BaselineScoring, MinorityConfigError
 from mrs.minority.schemas import BASELINE_LOG
 from mrs.versions import MODEL_NAMES
 
@@ -107,14 +107,13 @@ def scoring_relation(
     sales_features: "duckdb.DuckDBPyRelation",
     scoring: BaselineScoring,
 ) -> "duckdb.DuckDBPyRelation":
-    """The days a build scores, with their features: the last ``scoring.scoring_days`` days (always
+    """The days a build scores, with their features: the last ``scoring.scoring_periods`` periods (always
     reaching back to the anomaly window's start), plus the re-review range - as the heuristic does."""
-    start, end = (f"date '{d.isoformat()}'" for d in (scoring.window.start, scoring.window.end))
     return baseline_features(con, sales_features).query(
         "mrs_baseline_features",
-        f"""select mrs_baseline_features.*, sales_date between {start} and {end} as in_anomaly_window
+        f"""select mrs_baseline_features.*, {scoring.in_window_sql("sales_date")} as in_anomaly_window
             from mrs_baseline_features,
-                 (select least({start}, max(sales_date) - {int(scoring.scoring_days) - 1}) as first_scored_day
+                 (select {scoring.first_scored_day_sql("max(sales_date)")} as first_scored_day
                   from mrs_baseline_features) as scoring_range
             where {scoring.scored_days_sql("first_scored_day")}""",
     )
@@ -181,5 +180,10 @@ def score_active_baseline(
     ``unified_sales_data`` (:func:`mrs.minority.baseline.score_baseline`), a trained one from
     ``int_sales_features`` with its registered artefact."""
     if active.kind == TRAINED:
+        if scoring.grain.name != "day":
+            raise MinorityConfigError(
+                f"baseline {active.card.model_version} is a trained (LightGBM) version, whose features are daily; "
+                f"vars.sales_grain is {scoring.grain.name!r}: activate a built-in baseline version (e.g. \"0\") at weekly grain"
+            )
         return score_learned_baseline(con, sales_features, active=active, scoring=scoring, log_relation=log_relation)
     return score_baseline(con, sales, card=active.card, scoring=scoring, log_relation=log_relation)

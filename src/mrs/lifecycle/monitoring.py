@@ -51,6 +51,8 @@ from mrs.lifecycle.drift import (
     DistributionSummary,
     compare,
     drifted,
+    exact_mean_sql,
+    exact_sum_sql,
     long_features_sql,
     resolve_method,
     summarise,
@@ -266,18 +268,63 @@ MONITOR_RELATIONS: tuple[str, ...] = (
 # ---- evaluation ---------------------------------------------------------------------------------
 
 
-class _Sql:
-    """Runs SQL over the named relations (inlined as CTEs, so nothing is created in the session)."""
+PERIOD_COLUMNS: dict[str, str] = {
+    "sales_features": "sales_date",
+    "insight_features": "as_of_date",
+    "baseline_log": "sales_date",
+    "product_insights_log": "as_of_date",
+    "detection_log": "window_end",
+}
+"""The period column of each monitored relation that has one: an evaluation reads only its rows
+from the evaluation's first day on (less :data:`PERIOD_MARGIN_DAYS`), never the whole history."""
 
-    def __init__(self, con: "duckdb.DuckDBPyConnection", relations: Mapping[str, "duckdb.DuckDBPyRelation"]):
+PERIOD_MARGIN_DAYS = 7
+"""Days read before an evaluation's first day: the 7-day lags of the baseline features
+(:data:`mrs.lifecycle.features.FEATURE_HORIZON_DAYS`) and of the insights' next-week residuals."""
+
+
+class _Sql:
+    """Runs SQL over the named relations, inlined as CTEs; with ``since``, each relation of
+    :data:`PERIOD_COLUMNS` restricted to its rows from ``since`` on.
+
+    A source that several statistics read is computed once into a temporary table
+    (:meth:`materialise`), dropped by :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        con: "duckdb.DuckDBPyConnection",
+        relations: Mapping[str, "duckdb.DuckDBPyRelation"],
+        since: date | None = None,
+    ):
         self.con = con
-        self.prefix = "with " + ",\n".join(f"{quote(n)} as ({r.sql_query()})" for n, r in relations.items())
+        self.temporary: list[str] = []
+
+        def body(name: str, relation: "duckdb.DuckDBPyRelation") -> str:
+            column = PERIOD_COLUMNS.get(name)
+            if since is None or column is None:
+                return relation.sql_query()
+            return f"select * from ({relation.sql_query()}) where {quote(column)} >= date '{since.isoformat()}'"
+
+        self.prefix = "with " + ",\n".join(f"{quote(n)} as ({body(n, r)})" for n, r in relations.items())
 
     def wrap(self, sql: str) -> str:
         return f"{self.prefix}\n{sql}"
 
     def rows(self, sql: str) -> list[tuple]:
         return self.con.sql(self.wrap(sql)).fetchall()
+
+    def materialise(self, name: str, sql: str) -> str:
+        """``sql`` computed once into a temporary table (in the warehouse, spilling if large); its name."""
+        table = f"mrs_monitoring_{name}"
+        self.con.execute(f"create or replace temporary table {table} as {self.wrap(sql)}")
+        self.temporary.append(table)
+        return table
+
+    def close(self) -> None:
+        for table in self.temporary:
+            self.con.execute(f"drop table if exists {table}")
+        self.temporary.clear()
 
 
 def _row(signal: str, subject: str, method: str, value: float | None, threshold: float, *, enough: bool,
@@ -314,29 +361,34 @@ def _manifest_reference(active: ActiveVersion) -> tuple[Period | None, dict[str,
 
 def _feature_drift(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions: Versions, current: Period,
                    config: MonitoringConfig, fingerprints: list[str]) -> list[dict[str, Any]]:
-    wide = db.wrap(spec.features(versions))
     exprs = dict(spec.drift_features or {})
     manifest = _manifest_reference(active)
     if manifest is not None:
         reference, ref_summaries = manifest[0], {f: s for f, s in manifest[1].items() if f in exprs}
         source = "manifest"
+        inputs = Period(current.start, current.end)
     else:
         reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
-        ref_summaries = summarise(db.con, long_features_sql(wide, exprs, reference.where(), spec.entity))
         source = "reference_period"
+        inputs = Period(reference.start, current.end)
+    # the features of the evaluated days, computed once (every statistic below reads this table)
+    entity = f"{spec.entity} as mrs_entity, " if spec.entity else ""
+    wide = db.materialise(
+        f"{spec.model_name}_features",
+        f"select obs_date, {entity}{', '.join(f'{e} as {quote(n)}' for n, e in exprs.items())} "
+        f"from ({spec.features(versions)}) where {inputs.where()}",
+    )
+    named = {n: quote(n) for n in exprs}
+    entity_column = "mrs_entity" if spec.entity else None
+    if source == "reference_period":
+        ref_summaries = summarise(db.con, long_features_sql(f"select * from {wide}", named, reference.where(), entity_column))
     cur_summaries = summarise(
-        db.con, long_features_sql(wide, exprs, current.where(), spec.entity),
+        db.con, long_features_sql(f"select * from {wide}", named, current.where(), entity_column),
         edges={f: s.bin_edges for f, s in ref_summaries.items()},
     )
     min_values = config.min_rows if spec.entity is None else config.min_entities
-    inputs_from = (reference.start if source == "reference_period" else current.start)
     fingerprints.append(
-        sql_fingerprint(
-            db.con,
-            f"select obs_date, {', '.join(f'{e} as {quote(n)}' for n, e in exprs.items())} from ({wide}) "
-            f"where {Period(inputs_from, current.end).where()}",
-            ["obs_date", *exprs],
-        )
+        sql_fingerprint(db.con, f"select obs_date, {', '.join(named.values())} from {wide}", ["obs_date", *exprs])
     )
     rows, n_drifted, evaluated = [], 0, 0
     for feature in exprs:
@@ -369,10 +421,16 @@ def _aggregate(db: _Sql, sql: str, select: str, period: Period) -> tuple:
     return db.rows(f"select {select} from ({sql}) where {period.where()}")[0]
 
 
+def _evaluated_rows(db: _Sql, name: str, sql: str, current: Period, config: MonitoringConfig) -> str:
+    """A signal's rows of the current and reference periods, computed once: a select of its table."""
+    first = current.start - timedelta(days=config.reference_days)
+    return f"select * from {db.materialise(name, f'select * from ({sql}) where {Period(first, current.end).where()}')}"
+
+
 def _residual_drift(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions: Versions, current: Period,
                     config: MonitoringConfig, fingerprints: list[str]) -> dict[str, Any]:
-    sql = spec.residuals(versions)
-    wape = "count(*), sum(abs(actual - predicted)) / nullif(sum(abs(actual)), 0)"
+    sql = _evaluated_rows(db, f"{spec.model_name}_residuals", spec.residuals(versions), current, config)
+    wape = f"count(*), {exact_sum_sql('abs(actual - predicted)')} / nullif({exact_sum_sql('abs(actual)')}, 0)"
     cur_rows, cur_wape = _aggregate(db, sql, wape, current)
     trained = active.registry_row.get("holdout_wape")
     if trained is not None:
@@ -395,15 +453,15 @@ def _residual_drift(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions
 
 def _confidence_decay(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions: Versions, current: Period,
                       config: MonitoringConfig, fingerprints: list[str]) -> dict[str, Any]:
-    sql = spec.confidence(versions)
-    cur_rows, cur_mean = _aggregate(db, sql, "count(*), avg(confidence)", current)
+    sql = _evaluated_rows(db, f"{spec.model_name}_confidence", spec.confidence(versions), current, config)
+    cur_rows, cur_mean = _aggregate(db, sql, f"count(*), {exact_mean_sql('confidence')}", current)
     if active.kind == "trained":
         reference, source, ref_mean = None, "card", active.card.confidence_metric
         ref_rows = int(active.registry_row.get("training_rows") or 0)
         span = current
     else:
         reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
-        ref_rows, ref_mean = _aggregate(db, sql, "count(*), avg(confidence)", reference)
+        ref_rows, ref_mean = _aggregate(db, sql, f"count(*), {exact_mean_sql('confidence')}", reference)
         source, span = "reference_period", Period(reference.start, current.end)
     fingerprints.append(sql_fingerprint(db.con, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "confidence"]))
     enough = cur_rows >= config.min_rows and ref_rows >= config.min_rows and bool(ref_mean) and cur_mean is not None
@@ -453,21 +511,26 @@ def evaluate_model(
     ``spec`` defaults to the model's entry in :data:`MONITORS`.
     """
     spec = spec or MONITORS[active.card.model_name]
-    db = _Sql(con, relations)
-    as_of = db.rows(spec.as_of)[0][0]
+    as_of = _Sql(con, relations).rows(spec.as_of)[0][0]
     if as_of is None:
         return []
     current = Period(as_of - timedelta(days=config.current_days - 1), as_of)
+    # only the evaluated days (the reference period and the current one) are read, never the history
+    since = current.start - timedelta(days=config.reference_days + PERIOD_MARGIN_DAYS)
+    db = _Sql(con, relations, since=since)
     fingerprints: list[str] = []
     rows: list[dict[str, Any]] = []
-    if spec.features:
-        rows += _feature_drift(db, spec, active, versions, current, config, fingerprints)
-    if spec.residuals:
-        rows.append(_residual_drift(db, spec, active, versions, current, config, fingerprints))
-    if spec.confidence:
-        rows.append(_confidence_decay(db, spec, active, versions, current, config, fingerprints))
-    if spec.detection_rate:
-        rows.append(_detection_rate(db, spec, active, versions, current, config, fingerprints))
+    try:
+        if spec.features:
+            rows += _feature_drift(db, spec, active, versions, current, config, fingerprints)
+        if spec.residuals:
+            rows.append(_residual_drift(db, spec, active, versions, current, config, fingerprints))
+        if spec.confidence:
+            rows.append(_confidence_decay(db, spec, active, versions, current, config, fingerprints))
+        if spec.detection_rate:
+            rows.append(_detection_rate(db, spec, active, versions, current, config, fingerprints))
+    finally:
+        db.close()
     evaluation_id = stable_id(
         active.card.model_name, active.card.model_version, active.registry_log_id, as_of.isoformat(),
         config.fingerprint, *fingerprints,
@@ -504,7 +567,16 @@ def monitor_active_models(
         outputs = pa.Table.from_pylist(rows, schema=_outputs_schema(MONITORING_LOG)) if rows else _outputs_schema(MONITORING_LOG).empty_table()
         batches.append(finalize(outputs, MONITORING_LOG, actives[name].card, run))
     batch = pa.concat_tables(batches) if batches else MONITORING_LOG.schema.empty_table()
-    return keep_unlogged(con, batch, log_relation)
+    return keep_unlogged(con, batch, log_relation, MONITORING_LOG.name)
+
+
+def unmonitored_models(batch: pa.Table) -> dict[str, str]:
+    """The models (name: version) whose every signal in a monitoring batch is ``insufficient_data``:
+    too small a portfolio or window for ``min_rows`` / ``min_entities``, so nothing watches them."""
+    statuses: dict[tuple[str, str], set[str]] = {}
+    for name, version, status in zip(*(batch.column(c).to_pylist() for c in ("model_name", "model_version", "status"))):
+        statuses.setdefault((name, version), set()).add(status)
+    return {name: version for (name, version), seen in statuses.items() if seen == {"insufficient_data"}}
 
 
 def _outputs_schema(spec: Any) -> pa.Schema:
@@ -600,4 +672,4 @@ def record_retrain_events(
     """The ``model_retrain_event_log`` step: this build's events not logged yet."""
     versions = {name: a.card.model_version for name, a in actives.items()}
     evaluations = monitoring_log.query("mrs_monitoring", latest_evaluation_sql("mrs_monitoring", versions)).to_arrow_table()
-    return keep_unlogged(con, retrain_events(evaluations, actives, config, run), log_relation)
+    return keep_unlogged(con, retrain_events(evaluations, actives, config, run), log_relation, RETRAIN_EVENT_LOG.name)

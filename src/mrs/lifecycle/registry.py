@@ -155,4 +155,4 @@ def register_new_versions(
 ) -> pa.Table:
     """The ``model_registry_log`` step: the entries whose ``log_id`` is not logged yet."""
     batch = registry_batch(registry_entries(artifacts_root), run or RunContext.current())
-    return keep_unlogged(con, batch, log_relation)
+    return keep_unlogged(con, batch, log_relation, "model_registry_log")

@@ -1,7 +1,8 @@
 """The Arrow schemas of the lifecycle logs, declared once, and the helpers that type their rows.
 
 * ``model_registry_log``, ``model_approval_log`` and ``model_activation_log`` are records about
-  model versions, not inferences: each has its own explicit schema below.
+  model versions, not inferences: each has its own explicit schema below (``model_activation_log``
+  is ``model_activation_gate``'s rows plus how and when the build finished).
 * ``model_monitoring_log`` and ``model_retrain_event_log`` are about one model version each, so
   they are :class:`~mrs.logs.LogSpec` logs and carry the usual inference metadata (the monitored
   version's ``model_name``, ``model_version``, ``trained_on`` … and ``scored_at`` = evaluated at).
@@ -75,7 +76,7 @@ APPROVAL_LOG = pa.schema(
 """Every approval record of the committed approvals file (``seeds/model_approvals.csv``), kept
 even if the file were rewritten."""
 
-ACTIVATION_LOG = pa.schema(
+ACTIVATION_GATE = pa.schema(
     [
         pa.field("log_id", pa.string(), nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
@@ -89,7 +90,18 @@ ACTIVATION_LOG = pa.schema(
         pa.field("activated_at", UTC_TIMESTAMP, nullable=False),
     ]
 )
-"""One row per build and model: the version the build ran with and the approval that allowed it."""
+"""``model_activation_gate``: one row per model, the version the running build runs with and the
+approval that allowed it (replaced by every build; recorded in the log once the build finishes)."""
+
+ACTIVATION_LOG = pa.schema(
+    list(ACTIVATION_GATE)
+    + [
+        pa.field("build_status", pa.string(), nullable=False),
+        pa.field("finished_at", UTC_TIMESTAMP, nullable=False),
+    ]
+)
+"""One row per finished build and model: the gate's row, appended by the build's on-run-end hook
+(``record_finished_build``), with how the build ended (``success`` or ``failed``) and when."""
 
 MONITORING_LOG = LogSpec(
     name="model_monitoring_log",
@@ -160,11 +172,19 @@ def typed_table(rows: Iterable[Mapping[str, Any]], schema: pa.Schema, name: str)
     return table.cast(schema)
 
 
-def keep_unlogged(con: "duckdb.DuckDBPyConnection", batch: pa.Table, log_relation: str | None) -> pa.Table:
-    """The rows of a (small) batch whose ``log_id`` is not in the log yet, filtered in DuckDB."""
-    if not log_relation or batch.num_rows == 0:
-        return batch
-    return unlogged(con.from_arrow(batch), log_relation).to_arrow_table().cast(batch.schema)
+def keep_unlogged(
+    con: "duckdb.DuckDBPyConnection", batch: pa.Table, log_relation: str | None, step: str | None = None
+) -> pa.Table:
+    """The rows of a (small) batch whose ``log_id`` is not in the log yet, filtered in DuckDB;
+    with ``step`` (the log's name), the counts are logged (mrs.step_log)."""
+    from mrs.step_log import timed_step
+
+    with timed_step(step or "lifecycle log") as counts:
+        fresh = batch
+        if log_relation and batch.num_rows:
+            fresh = unlogged(con.from_arrow(batch), log_relation).to_arrow_table().cast(batch.schema)
+        counts.rows_in, counts.rows_new = batch.num_rows, fresh.num_rows
+    return fresh
 
 
 def sql_fingerprint(con: "duckdb.DuckDBPyConnection", sql: str, columns: Iterable[str]) -> str:

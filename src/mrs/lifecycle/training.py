@@ -246,6 +246,13 @@ def train_baseline(
     fingerprint = sql_fingerprint(con, sql, KEY_COLUMNS + (TARGET,) + FEATURES)
     dates = pd.to_datetime(frame["sales_date"]).dt.date
     data_start, data_end = min(dates), max(dates)
+    distinct = sorted(set(dates))
+    if len(distinct) > 1 and min(b - a for a, b in zip(distinct, distinct[1:])).days > 1:
+        raise TrainingError(
+            f"{FEATURES_TABLE} is not daily (its sales dates are {min(b - a for a, b in zip(distinct, distinct[1:])).days} "
+            "days apart: vars.sales_grain is week?): the learned baseline's features and split are daily. Train on a "
+            "warehouse built at sales_grain: day, or keep the built-in baseline \"0\", which follows the grain"
+        )
     splits = Splits.ending(data_end, config)
     frame["split"] = splits.label(frame["sales_date"])
     levels = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in CATEGORICAL_FEATURES}

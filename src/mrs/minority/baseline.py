@@ -9,12 +9,13 @@ The windowing runs in DuckDB SQL (:func:`baseline_inputs`): trailing same-weekda
 exact integer trend sums over the history, matched to each scored day with an ``ASOF`` join on
 the latest history day before it. Python (:func:`predict_batch`) only turns those statistics into
 the expected value, vectorised over the batch. A build scores the anomaly window and the recent
-history (``vars.baseline_scoring_days``), and only the rows whose ``log_id`` is new.
+history (``vars.baseline_scoring_periods``), and only the rows whose ``log_id`` is new.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -55,21 +56,38 @@ def baseline_config(version: str) -> BaselineConfig:
 def history_margin_days(config: BaselineConfig, scoring: BaselineScoring) -> int:
     """Days of history before the first scored day that the statistics of any scored day can reach.
 
-    A scored day right after the anomaly window looks back past the whole window to its last
-    ``lookback_weeks`` same weekdays, and over ``trend_days`` days; one week of slack on top.
+    A scored period right after the anomaly window looks back past the whole window to its last
+    ``lookback_weeks`` same periods, and over ``trend_days`` periods; one season of slack on top.
     """
-    window_weeks = math.ceil(scoring.window.days / 7)
-    return max(7 * (config.lookback_weeks + window_weeks), config.trend_days + scoring.window.days) + 7
+    period, season = scoring.grain.period_days, scoring.grain.season_periods
+    window_periods = math.ceil(scoring.window.days / period) if scoring.window else 0
+    window_seasons = math.ceil(window_periods / season)
+    periods = max(season * (config.lookback_weeks + window_seasons), config.trend_days + window_periods) + season
+    return periods * period
+
+
+def sales_date_range(sales: "duckdb.DuckDBPyRelation") -> tuple[date | None, date | None]:
+    """First and last ``sales_date`` of the sales relation (None, None when it is empty)."""
+    low, high = sales.query("mrs_sales_range", "select min(sales_date), max(sales_date) from mrs_sales_range").fetchall()[0]
+    return low, high
 
 
 def baseline_inputs_sql(config: BaselineConfig, scoring: BaselineScoring) -> str:
     """SQL over a relation ``sales`` (store_id, sku_id, sales_date, units_sold): one row per scored
     store × SKU × day with the history statistics its baseline is computed from."""
-    window_start, window_end = sql_literal(scoring.window.start), sql_literal(scoring.window.end)
     # the last lookback_weeks same weekdays as a list (lags are far cheaper than a median frame)
     weeks_back = range(1, config.lookback_weeks)
     units_weeks = ", ".join(["units_sold"] + [f"lag(units_sold, {k}) over same_weekday" for k in weeks_back])
     day_weeks = ", ".join(["day_number"] + [f"lag(day_number, {k}) over same_weekday" for k in weeks_back])
+    grain = scoring.grain
+    # the position in the season that "same period" matches on: the weekday at daily grain, the
+    # week of the 52-week season at weekly grain; day_number counts periods (days or weeks)
+    day_number = f"date_diff('day', date '2000-01-01', sales_date)"
+    if grain.name == "day":
+        season_position = "isodow(sales_date)"
+    else:
+        day_number = f"({day_number} // {grain.period_days})"
+        season_position = f"({day_number} % {grain.season_periods})"
     trend_frame = (
         "partition by store_id, sku_id order by sales_date "
         f"rows between {config.trend_days - 1} preceding and current row"
@@ -82,15 +100,13 @@ def baseline_inputs_sql(config: BaselineConfig, scoring: BaselineScoring) -> str
             cast(sales_date as date) as sales_date,
             cast(units_sold as bigint) as units_sold,
             cast(isodow(sales_date) as integer) as day_of_week,
-            cast(date_diff('day', date '2000-01-01', sales_date) as bigint) as day_number,
-            sales_date between cast({window_start} as date) and cast({window_end} as date) as in_anomaly_window
+            cast({season_position} as integer) as season_position,
+            cast({day_number} as bigint) as day_number,
+            {scoring.in_window_sql("sales_date")} as in_anomaly_window
         from sales
     ),
     scoring_range as (
-        select least(
-            cast({window_start} as date),
-            cast(max(sales_date) - {scoring.scoring_days - 1} as date)
-        ) as first_scored_day
+        select {scoring.first_scored_day_sql("max(sales_date)")} as first_scored_day
         from days
     ),
     -- the only days a baseline learns from: outside the anomaly window, recent enough to be reached
@@ -103,15 +119,15 @@ def baseline_inputs_sql(config: BaselineConfig, scoring: BaselineScoring) -> str
     -- as of each history day: its last {config.lookback_weeks} same weekdays (itself included; nulls before the first)
     same_weekday_lists as (
         select
-            store_id, sku_id, day_of_week, sales_date,
+            store_id, sku_id, season_position, sales_date,
             list_value({units_weeks}) as units_by_week,
             list_value({day_weeks}) as day_number_by_week
         from history
-        window same_weekday as (partition by store_id, sku_id, day_of_week order by sales_date)
+        window same_weekday as (partition by store_id, sku_id, season_position order by sales_date)
     ),
     same_weekday_history as (
         select
-            store_id, sku_id, day_of_week, sales_date,
+            store_id, sku_id, season_position, sales_date,
             list_median(units_by_week) as same_weekday_median,
             cast(list_count(units_by_week) as integer) as same_weekday_weeks,
             cast(list_sum(day_number_by_week) as bigint) as same_weekday_day_sum
@@ -142,7 +158,7 @@ def baseline_inputs_sql(config: BaselineConfig, scoring: BaselineScoring) -> str
         asof left join same_weekday_history as h
             on scored_days.store_id = h.store_id
             and scored_days.sku_id = h.sku_id
-            and scored_days.day_of_week = h.day_of_week
+            and scored_days.season_position = h.season_position
             and scored_days.sales_date > h.sales_date
     ),
     with_trend as (

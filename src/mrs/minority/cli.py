@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from mrs.cli_options import emit, json_option
 from mrs.minority.training import (
     MinorityModels,
     SeedPlan,
@@ -117,12 +118,7 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-@click.group("evaluate")
-def evaluate_group() -> None:
-    """Evaluate trained models on simulated worlds."""
-
-
-@evaluate_group.command("minority")
+@click.command("minority")
 @click.option("--seeds", default="9001-9003", show_default=True, help="World seeds: 9001,9002 or 9001-9003.")
 @click.option("--stores", type=click.IntRange(min=4), default=20, show_default=True)
 @click.option("--skus", type=click.IntRange(min=6), default=15, show_default=True)
@@ -132,9 +128,9 @@ def evaluate_group() -> None:
 @click.option("--cluster-version", default=None, help="cluster_model version [default: the highest trained].")
 @click.option("--attribution-version", default=None, help="attribution_model version [default: the highest trained].")
 @click.option("--world-cache", type=click.Path(file_okay=False), default=None, help="Keep simulated worlds here.")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@json_option
 def evaluate_minority(seeds: str, stores: int, skus: int, artifacts_dir: Path | None, classifier_version: str | None,
-                      cluster_version: str | None, attribution_version: str | None, world_cache: str | None, as_json: bool) -> None:
+                      cluster_version: str | None, attribution_version: str | None, world_cache: str | None) -> None:
     """Simulate the worlds, run the v1 stages with the narratives withheld, and print event
     precision / recall / F1 per world and pooled, narrative recall, cluster ARI and cause top-1,
     beside an Elementary-style z-score peer (|z| >= 3 against the 28 preceding days)."""
@@ -153,4 +149,4 @@ def evaluate_minority(seeds: str, stores: int, skus: int, artifacts_dir: Path | 
     if not specs:
         raise click.ClickException("--seeds names no world")
     summary = evaluate(models, specs, world_cache=cached_loader(world_cache))
-    click.echo(json.dumps(summary, indent=1) if as_json else format_summary(summary))
+    emit(summary, lambda: format_summary(summary))

@@ -187,6 +187,6 @@ def score_clusters(
         "input_fingerprint", batch.column("input_fingerprint")
     )
     outputs = outputs.filter(pc.is_in(outputs.column("log_id"), value_set=fresh.column("log_id").combine_chunks()))
-    return finalize(
-        outputs, CLUSTER_LOG, card, run or RunContext.current(), confidence=outputs.column("similarity_score")
-    )
+    # a shape opposite to its cluster's (cosine < 0) gives no confidence in the match, never a negative one
+    confidence = pc.max_element_wise(outputs.column("similarity_score"), pa.scalar(0.0))
+    return finalize(outputs, CLUSTER_LOG, card, run or RunContext.current(), confidence=confidence)

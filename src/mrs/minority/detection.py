@@ -35,7 +35,7 @@ class MissingBaselineError(MinorityConfigError):
     """A detection window has days without a baseline row of the active baseline version."""
 
 
-def detection_inputs_sql(baseline_version: str, window: AnomalyWindow) -> str:
+def detection_inputs_sql(baseline_version: str, window: AnomalyWindow | None) -> str:
     """SQL over ``baseline_log``, ``narratives`` and ``narrative_targets``: one row per narrative
     target with its window's daily actual and expected units (from the current baseline rows of
     ``baseline_version``) and the spread of its residuals in the training period."""
@@ -66,7 +66,7 @@ def detection_inputs_sql(baseline_version: str, window: AnomalyWindow) -> str:
         select store_id, sku_id,
             list(residual_units order by sales_date) as training_residuals
         from baseline
-        where sales_date < cast({sql_literal(window.start)} as date)
+        where {f"sales_date < cast({sql_literal(window.start)} as date)" if window else "false"}
         group by store_id, sku_id
     ),
     target_days as (
@@ -109,7 +109,7 @@ def detection_inputs(
     narratives: "duckdb.DuckDBPyRelation",
     narrative_targets: "duckdb.DuckDBPyRelation",
     baseline_version: str,
-    window: AnomalyWindow,
+    window: AnomalyWindow | None,
 ) -> "duckdb.DuckDBPyRelation":
     """The candidate detections, checked: every window day has a baseline row, else a clear error."""
     inputs = sql_over(
@@ -125,7 +125,7 @@ def detection_inputs(
         raise MissingBaselineError(
             f"detection_log: baseline_log has no row of baseline version {baseline_version!r} for some days of "
             f"these narrative windows (narrative, store, SKU, start, end, days with a baseline, window days): {rows}. "
-            "Check that vars.baseline_scoring_days reaches back to the anomaly window and that "
+            "Check that vars.baseline_scoring_periods reaches back to the anomaly window and that "
             "unified_sales_data covers the window."
         )
     return inputs
@@ -206,7 +206,7 @@ def score_detections(
     narrative_targets: "duckdb.DuckDBPyRelation",
     card: ModelCard,
     baseline_version: str,
-    window: AnomalyWindow,
+    window: AnomalyWindow | None,
     log_relation: str | None,
 ) -> pa.Table:
     """The ``detection_log`` step: new detections of the card's version on the active baseline."""

@@ -37,9 +37,16 @@ def as_parameter_datetime(value: date | datetime | None) -> str | None:
     return value.isoformat()
 
 
+EMPTY_RANGE_DAY = date(1970, 1, 1)
+"""Both ends of the range of an empty date column (a domain without data, e.g. a sales-only build
+has no price history): GE needs a bound, an empty batch passes it, and real data outside fails."""
+
+
 def date_range(relation: "duckdb.DuckDBPyRelation", column: str) -> tuple[str | None, str | None]:
-    """The first and last value of a date column, as parameter timestamps."""
+    """The first and last value of a date column, as parameter timestamps (see EMPTY_RANGE_DAY)."""
     low, high = relation.query("mrs_dates", f'select min("{column}"), max("{column}") from mrs_dates').fetchall()[0]
+    if low is None and high is None:
+        low = high = EMPTY_RANGE_DAY
     return as_parameter_datetime(low), as_parameter_datetime(high)
 
 

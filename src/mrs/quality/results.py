@@ -30,6 +30,8 @@ class Batch:
     relation_kind: str  # "log" or "mart"
     batch_run_id: str
     row_count: int
+    #: a mart's content fingerprint (count and hash sum of its rows); None for a log batch
+    fingerprint: str | None = None
 
 
 def _hash(*parts: str) -> str:
@@ -221,6 +223,7 @@ def summary_row(
         "success": bool(rows) and not failed,
         "failures": "; ".join(shown) or None,
         "data_docs_page": data_docs_page,
+        "batch_fingerprint": batch.fingerprint,
     }
 
 

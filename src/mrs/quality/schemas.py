@@ -50,9 +50,11 @@ VALIDATIONS_SCHEMA = pa.schema(
         pa.field("success", pa.bool_(), nullable=False),
         pa.field("failures", pa.string()),
         pa.field("data_docs_page", pa.string()),
+        pa.field("batch_fingerprint", pa.string()),
     ]
 )
-"""The validation steps' tables: one row per suite × validated batch."""
+"""The validation steps' tables: one row per suite × validated batch (``batch_fingerprint``: a
+mart's content fingerprint, so an unchanged mart is not validated again; null for log batches)."""
 
 
 def empty(schema: pa.Schema) -> pa.Table:

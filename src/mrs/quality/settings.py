@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 GX_PROJECT_DIRNAME = "expectations"
@@ -20,6 +21,9 @@ DATA_DOCS_SITE = "local_site"
 RESULTS_LOG = "expectation_results_log"
 """The append-only table both validation steps append their per-expectation results to."""
 
+SQL_ENGINE = "compiled to SQL"
+"""Appended to ``great_expectations_version`` in the results of a suite run as SQL (the suite's GE version)."""
+
 LOG_KIND = "log"
 MART_KIND = "mart"
 
@@ -32,10 +36,14 @@ class ValidationSettings:
     ``expectation_results_log.unexpected_examples`` (GE's Data Docs page shows up to 20).
     ``failures_in_message``: failed expectations listed in a batch's ``failures`` text (and thus in
     the build's failure message) before the rest is summarised as "… and N more".
+    ``sql_min_rows``: a batch of at least this many rows is validated in the warehouse, its suite
+    compiled to SQL (:mod:`mrs.quality.sql_expectations`), instead of pulled into pandas for Great
+    Expectations (which also renders its Data Docs page). ``MRS_SQL_VALIDATION_MIN_ROWS`` overrides it.
     """
 
     unexpected_examples: int = 5
     failures_in_message: int = 10
+    sql_min_rows: int = field(default_factory=lambda: int(os.environ.get("MRS_SQL_VALIDATION_MIN_ROWS", "100000")))
 
 
 def gx_project_dir(dbt_project_dir: str | Path | None) -> Path:

@@ -1,8 +1,11 @@
 """The validation steps the dbt models in ``models/ml/quality`` call.
 
 :func:`validate_log_batches` runs after the logs: for every log it finds the batches (``run_id``
-values) without a validation yet, pulls each batch alone from the warehouse and runs the log's
-suite on it. :func:`validate_marts` runs after the marts and validates each whole mart. Both
+values) without a validation yet and runs the log's suite on each batch alone.
+:func:`validate_marts` runs after the marts and validates each whole mart whose content changed
+since its latest passed validation. A batch of at least ``ValidationSettings.sql_min_rows`` rows is
+validated in the warehouse, its suite compiled to SQL (:mod:`mrs.quality.sql_expectations`); a
+smaller one is pulled into pandas and run by Great Expectations (with its Data Docs page). Both
 
 * never raise on bad data: every expectation's outcome becomes a row of
   ``expectation_results_log`` (appended through the step's DuckDB session), and a suite that
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import pyarrow as pa
 
 from mrs.logs import RunContext
-from mrs.quality.frames import batch_table, sql_literal, to_frame
+from mrs.quality.frames import batch_relation, sql_literal, to_frame
 from mrs.quality.results import (
     Batch,
     result_rows,
@@ -30,7 +33,9 @@ from mrs.quality.results import (
     summary_row,
     validations_table,
 )
-from mrs.quality.settings import LOG_KIND, MART_KIND, ValidationSettings
+from mrs.quality.settings import LOG_KIND, MART_KIND, SQL_ENGINE, ValidationSettings, suite_dir
+from mrs.quality.sql_expectations import SqlSuiteRunner
+from mrs.quality.suites import load_suite, suite_expectations
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -41,10 +46,14 @@ BATCH_COLUMN = "run_id"
 
 @dataclass(frozen=True)
 class PlannedBatch:
-    """A batch to validate, and how to pull its rows (only when its turn comes)."""
+    """A batch to validate: its rows as a lazy warehouse relation, pulled (for Great Expectations)
+    only when its turn comes, or validated where they are (large batches, as SQL)."""
 
     batch: Batch
-    load: Callable[[], pa.Table]
+    relation: "duckdb.DuckDBPyRelation"
+
+    def load(self) -> pa.Table:
+        return self.relation.to_arrow_table()
 
 
 def new_batches(log: "duckdb.DuckDBPyRelation", suite_name: str, validations: str | None) -> list[tuple[str, int]]:
@@ -88,23 +97,50 @@ def plan_log_batches(
             if run_id is None:  # no batch to name: never validated, so never published
                 continue
             planned.append(
-                PlannedBatch(
-                    Batch(suite_name, LOG_KIND, str(run_id), int(rows)),
-                    lambda relation=relation, run_id=run_id: batch_table(relation, BATCH_COLUMN, run_id),
-                )
+                PlannedBatch(Batch(suite_name, LOG_KIND, str(run_id), int(rows)), batch_relation(relation, BATCH_COLUMN, run_id))
             )
         if not batches and never_validated(suite_name, validations, relation):
             empty = relation.query("mrs_log", "select * from mrs_log limit 0")
-            planned.append(PlannedBatch(Batch(suite_name, LOG_KIND, run.run_id, 0), empty.to_arrow_table))
+            planned.append(PlannedBatch(Batch(suite_name, LOG_KIND, run.run_id, 0), empty))
     return planned
 
 
-def plan_marts(marts: Mapping[str, "duckdb.DuckDBPyRelation"], run: RunContext) -> list[PlannedBatch]:
-    """A mart is validated whole, as the batch this build published."""
+def content_fingerprint(relation: "duckdb.DuckDBPyRelation") -> tuple[int, str]:
+    """``(rows, fingerprint)`` of a relation's content: its row count and the exact sum of its rows'
+    hashes, so the same rows in any order give the same fingerprint (one scan, in the warehouse)."""
+    columns = ", ".join('"' + c.replace('"', '""') + '"' for c in relation.columns)
+    rows, total = relation.query(
+        "mrs_mart", f"select count(*), coalesce(sum(hash({columns})::hugeint), 0) from mrs_mart"
+    ).fetchall()[0]
+    return int(rows), f"rows={rows};hashsum={total}"
+
+
+def last_passed_fingerprints(validations: str | None, via: "duckdb.DuckDBPyRelation") -> dict[str, str]:
+    """Suite → the content fingerprint of its latest validation, if that validation passed."""
+    if not validations:
+        return {}
+    rows = via.query(
+        "mrs_any",
+        f"""select suite_name, arg_max(batch_fingerprint, validated_at), arg_max(success, validated_at)
+            from {validations} group by suite_name""",
+    ).fetchall()
+    return {suite: fingerprint for suite, fingerprint, success in rows if success and fingerprint}
+
+
+def plan_marts(
+    marts: Mapping[str, "duckdb.DuckDBPyRelation"], validations: str | None, run: RunContext
+) -> list[PlannedBatch]:
+    """A mart is validated whole, as the batch this build published - unless its content is the
+    same as at its latest validation and that one passed: a build that changed nothing in a mart
+    does not validate it again (cost follows changes, not the mart's size)."""
+    relations = list(marts.values())
+    passed = last_passed_fingerprints(validations, relations[0]) if relations else {}
     planned = []
     for suite_name, relation in marts.items():
-        table = relation.to_arrow_table()
-        planned.append(PlannedBatch(Batch(suite_name, MART_KIND, run.run_id, table.num_rows), lambda table=table: table))
+        rows, fingerprint = content_fingerprint(relation)
+        if passed.get(suite_name) == fingerprint:
+            continue
+        planned.append(PlannedBatch(Batch(suite_name, MART_KIND, run.run_id, rows, fingerprint), relation))
     return planned
 
 
@@ -131,6 +167,28 @@ def _validate_one(
     return rows, suite_run
 
 
+def validate_in_sql(
+    item: PlannedBatch, project_dir: str | Path, parameters: Mapping[str, Any], run: RunContext, settings: ValidationSettings
+) -> list[dict[str, Any]]:
+    """One (large) batch through its suite compiled to SQL, in the warehouse: result rows in the
+    same form as a GE run's (no Data Docs page). Never raises, as :func:`_validate_one`."""
+    engine = f"{installed_ge_version()} {SQL_ENGINE}"
+    path = suite_dir(Path(project_dir)) / f"{item.batch.suite_name}.json"
+    try:
+        suite = load_suite(path)
+        validation = SqlSuiteRunner(item.relation, parameters).run(suite_expectations(suite))
+    except Exception as exc:  # recorded as a failed suite, never raised: the test fails the build
+        return suite_error_rows(item.batch, run, f"{type(exc).__name__}: {exc} ({path})", ge_version=engine)
+    return result_rows(validation, item.batch, run, data_docs_page=None, ge_version=engine, settings=settings)
+
+
+def installed_ge_version() -> str:
+    """Great Expectations' version, without importing it (the import costs about two seconds)."""
+    from importlib.metadata import version
+
+    return version("great_expectations")
+
+
 def run_planned(
     planned: Sequence[PlannedBatch],
     *,
@@ -139,18 +197,30 @@ def run_planned(
     run: RunContext,
     settings: ValidationSettings = ValidationSettings(),
 ) -> tuple[pa.Table, pa.Table]:
-    """Run each batch's suite, then render their Data Docs pages; return (result rows, one summary
-    row per batch). Great Expectations is imported here, and only when there is a batch."""
+    """Run each batch's suite - as SQL in the warehouse for a batch of at least
+    ``settings.sql_min_rows`` rows, else with Great Expectations on a pandas frame, rendering its
+    Data Docs page - and return (result rows, one summary row per batch). Great Expectations is
+    imported here, and only when a batch goes to it."""
     if not planned:
         return results_table([]), validations_table([])
-    from mrs.quality.gx_context import RUN_LOCK, GxProject
+    in_sql = [item for item in planned if item.batch.row_count >= settings.sql_min_rows]
+    in_ge = [item for item in planned if item.batch.row_count < settings.sql_min_rows]
+    outcomes: list[tuple[Batch, list[dict[str, Any]], Any]] = [
+        (item.batch, validate_in_sql(item, project_dir, parameters, run, settings), None) for item in in_sql
+    ]
+    pages: dict[int, str | None] = {}
+    if in_ge:
+        from mrs.quality.gx_context import RUN_LOCK, GxProject
 
-    with RUN_LOCK:
-        project = GxProject(project_dir)
-        outcomes = [(item.batch, *_validate_one(project, item, parameters, run, settings)) for item in planned]
-        runs = [suite_run for _, _, suite_run in outcomes if suite_run is not None]
-        project.build_data_docs(runs)
-        pages = {id(suite_run): project.data_docs_page(suite_run) for suite_run in runs}
+        with RUN_LOCK:
+            project = GxProject(project_dir)
+            ge_outcomes = [(item.batch, *_validate_one(project, item, parameters, run, settings)) for item in in_ge]
+            runs = [suite_run for _, _, suite_run in ge_outcomes if suite_run is not None]
+            project.build_data_docs(runs)
+            pages = {id(suite_run): project.data_docs_page(suite_run) for suite_run in runs}
+        outcomes += ge_outcomes
+    order = {id(item.batch): n for n, item in enumerate(planned)}
+    outcomes.sort(key=lambda outcome: order[id(outcome[0])])
     details, summaries = [], []
     for batch, rows, suite_run in outcomes:
         page = pages.get(id(suite_run))
@@ -169,11 +239,20 @@ def record(
     parameters: Mapping[str, Any],
     project_dir: str | Path,
     run: RunContext | None,
+    kind: str = "batches",
 ) -> pa.Table:
     """Plan the batches for this run, validate them, append their results; return one row per batch."""
+    from mrs.step_log import timed_step
+
     run = run or RunContext.current()
-    details, summary = run_planned(plan(run), project_dir=project_dir, parameters=parameters, run=run)
-    append_results(session, results_log, details)
+    with timed_step(f"validate {kind}") as counts:
+        planned = plan(run)
+        details, summary = run_planned(planned, project_dir=project_dir, parameters=parameters, run=run)
+        append_results(session, results_log, details)
+        failed = summary.num_rows - sum(bool(v) for v in summary.column("success").to_pylist())
+        counts.rows_in = sum(item.batch.row_count for item in planned)
+        counts.rows_new = details.num_rows
+        counts.detail = f"{len(planned)} batch(es) of {', '.join(sorted({i.batch.suite_name for i in planned})) or 'none'}, {failed} failed"
     return summary
 
 
@@ -195,6 +274,7 @@ def validate_log_batches(
         parameters=parameters,
         project_dir=project_dir,
         run=run,
+        kind="log batches",
     )
 
 
@@ -202,20 +282,36 @@ def validate_marts(
     session: "duckdb.DuckDBPyConnection",
     *,
     marts: Mapping[str, "duckdb.DuckDBPyRelation"],
+    validations: str | None,
     results_log: str,
     parameters: Mapping[str, Any],
     project_dir: str | Path,
+    publish_to: Path | None = None,
     run: RunContext | None = None,
 ) -> pa.Table:
-    """Validate each mart as this build published it; append the results; return one row per mart."""
-    return record(
+    """Validate each mart this build changed, as it published it; append the results; return one
+    row per validated mart (``validations``: the step's own table, None on its first build).
+
+    With ``publish_to``, each mart that passed is then written there as Parquet, atomically
+    (:mod:`mrs.publish`), straight from the warehouse: exactly the rows that were validated. A mart
+    left unchanged since its latest passed validation keeps the file that validation published.
+    """
+    run = run or RunContext.current()
+    summary = record(
         session,
-        lambda run: plan_marts(marts, run),
+        lambda run: plan_marts(marts, validations, run),
         results_log=results_log,
         parameters=parameters,
         project_dir=project_dir,
         run=run,
+        kind="marts",
     )
+    if publish_to is not None:
+        from mrs.publish import publish_marts
+
+        validated = dict(zip(summary.column("suite_name").to_pylist(), summary.column("success").to_pylist()))
+        publish_marts(marts, validated, publish_to, run)
+    return summary
 
 
 def sibling_relation(this: Any, identifier: str) -> str:

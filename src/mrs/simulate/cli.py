@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mrs.cli_options import emit, json_option
 from mrs.project import project_root
 from mrs.simulate.config import DEFAULT_SEED, MIN_HISTORY_DAYS, DriftConfig, SimulationConfig
 from mrs.simulate.simulator import write_simulation
@@ -20,6 +21,7 @@ def default_out_dir(cwd: Path | None = None) -> Path:
 
 
 @click.command("simulate")
+@json_option
 @click.option(
     "--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True,
     help="World seed: the same seed gives byte-identical files, another seed another world.",
@@ -60,8 +62,11 @@ def simulate(
     out_dir = out_dir or default_out_dir()
     began = time.perf_counter()
     rows = write_simulation(config, out_dir, fmt, progress=progress)
+    seconds = time.perf_counter() - began
     counts = " ".join(f"{name}={n:,}" for name, n in rows.items())
-    click.echo(
+    emit(
+        {"seed": seed, "drift_start": config.drift_start if drift else None, "format": fmt, "out_dir": out_dir,
+         "tables": rows, "rows": sum(rows.values()), "seconds": round(seconds, 3)},
         f"mrs simulate: seed {seed}{f', drift from {config.drift_start}' if drift else ''}, {len(rows)} tables, {sum(rows.values()):,} rows ({counts}) "
-        f"as {fmt} in {out_dir} [{time.perf_counter() - began:.1f}s]"
+        f"as {fmt} in {out_dir} [{seconds:.1f}s]",
     )

@@ -1,0 +1,152 @@
+{#- The row-level rules of the checked input layer: per staging model of a raw table whose rows may
+    be quarantined (the sales feeds), the rules a row must keep. One home for each rule:
+    `input_quarantine` lists the rows that break them (rule, column, reason, value, the row), its
+    `input_rules_hold` test fails the build on them in strict mode, and `checked_rows()` leaves
+    them out downstream in quarantine mode.
+
+    Each rule: `rule` (name), `column`, `reason` (words), `broken` (SQL, true when the row breaks
+    it, evaluated over the staging row with the columns of `context` added). `context`: window or
+    lookup columns the rules need (the pair's median units, whether the store is known…).
+    `relation`: a raw table checked before staging parses it (default: the staging model). -#}
+{% macro input_row_rules() %}
+    {%- set rules = {
+        'sales_northmart': {
+            'relation': source('northmart', 'sales_northmart'),
+            'context': {},
+            'rules': [
+                {'rule': 'units_whole', 'column': 'units', 'broken': 'units <> floor(units)',
+                 'reason': 'units is not a whole number'},
+            ],
+        },
+        'sales_coastco': {
+            'relation': source('coastco', 'sales_coastco'),
+            'context': {},
+            'rules': [
+                {'rule': 'units_whole', 'column': 'QTY', 'broken': 'QTY <> floor(QTY)',
+                 'reason': 'QTY is not a whole number'},
+                {'rule': 'txn_date_is_a_calendar_date', 'column': 'TXN_DATE',
+                 'broken': 'TXN_DATE is not null and ' ~ parse_yyyymmdd('cast(TXN_DATE as ' ~ dbt.type_string() ~ ')') ~ ' is null',
+                 'reason': 'TXN_DATE is not a valid YYYYMMDD calendar date'},
+            ],
+        },
+        'sales': {
+            'relation': source('canonical', 'sales'),
+            'context': {},
+            'rules': [
+                {'rule': 'units_whole', 'column': 'units', 'broken': 'units <> floor(units)',
+                 'reason': 'units is not a whole number'},
+            ],
+        },
+    } -%}
+    {%- for feed in sales_feed_models() -%}
+        {%- do rules.update({feed: sales_feed_checks()}) -%}
+    {%- endfor -%}
+    {{ return(rules) }}
+{% endmacro %}
+
+{#- The rules of every sales feed (the sales feed contract, macros/sales_feeds.sql): a sales day
+    in the declared range; a store - by store_id (in the store master, when one is given), or by
+    retailer and retailer_store_ref together (the key the join uses, in the store master); a SKU
+    - by sku_id (in the SKU master, when one is given) or by EAN (in the SKU master); units whole,
+    not negative, plausible; revenue finite and not negative. -#}
+{% macro sales_feed_checks() %}
+    {%- set limits = input_limits() -%}
+    {%- set stores, skus = ref('stg_store_master__stores'), ref('stg_store_master__skus') -%}
+    {{ return({
+        'context': {
+            'store_by_ref_is_known': 'exists (select 1 from ' ~ stores ~ ' as stores where stores.retailer = checked.retailer and stores.retailer_store_ref = checked.retailer_store_ref)',
+            'store_id_is_known': 'exists (select 1 from ' ~ stores ~ ' as stores where stores.store_id = checked.store_id)',
+            'store_master_given': 'exists (select 1 from ' ~ stores ~ ')',
+            'sku_by_ean_is_known': 'exists (select 1 from ' ~ skus ~ ' as skus where skus.ean = checked.ean)',
+            'sku_id_is_known': 'exists (select 1 from ' ~ skus ~ ' as skus where skus.sku_id = checked.sku_id)',
+            'sku_master_given': 'exists (select 1 from ' ~ skus ~ ')',
+            'pair_median_units': "median(units_sold) over (partition by coalesce(store_id, retailer || ':' || retailer_store_ref), coalesce(sku_id, ean))",
+            'days_after_previous_row': dbt.datediff('lag(sales_date) over (order by sales_date)', 'sales_date', 'day'),
+        },
+        'rules': [
+            {'rule': 'sales_date_parsed', 'column': 'sales_date', 'broken': 'sales_date is null',
+             'reason': 'no sales day: the date is missing or not a valid calendar date'},
+            {'rule': 'sales_date_in_declared_range', 'column': 'sales_date',
+             'broken': declared_sales_range_broken('sales_date'),
+             'reason': 'sales day outside vars.sales_start_date .. vars.sales_end_date (' ~ var('sales_start_date') ~ ' .. ' ~ var('sales_end_date') ~ ')'},
+            {'rule': 'sales_date_not_far_after_the_rest', 'column': 'sales_date',
+             'broken': 'days_after_previous_row > ' ~ limits.max_date_gap_days,
+             'reason': 'the sales day lies more than ' ~ limits.max_date_gap_days ~ ' days after every earlier sales day of the table, e.g. a date far in the future (vars.input_limits.max_date_gap_days)'},
+            {'rule': 'store_named', 'column': 'retailer_store_ref', 'broken': 'store_id is null and (retailer is null or retailer_store_ref is null)',
+             'reason': 'no store: neither store_id nor retailer + retailer_store_ref'},
+            {'rule': 'store_is_this_retailers', 'column': 'retailer_store_ref',
+             'broken': 'store_id is null and retailer is not null and retailer_store_ref is not null and not store_by_ref_is_known',
+             'reason': 'no store of this retailer has this reference in the store master (retailer and retailer_store_ref together)'},
+            {'rule': 'store_id_in_the_master', 'column': 'store_id', 'broken': 'store_id is not null and store_master_given and not store_id_is_known',
+             'reason': 'a store master is given and has no store with this store_id'},
+            {'rule': 'sku_named', 'column': 'sku_id', 'broken': 'sku_id is null and ean is null',
+             'reason': 'no SKU: neither sku_id nor ean'},
+            {'rule': 'ean_is_known', 'column': 'ean', 'broken': 'sku_id is null and ean is not null and not sku_by_ean_is_known',
+             'reason': 'no SKU of the SKU master has this EAN'},
+            {'rule': 'sku_id_in_the_master', 'column': 'sku_id', 'broken': 'sku_id is not null and sku_master_given and not sku_id_is_known',
+             'reason': 'a SKU master is given and has no SKU with this sku_id'},
+            {'rule': 'units_present', 'column': 'units_sold', 'broken': 'units_sold is null',
+             'reason': 'no units'},
+            {'rule': 'units_not_negative', 'column': 'units_sold', 'broken': 'units_sold < 0',
+             'reason': 'negative units'},
+            {'rule': 'units_below_absolute_cap', 'column': 'units_sold', 'broken': 'units_sold > ' ~ limits.max_units_per_row,
+             'reason': 'more than ' ~ limits.max_units_per_row ~ ' units in one row (vars.input_limits.max_units_per_row)'},
+            {'rule': 'units_plausible_for_the_pair', 'column': 'units_sold',
+             'broken': 'units_sold > ' ~ limits.history_min_units ~ ' and units_sold > ' ~ limits.history_factor ~ ' * greatest(pair_median_units, 1)',
+             'reason': 'more than ' ~ limits.history_factor ~ ' times the median units of this store and SKU (and over ' ~ limits.history_min_units ~ '; vars.input_limits)'},
+            {'rule': 'revenue_finite', 'column': 'revenue', 'broken': 'revenue is not null and not ' ~ is_finite('revenue'),
+             'reason': 'revenue is NaN or infinite'},
+            {'rule': 'revenue_not_negative', 'column': 'revenue', 'broken': 'revenue < 0',
+             'reason': 'negative revenue'},
+        ],
+    }) }}
+{% endmacro %}
+
+{#- The plausibility limits, `vars.input_limits` over these defaults (a partial map may be passed). -#}
+{% macro input_limits() %}
+    {%- set limits = {'max_units_per_row': 100000, 'history_factor': 20, 'history_min_units': 100, 'price_factor': 20, 'max_date_gap_days': 366} -%}
+    {%- do limits.update(var('input_limits', {}) or {}) -%}
+    {{ return(limits) }}
+{% endmacro %}
+
+{#- `strict` (default: a row that breaks a rule fails the build) or `quarantine` (it is set aside in
+    input_quarantine, counted, and left out downstream; the build goes on). -#}
+{% macro bad_input_mode() %}
+    {%- set mode = var('bad_input_mode', 'strict') -%}
+    {%- if mode not in ['strict', 'quarantine'] -%}
+        {{ exceptions.raise_compiler_error("vars.bad_input_mode must be 'strict' or 'quarantine', got '" ~ mode ~ "'") }}
+    {%- endif -%}
+    {{ return(mode) }}
+{% endmacro %}
+
+{#- True when a number is neither NaN nor infinite (dispatches). -#}
+{% macro is_finite(column) -%}
+    {{ return(adapter.dispatch('is_finite', 'mrs')(column)) }}
+{%- endmacro %}
+{% macro default__is_finite(column) -%}
+    ({{ column }} = {{ column }} and {{ column }} not in (cast('inf' as {{ dbt.type_float() }}), cast('-inf' as {{ dbt.type_float() }})))
+{%- endmacro %}
+{% macro duckdb__is_finite(column) -%}
+    isfinite({{ column }})
+{%- endmacro %}
+
+{#- A row (a table alias) as JSON text, and its key: the md5 of that text (dispatches). -#}
+{% macro row_as_json(alias) -%}
+    {{ return(adapter.dispatch('row_as_json', 'mrs')(alias)) }}
+{%- endmacro %}
+{% macro duckdb__row_as_json(alias) -%}
+    cast(to_json({{ alias }}) as {{ dbt.type_string() }})
+{%- endmacro %}
+{% macro default__row_as_json(alias) -%}
+    {{ exceptions.raise_compiler_error("row_as_json: add an implementation for " ~ adapter.type()) }}
+{%- endmacro %}
+
+{#- SQL: the sales day lies outside the declared range (vars.sales_start_date .. sales_end_date).
+    An empty bound is no bound: by default the range is the data's own. -#}
+{% macro declared_sales_range_broken(column) -%}
+    {%- set start, end = var('sales_start_date', ''), var('sales_end_date', '') -%}
+    {%- set parts = [] -%}
+    {%- if start %}{% do parts.append(column ~ " < cast('" ~ start ~ "' as date)") %}{% endif -%}
+    {%- if end %}{% do parts.append(column ~ " > cast('" ~ end ~ "' as date)") %}{% endif -%}
+    {{ '(' ~ parts | join(' or ') ~ ')' if parts else 'false' }}
+{%- endmacro %}
