@@ -202,3 +202,43 @@ def test_evidence_links_overlapping_campaigns_and_events_only():
     assert ev["campaigns"][1] == 0  # ST01 is coastco's
     assert ev["weather_event_ids"][0].tolist() == ["EVT-001"] and ev["weather_region_events"][1] == 1
     assert UNEXPLAINED == "unexplained"
+
+
+def test_a_weekly_baseline_is_scanned_on_its_weeks_not_on_empty_days():
+    baseline = _baseline({})
+    days = baseline.column("sales_date").to_pylist()
+    keep = pa.array([(d - FIRST).days % 7 == 0 for d in days])
+    weekly = baseline.filter(keep)
+    cube = build_cube(weekly, *_masters())
+    assert cube.days.size == N_DAYS // 7 and np.isfinite(cube.actual).all()
+    assert (np.diff(cube.days) == np.timedelta64(7, "D")).all()
+    assert cube.period_of(weekly.column("sales_date")).max() == cube.days.size - 1
+    shifted = pa.table({**{c: weekly.column(c) for c in weekly.column_names if c != "sales_date"},
+                        "sales_date": pa.array([d + timedelta(days=3 if i == 1 else 0) for i, d in enumerate(weekly.column("sales_date").to_pylist())])})
+    with pytest.raises(ValueError, match="not on one grid"):
+        build_cube(shifted, *_masters())
+
+
+def test_pair_masters_are_the_scored_pairs_attributes_and_one_per_id():
+    from mrs.minority.scoring_v1 import pair_masters
+
+    periods = pa.table({
+        "store_id": ["S2", "S1", "S1", "S2"], "sku_id": ["K1", "K1", "K2", "K2"],
+        "retailer": ["r", "q", "q", "r"], "region": ["n", "s", "s", "n"], "category": ["a", "a", "b", "b"],
+    })
+    stores, skus = pair_masters(periods)
+    assert stores.to_pylist() == [{"store_id": "S1", "retailer": "q", "region": "s"}, {"store_id": "S2", "retailer": "r", "region": "n"}]
+    assert skus.column("sku_id").to_pylist() == ["K1", "K2"]
+    with pytest.raises(ValueError, match="more than one set of master attributes"):
+        pair_masters(periods.set_column(4, "category", pa.array(["a", "b", "b", "b"])))
+
+
+def test_version_0_rows_get_version_1_columns_as_nulls_and_a_required_one_is_refused():
+    from mrs.minority.schemas import CLUSTER_LOG, V1_COLUMNS, with_unset_columns
+
+    own = [f for f in CLUSTER_LOG.columns if f.name not in V1_COLUMNS["cluster_log"]]
+    table = pa.Table.from_pylist([], schema=pa.schema(own))
+    filled = with_unset_columns(table, CLUSTER_LOG)
+    assert filled.column_names == list(CLUSTER_LOG.column_names)
+    with pytest.raises(ValueError, match="not nullable"):
+        with_unset_columns(table.drop_columns(["cluster_name"]), CLUSTER_LOG)

@@ -24,7 +24,8 @@ def test_seed_sets_must_not_overlap():
 
 
 @pytest.mark.integration
-def test_trained_models_are_immutable_versions_and_evaluate_prints_every_figure(tmp_path):
+def test_trained_models_are_immutable_versions_and_evaluate_prints_every_figure(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the project: its shipped trained_models/ are not in the way
     root, cache = tmp_path / "artifacts", str(tmp_path / "worlds")
     for model in ("anomaly_classifier", "cluster_model", "attribution_model"):
         path = train_minority_model(model, root, world_cache=cache, plan=TINY, echo=lambda _: None)
@@ -47,6 +48,7 @@ def test_trained_models_are_immutable_versions_and_evaluate_prints_every_figure(
     assert "z-score peer" in text.output and "cluster ARI" in text.output
 
 
-def test_evaluate_without_trained_models_says_what_to_run(tmp_path):
+def test_evaluate_without_trained_models_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["evaluate", "minority", "--artifacts-dir", str(tmp_path)])
     assert result.exit_code != 0 and "mrs train anomaly_classifier" in result.output

@@ -2,8 +2,10 @@
 
 from mrs.lifecycle.governance import resolve_active
 from mrs.lifecycle.registry import TRAINED
+from mrs.logs import add_missing_log_columns
 from mrs.minority.config import AnomalyWindow
 from mrs.minority.detection import score_detections
+from mrs.minority.schemas import DETECTION_LOG
 from mrs.minority.scoring_v1 import score_detections_v1
 
 
@@ -11,11 +13,12 @@ def model(dbt, session):
     dbt.config(materialized="incremental")
     active = resolve_active("anomaly_classifier", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log"))
     log_relation = str(dbt.this) if dbt.is_incremental else None
+    # a log built before a column was declared gets it now (ALTER TABLE; no row rewritten)
+    add_missing_log_columns(session, log_relation, DETECTION_LOG.schema)
     baseline_version = str(dbt.config.get("baseline_version"))
-    stores, skus = dbt.ref("stg_store_master__stores"), dbt.ref("stg_store_master__skus")
-    if active.kind == TRAINED:  # v1: scans every scored day of the baseline; never reads the narratives
+    if active.kind == TRAINED:  # v1: scans every scored period of the baseline; never reads the narratives
         return score_detections_v1(
-            session, active=active, baseline_log=dbt.ref("baseline_log"), stores=stores, skus=skus,
+            session, active=active, scored_periods=dbt.ref("int_minority__scored_periods"),
             baseline_version=baseline_version, log_relation=log_relation,
         )
     return score_detections(

@@ -15,7 +15,7 @@ import click
 import duckdb
 
 from mrs.cli_options import WAREHOUSE_ENV, emit, json_option, warehouse_option
-from mrs.lifecycle.artifacts import ArtifactError, artifacts_root, find_manifests, sha256_file, version_dir
+from mrs.lifecycle.artifacts import ArtifactError, artifacts_root, find_all_manifests, locate_version, sha256_file
 from mrs.lifecycle.governance import (
     APPROVED,
     REJECTED,
@@ -124,7 +124,7 @@ def _train_minority(model: str, root: Path, seed: int = 0, world_cache: str | No
 
 
 def _version_exists(model: str, version: str, root: Path) -> bool:
-    return (model, version) in BUILTIN_CARDS or (version_dir(root, model, version) / "manifest.json").is_file()
+    return (model, version) in BUILTIN_CARDS or (locate_version(root, model, version) / "manifest.json").is_file()
 
 
 def _decide(decision: str, model: str, version: str, by: str, reason: str, approvals_file: Path | None,
@@ -133,10 +133,10 @@ def _decide(decision: str, model: str, version: str, by: str, reason: str, appro
     if not _version_exists(model, version, root):
         raise click.ClickException(
             f"model {model!r} has no version {version!r}: it is not built in and there is no "
-            f"{version_dir(root, model, version) / 'manifest.json'} (train it first, or pass --artifacts-dir)"
+            f"{locate_version(root, model, version) / 'manifest.json'} (train it first, or pass --artifacts-dir)"
         )
     path = approvals_path(approvals_file)
-    manifest = version_dir(root, model, version) / "manifest.json"
+    manifest = locate_version(root, model, version) / "manifest.json"
     # a trained version's decision names its artefact (the manifest's SHA-256): it holds for that one only
     digest = sha256_file(manifest) if (model, version) not in BUILTIN_CARDS else ""
     try:
@@ -182,7 +182,7 @@ def open_retrain_events(con: duckdb.DuckDBPyConnection, root: Path) -> dict[str,
     tables = {r[0] for r in con.sql("select table_schema || '.' || table_name from information_schema.tables").fetchall()}
     if RETRAIN_EVENTS_TABLE not in tables:
         raise click.ClickException(f"{RETRAIN_EVENTS_TABLE} is not in the warehouse: run `dbt build` first")
-    answered = {e for _, m in find_manifests(root) for e in m.retrain_event_ids}
+    answered = {e for _, m in find_all_manifests(root) for e in m.retrain_event_ids}
     if REGISTRY_TABLE in tables:
         answered |= {r[0] for r in con.sql(f"select distinct unnest(retrain_event_ids) from {REGISTRY_TABLE}").fetchall()}
     events: dict[str, list[str]] = {}

@@ -62,7 +62,7 @@ class Cube:
 
     store_ids: np.ndarray
     sku_ids: np.ndarray
-    days: np.ndarray  # datetime64[D], consecutive
+    days: np.ndarray  # datetime64[D], consecutive periods (days, or weeks at weekly grain)
     actual: np.ndarray  # (P, D) float, NaN where a day has no baseline
     expected: np.ndarray  # (P, D)
     store_of: np.ndarray  # (P,) store index
@@ -72,6 +72,10 @@ class Cube:
     @property
     def n_pairs(self) -> int:
         return int(self.actual.shape[0])
+
+    def period_of(self, dates: pa.ChunkedArray) -> np.ndarray:
+        """The period index (column of the cube) of each date."""
+        return np.searchsorted(self.days, dates.to_numpy().astype("datetime64[D]")).astype(np.int64)
 
 
 def slice_index(stores: pa.Table, skus: pa.Table, store_of: np.ndarray, sku_of: np.ndarray) -> dict[str, np.ndarray]:
@@ -115,13 +119,18 @@ def build_cube(baseline: pa.Table, stores: pa.Table, skus: pa.Table) -> Cube:
         first = last = np.datetime64("1970-01-01")
     else:
         first, last = dates.min(), dates.max()
-    days = np.arange(first, last + 1, dtype="datetime64[D]")
+    # the periods: consecutive days, or the weeks of a weekly grain (the smallest step between dates)
+    distinct = np.unique(dates)
+    step = np.diff(distinct).min() if distinct.size > 1 else np.timedelta64(1, "D")
+    if distinct.size > 1 and ((distinct - first) % step != np.timedelta64(0, "D")).any():
+        raise ValueError(f"detection: the baseline's periods are not on one grid of {step} from {first}")
+    days = np.arange(first, last + step, step, dtype="datetime64[D]")
     n_k = sku_ids.size
     n_pairs = store_ids.size * n_k
     actual = np.full((n_pairs, days.size), np.nan)
     expected = np.full((n_pairs, days.size), np.nan)
     pair = row_store * n_k + row_sku
-    col = (dates - first).astype(np.int64)
+    col = ((dates - first) // step).astype(np.int64)
     actual[pair, col] = baseline.column("actual_units").to_numpy().astype(np.float64)
     expected[pair, col] = baseline.column("expected_units").to_numpy().astype(np.float64)
     store_of = np.repeat(np.arange(store_ids.size), n_k)

@@ -4,11 +4,14 @@ They run when the active version of ``anomaly_classifier``, ``cluster_model`` or
 ``attribution_model`` is a trained one (its registered artefact, checked by SHA-256). None of
 them reads ``master_narratives``: ``narrative_id`` is null on their rows.
 
-* Detection scans every scored day of the active baseline (its current rows in ``baseline_log``)
-  and logs one row per detected event (a run of days on a pair) with the event's probability as
-  ``model_confidence_metric``.
-* Clustering and attribution describe the current detections of the active classifier, reading
-  the baseline rows around them for the incident shape.
+* Detection scans every scored period of the active baseline (``int_minority__scored_periods``:
+  its current baseline_log rows with the pairs' master attributes) and logs one row per detected
+  event (a run of periods on a pair) with the event's probability as ``model_confidence_metric``.
+* Clustering and attribution describe the current detections of the active classifier
+  (``int_minority__current_detections``), reading the scored periods around them for the
+  incident shape.
+
+Their inputs are assembled by those dbt SQL models; here only pure functions of frames run.
 
 A row's ``input_fingerprint`` hashes what it was computed from (the baseline rows of the window,
 and for clusters and causes the incident's detections and the evidence), so a re-run on unchanged
@@ -25,11 +28,9 @@ import pyarrow as pa
 
 from mrs.logs import ModelCard, RunContext, finalize, unlogged, with_log_ids
 from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, cause_features, evidence
-from mrs.minority.detection import current_detections_sql
 from mrs.minority.pipeline import Detections, detect
-from mrs.minority.relations import current_rows_sql, sql_over
-from mrs.minority.scan import build_cube
-from mrs.minority.schemas import ATTRIBUTION_LOG, BASELINE_LOG, CLUSTER_LOG, DETECTION_LOG
+from mrs.minority.scan import SLICES, build_cube
+from mrs.minority.schemas import ATTRIBUTION_LOG, CLUSTER_LOG, DETECTION_LOG
 from mrs.minority.shapes import SHAPE_FEATURES, incidents, shape_features
 from mrs.minority.training import model_from_text
 
@@ -39,6 +40,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from mrs.lifecycle.governance import ActiveVersion
 
 
+FOUND_ON: tuple[str, ...] = ("pair",) + SLICES
+"""detection_log.found_on by candidate source (mrs.minority.scan.candidates): 0 the pair, 1 + i slice i."""
+
+
 def load_active_model(active: "ActiveVersion") -> object:
     """The fitted model of a trained active version, from its registered artefact."""
     from mrs.lifecycle.artifacts import read_verified_model
@@ -46,19 +51,25 @@ def load_active_model(active: "ActiveVersion") -> object:
     return model_from_text(read_verified_model(active.artifact_uri, active.artifact_sha256))
 
 
-def _baseline_rows(con, baseline_log, baseline_version: str) -> pa.Table:
-    sql = current_rows_sql("baseline_log", BASELINE_LOG.key_columns, {"model_version": baseline_version})
-    return sql_over(
-        con, {"baseline_log": baseline_log},
-        f"select store_id, sku_id, sales_date, actual_units, expected_units, log_id from ({sql}) order by store_id, sku_id, sales_date",
-    ).to_arrow_table()
+SCORED_PERIOD_COLUMNS: tuple[str, ...] = ("store_id", "sku_id", "sales_date", "actual_units", "expected_units")
 
 
-def _masters(con, stores, skus) -> tuple[pa.Table, pa.Table]:
-    return (
-        stores.project("store_id, retailer, region").order("store_id").to_arrow_table(),
-        skus.project("sku_id, category").order("sku_id").to_arrow_table(),
-    )
+def pair_masters(periods: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The stores (store_id, retailer, region) and SKUs (sku_id, category) of the scored pairs,
+    sorted by id: the masters the scan's slices are built from."""
+    stores = periods.group_by(["store_id", "retailer", "region"]).aggregate([]).sort_by("store_id")
+    skus = periods.group_by(["sku_id", "category"]).aggregate([]).sort_by("sku_id")
+    for table, key in ((stores, "store_id"), (skus, "sku_id")):
+        if len(set(table.column(key).to_pylist())) != table.num_rows:
+            raise ValueError(f"int_minority__scored_periods: a {key} has more than one set of master attributes")
+    return stores, skus
+
+
+def _periods(scored_periods) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The scored periods (ordered by pair and period) and their pair masters."""
+    periods = scored_periods.order("store_id, sku_id, sales_date").to_arrow_table()
+    stores, skus = pair_masters(periods)
+    return periods, stores, skus
 
 
 def _log_ids_cube(baseline: pa.Table, cube) -> np.ndarray:
@@ -68,8 +79,8 @@ def _log_ids_cube(baseline: pa.Table, cube) -> np.ndarray:
     k_pos = {k: i for i, k in enumerate(cube.sku_ids)}
     n_k = cube.sku_ids.size
     pair = np.array([s_pos[s] * n_k + k_pos[k] for s, k in zip(baseline.column("store_id").to_pylist(), baseline.column("sku_id").to_pylist())], dtype=np.int64)
-    day = (baseline.column("sales_date").to_numpy().astype("datetime64[D]") - cube.days[0]).astype(np.int64)
-    ids[pair, day] = np.asarray(baseline.column("log_id").to_pylist(), dtype=object)
+    day = cube.period_of(baseline.column("sales_date"))
+    ids[pair, day] = np.asarray(baseline.column("baseline_log_id").to_pylist(), dtype=object)
     return ids
 
 
@@ -139,70 +150,61 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
             "daily_expected_units": pa.array(daily_e, pa.list_(pa.float64())),
             "baseline_model_version": pa.array([baseline_version] * len(ev), pa.string()),
             "baseline_log_ids": pa.array(daily_ids, pa.list_(pa.string())),
+            # where the scan found the event: the pair itself, or the slice it was localised from
+            "found_on": pa.array([FOUND_ON[int(s)] for s in best[:, 4]], pa.string()),
             "probability": pa.array(ev["probability"].to_numpy(np.float64)),
         }
     )
 
 
-def score_detections_v1(con, *, active: "ActiveVersion", baseline_log, stores, skus, baseline_version: str, log_relation: str | None) -> pa.Table:
-    """The ``detection_log`` step of a trained anomaly_classifier."""
+def score_detections_v1(con, *, active: "ActiveVersion", scored_periods, baseline_version: str, log_relation: str | None) -> pa.Table:
+    """The ``detection_log`` step of a trained anomaly_classifier over ``int_minority__scored_periods``."""
     classifier = load_active_model(active)
-    baseline = _baseline_rows(con, baseline_log, baseline_version)
-    store_table, sku_table = _masters(con, stores, skus)
-    det = detect(baseline.drop_columns(["log_id"]), store_table, sku_table, classifier)
-    outputs = detection_rows(det, _log_ids_cube(baseline, det.cube), baseline_version)
+    periods, store_table, sku_table = _periods(scored_periods)
+    det = detect(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table, classifier)
+    outputs = detection_rows(det, _log_ids_cube(periods, det.cube), baseline_version)
     return _new_rows(
         con, outputs, DETECTION_LOG, active.card, ["baseline_log_ids", "daily_actual_units", "daily_expected_units"],
         log_relation, confidence="probability",
     )
 
 
-def _current_events(con, detection_log, classifier_version: str, baseline_version: str, cube) -> tuple[pa.Table, pd.DataFrame]:
-    sql = current_detections_sql(classifier_version, baseline_version)
-    rows = sql_over(
-        con, {"detection_log": detection_log},
-        f"select anomaly_id, log_id as detection_log_id, store_id, sku_id, window_start, window_end, window_days, "
-        f"observed_direction, daily_actual_units, daily_expected_units from ({sql}) order by anomaly_id",
-    ).to_arrow_table()
+def _current_events(detections, cube) -> tuple[pa.Table, pd.DataFrame]:
+    """The current detections (``int_minority__current_detections``) and their events on the cube."""
+    rows = detections.order("anomaly_id").to_arrow_table()
     s_pos = {s: i for i, s in enumerate(cube.store_ids)}
     k_pos = {k: i for i, k in enumerate(cube.sku_ids)}
     n_k = cube.sku_ids.size
-    first = cube.days[0]
     events = pd.DataFrame(
         {
             "pair": [s_pos[s] * n_k + k_pos[k] for s, k in zip(rows.column("store_id").to_pylist(), rows.column("sku_id").to_pylist())],
             "sign": np.where(np.asarray(rows.column("observed_direction").to_pylist()) == "up", 1, -1),
-            "start": (rows.column("window_start").to_numpy().astype("datetime64[D]") - first).astype(np.int64),
-            "end": (rows.column("window_end").to_numpy().astype("datetime64[D]") - first).astype(np.int64),
+            "start": cube.period_of(rows.column("window_start")),
+            "end": cube.period_of(rows.column("window_end")),
         }
     )
     return rows, events
 
 
-def _incident_members(rows: pa.Table, events: pd.DataFrame, cube) -> list[str]:
+def _incident_members(rows: pa.Table, events: pd.DataFrame, cube) -> list[list[str]]:
     """Per detection: its incident's detection log ids (what its shape was read from)."""
     inc = incidents(events, cube) if len(events) else np.zeros(0, np.int64)
     ids = np.asarray(rows.column("detection_log_id").to_pylist(), dtype=object)
-    members = {i: ",".join(sorted(ids[inc == i])) for i in np.unique(inc)}
+    members = {i: sorted(ids[inc == i]) for i in np.unique(inc)}
     return [members[i] for i in inc]
 
 
-def _describe_inputs(con, *, detection_log, baseline_log, stores, skus, classifier_version, baseline_version):
-    baseline = _baseline_rows(con, baseline_log, baseline_version)
-    store_table, sku_table = _masters(con, stores, skus)
-    cube = build_cube(baseline.drop_columns(["log_id"]), store_table, sku_table)
-    rows, events = _current_events(con, detection_log, classifier_version, baseline_version, cube)
+def _describe_inputs(detections, scored_periods):
+    periods, store_table, sku_table = _periods(scored_periods)
+    cube = build_cube(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table)
+    rows, events = _current_events(detections, cube)
     return cube, rows, events, store_table, sku_table
 
 
-def score_clusters_v1(con, *, active: "ActiveVersion", detection_log, baseline_log, stores, skus, classifier_version: str,
-                      baseline_version: str, log_relation: str | None) -> pa.Table:
-    """The ``cluster_log`` step of a trained cluster_model."""
+def score_clusters_v1(con, *, active: "ActiveVersion", detections, scored_periods, log_relation: str | None) -> pa.Table:
+    """The ``cluster_log`` step of a trained cluster_model over ``int_minority__current_detections``."""
     model = load_active_model(active)
-    cube, rows, events, _, _ = _describe_inputs(
-        con, detection_log=detection_log, baseline_log=baseline_log, stores=stores, skus=skus,
-        classifier_version=classifier_version, baseline_version=baseline_version,
-    )
+    cube, rows, events, _, _ = _describe_inputs(detections, scored_periods)
     shapes = shape_features(events, cube)
     assigned = model.assign(shapes) if len(events) else pd.DataFrame({"cluster_id": [], "cluster_name": [], "membership": []})
     names = assigned["cluster_name"].astype(str).to_numpy()
@@ -224,20 +226,19 @@ def score_clusters_v1(con, *, active: "ActiveVersion", detection_log, baseline_l
             "peak_position": pa.array(peak, pa.float64()),
             "duration_days": pa.array(lengths, pa.int32()),
             "residual_sign": pa.array(events["sign"].to_numpy(np.int8) if len(events) else np.zeros(0, np.int8), pa.int8()),
-            "incident_detections": pa.array(_incident_members(rows, events, cube), pa.string()),
+            "cluster_id": pa.array(assigned["cluster_id"].to_numpy(np.int64), pa.int32()),
+            "is_noise": pa.array(assigned["cluster_id"].to_numpy(np.int64) < 0, pa.bool_()),
+            "incident_detections": pa.array(_incident_members(rows, events, cube), pa.list_(pa.string())),
         }
     )
     return _new_rows(con, outputs, CLUSTER_LOG, active.card, ["detection_log_id", "incident_detections"], log_relation, confidence="similarity_score")
 
 
-def score_attributions_v1(con, *, active: "ActiveVersion", detection_log, baseline_log, stores, skus, campaigns, context_events,
-                          classifier_version: str, baseline_version: str, log_relation: str | None) -> pa.Table:
-    """The ``attribution_log`` step of a trained attribution_model."""
+def score_attributions_v1(con, *, active: "ActiveVersion", detections, scored_periods, campaigns, context_events,
+                          log_relation: str | None) -> pa.Table:
+    """The ``attribution_log`` step of a trained attribution_model over ``int_minority__current_detections``."""
     model = load_active_model(active)
-    cube, rows, events, store_table, sku_table = _describe_inputs(
-        con, detection_log=detection_log, baseline_log=baseline_log, stores=stores, skus=skus,
-        classifier_version=classifier_version, baseline_version=baseline_version,
-    )
+    cube, rows, events, store_table, sku_table = _describe_inputs(detections, scored_periods)
     shapes = shape_features(events, cube)
     event_table = pa.table(
         {
@@ -267,7 +268,8 @@ def score_attributions_v1(con, *, active: "ActiveVersion", detection_log, baseli
             "evidence_campaign_ids": pa.array(campaign_ids, pa.list_(pa.string())),
             "evidence_event_ids": pa.array(event_ids, pa.list_(pa.string())),
             "evidence_count": pa.array([len(a) + len(b) for a, b in zip(campaign_ids, event_ids)], pa.int32()),
-            "incident_detections": pa.array(_incident_members(rows, events, cube), pa.string()),
+            "cause_ranking": pa.array([list(r) for r in ranked["cause_ranking"]], pa.list_(pa.string())),
+            "incident_detections": pa.array(_incident_members(rows, events, cube), pa.list_(pa.string())),
         }
     )
     return _new_rows(

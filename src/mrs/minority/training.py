@@ -313,14 +313,14 @@ def write_model_artifact(
 
 def load_model_artifact(root, model_name: str, version: str | None = None) -> tuple[object, object]:
     """(model, manifest) of a trained v1 version (default: the highest), checked by SHA-256."""
-    from mrs.lifecycle.artifacts import ArtifactError, find_manifests, read_verified_model
+    from mrs.lifecycle.artifacts import ArtifactError, find_all_manifests, read_verified_model
 
-    found = [(p, m) for p, m in find_manifests(root) if m.model_name == model_name]
+    found = [(p, m) for p, m in find_all_manifests(root) if m.model_name == model_name]
     if version is not None:
         found = [(p, m) for p, m in found if m.model_version == str(version)]
     if not found:
         raise ArtifactError(
             f"no trained {model_name!r} version {version or '(any)'} under {root}: run `mrs train {model_name}` first"
         )
-    path, manifest = max(found, key=lambda pm: (len(pm[1].model_version), pm[1].model_version))
+    path, manifest = max(found, key=lambda pm: (len(pm[1].model_version), pm[1].model_version))  # the highest version
     return model_from_text(read_verified_model(str(path.parent), manifest.artifact_sha256)), manifest
