@@ -91,10 +91,14 @@ def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: Train
 @json_option
 @_warehouse_option
 @_artifacts_option
-@click.option("--holdout-days", type=click.IntRange(min=1), default=TrainingConfig.holdout_days, show_default=True)
-@click.option("--validation-days", type=click.IntRange(min=1), default=TrainingConfig.validation_days, show_default=True)
+@click.option("--holdout-periods", "--holdout-days", "holdout_periods", type=click.IntRange(min=1),
+              default=TrainingConfig.holdout_periods, show_default=True,
+              help="Last periods (days, or weeks at sales_grain: week) held out.")
+@click.option("--validation-periods", "--validation-days", "validation_periods", type=click.IntRange(min=1),
+              default=TrainingConfig.validation_periods, show_default=True,
+              help="Periods before the hold-out used for early stopping.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
-def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_days: int, validation_days: int,
+def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_periods: int, validation_periods: int,
           progress: bool) -> None:
     """Train a new version of MODEL outside the DAG and write it as an immutable artefact.
 
@@ -103,7 +107,7 @@ def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_days:
     after `mrs approve`.
     """
     with connect_read_only(warehouse) as con:
-        _train(model, con, artifacts_root(artifacts_dir), TrainingConfig(holdout_days=holdout_days, validation_days=validation_days), progress)
+        _train(model, con, artifacts_root(artifacts_dir), TrainingConfig(holdout_periods=holdout_periods, validation_periods=validation_periods), progress)
 
 
 def _version_exists(model: str, version: str, root: Path) -> bool:
