@@ -174,3 +174,30 @@ def test_drifted_data_is_flagged_raises_retrain_events_and_retrain_answers_them(
         "where model_name = 'baseline' and model_kind = 'trained'"
     ) == [("1", "pending", False)]
     assert project_copy.scalar("select open_retrain_events from marts.model_versions where model_name = 'baseline' and is_active") == 0
+
+
+def test_an_activation_log_of_the_earlier_shape_is_upgraded_in_place_by_the_next_run(
+    built_warehouse: Warehouse, project_copy: Warehouse
+) -> None:
+    import duckdb
+
+    # a warehouse built before model_activation_log had build_status and finished_at
+    with duckdb.connect(str(project_copy.path)) as con:
+        con.execute(f"attach '{built_warehouse.path}' as built (read_only)")
+        con.execute("create schema ml")
+        con.execute("create table ml.model_activation_gate as select * from built.ml.model_activation_gate")
+        con.execute(
+            "create table ml.model_activation_log as "
+            "select * exclude (build_status, finished_at) from built.ml.model_activation_log"
+        )
+        old_rows = con.sql("select * from ml.model_activation_log order by log_id").fetchall()
+    assert old_rows
+    result = project_copy.dbt("run", "--select", "model_activation_log")
+    assert "MRS model_activation_log: upgraded in place, added column(s) build_status, finished_at" in result.stdout
+    columns = [c for (c,) in project_copy.query(
+        "select column_name from information_schema.columns where table_schema = 'ml' and table_name = 'model_activation_log' order by ordinal_position"
+    )]
+    assert columns[-2:] == ["build_status", "finished_at"]
+    kept = project_copy.query("select * exclude (build_status, finished_at) from ml.model_activation_log order by log_id")
+    assert kept == old_rows  # every old row, unchanged, null in the new columns
+    assert project_copy.scalar("select count(*) from ml.model_activation_log where build_status is not null or finished_at is not null") == 0

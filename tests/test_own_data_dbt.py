@@ -308,3 +308,52 @@ def test_compile_and_docs_generate_work_on_a_fresh_warehouse(project_copy: Wareh
     project_copy.dbt("docs", "generate")
     catalog = json.loads((project_copy.path.parent / "target" / "catalog.json").read_text())
     assert "errors" not in catalog or not catalog["errors"]
+
+
+def test_a_weekly_world_trains_a_baseline_that_registers_is_approved_and_scores_weekly(
+    project_copy: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from mrs.cli import main
+
+    def cli(*args: str) -> str:
+        result = CliRunner().invoke(main, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    artifacts = tmp_path / "artifacts"
+    monkeypatch.setenv("MRS_ARTIFACTS_DIR", str(artifacts))
+    # 80 weeks scored of 118: the first 14 have no year of history behind them for baseline 0
+    weekly = {"raw_tables": {"sales": str(EXAMPLE)}, "sales_grain": "week", "baseline_scoring_periods": 80}
+    first_build = project_copy.dbt("build", vars=weekly).stdout
+    assert "MRS baseline_log: WARNING baseline 0 has no history for 14 of the 80 weeks it scores" in first_build
+    assert "vars.baseline_scoring_periods to at most 66" in first_build
+    # one store and five SKUs are far below the monitoring minimums: the build says the model is not monitored
+    assert "MRS model_monitoring_log: WARNING baseline 0 is not monitored" in first_build
+    assert "vars.model_monitoring.min_rows / min_entities" in first_build
+
+    trained = cli("train", "baseline", "--warehouse", str(project_copy.path), "--artifacts-dir", str(artifacts), "--no-progress")
+    assert "trained baseline version 1" in trained and "vs seasonal naive (units 52 weeks earlier" in trained
+    manifest = json.loads((artifacts / "baseline" / "1" / "manifest.json").read_text())
+    assert manifest["parameters"]["sales_grain"] == "week" and manifest["metrics"]["seasonal_period_days"] == 364
+    print(trained)  # the hold-out figures, for the record
+
+    approvals = project_copy.project_dir / "seeds" / "model_approvals.csv"
+    cli("approve", "baseline", "1", "--by", "Test Reviewer", "--reason", "weekly hold-out figures reviewed",
+        "--approvals-file", str(approvals), "--artifacts-dir", str(artifacts))
+    # one build registers the version, passes the gate (registered and approved) and scores with it
+    project_copy.dbt("build", vars=weekly | {"active_model_versions": {"baseline": "1"}})
+    assert project_copy.scalar(
+        "select model_kind from ml.model_registry_log where model_name = 'baseline' and model_version = '1'"
+    ) == "trained"
+    first = date(2023, 1, 6)  # the example's first week
+    rows, off_grid, periods = project_copy.query(
+        f"select count(*), count(*) filter (where date_diff('day', date '{first}', sales_date) % 7 <> 0), "
+        "count(distinct sales_date) from ml.baseline_log where model_version = '1'"
+    )[0]
+    assert rows == 80 * 5 and off_grid == 0 and periods == 80  # 15 weeks of look-back: every scored week scores
+    assert project_copy.query("select distinct baseline_model_version from marts.daily_sales_vs_baseline") == [("1",)]
+    assert project_copy.query(
+        "select model_version from ml.model_activation_log where model_name = 'baseline' order by activated_at"
+    ) == [("0",), ("1",)]

@@ -92,14 +92,18 @@ def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: Train
 @json_option
 @_warehouse_option
 @_artifacts_option
-@click.option("--holdout-days", type=click.IntRange(min=1), default=TrainingConfig.holdout_days, show_default=True)
-@click.option("--validation-days", type=click.IntRange(min=1), default=TrainingConfig.validation_days, show_default=True)
+@click.option("--holdout-periods", "--holdout-days", "holdout_periods", type=click.IntRange(min=1),
+              default=TrainingConfig.holdout_periods, show_default=True,
+              help="Last periods (days, or weeks at sales_grain: week) held out.")
+@click.option("--validation-periods", "--validation-days", "validation_periods", type=click.IntRange(min=1),
+              default=TrainingConfig.validation_periods, show_default=True,
+              help="Periods before the hold-out used for early stopping.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Random state of a minority-report model (anomaly_classifier, cluster_model, attribution_model).")
 @click.option("--world-cache", type=click.Path(file_okay=False), default=None,
               help="Minority-report models: keep the simulated training worlds here.")
-def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_days: int, validation_days: int,
+def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_periods: int, validation_periods: int,
           progress: bool, seed: int, world_cache: str | None) -> None:
     """Train a new version of MODEL outside the DAG and write it as an immutable artefact.
 
@@ -111,7 +115,7 @@ def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_days:
         _train_minority(model, artifacts_root(artifacts_dir), seed=seed, world_cache=world_cache)
         return
     with connect_read_only(warehouse) as con:
-        _train(model, con, artifacts_root(artifacts_dir), TrainingConfig(holdout_days=holdout_days, validation_days=validation_days), progress)
+        _train(model, con, artifacts_root(artifacts_dir), TrainingConfig(holdout_periods=holdout_periods, validation_periods=validation_periods), progress)
 
 
 def _train_minority(model: str, root: Path, seed: int = 0, world_cache: str | None = None) -> None:
