@@ -73,7 +73,7 @@ def labelled_world(
     """Simulate world ``seed`` and score its version-0 baseline over the last ``scoring_days`` days."""
     config = SimulationConfig(seed=seed, n_stores=n_stores, n_skus=n_skus)
     sales, world, scenario, units = _sales_table(config)
-    scoring = BaselineScoring(window=AnomalyWindow(config.window_start, config.window_end), scoring_days=scoring_days)
+    scoring = BaselineScoring(window=AnomalyWindow(config.window_start, config.window_end), scoring_periods=scoring_days)
     con = duckdb.connect()
     try:
         con.register("sales_arrow", sales)
