@@ -42,7 +42,7 @@ def _baseline(effects: dict[tuple[int, int], tuple[int, float]], n_stores: int =
                 if (s, k) in effects and d >= effects[(s, k)][0]:
                     lam *= effects[(s, k)][1]
                 rows.append((f"ST{s:02d}", f"SKU{k:02d}", FIRST + timedelta(days=d), int(rng.poisson(lam)), rate))
-    store, sku, day, actual, expected = zip(*rows)
+    store, sku, day, actual, expected = zip(*rows) if rows else ((),) * 5
     return pa.table(
         {
             "store_id": list(store), "sku_id": list(sku), "sales_date": pa.array(day, pa.date32()),
@@ -94,6 +94,18 @@ def test_an_event_on_several_pairs_of_a_store_is_a_candidate_through_its_slice()
     features = candidate_features(result, found, config)
     assert list(features.columns) == list(FEATURES)
     assert np.isfinite(features.to_numpy()).all()
+
+
+def test_a_batch_without_sales_scans_to_no_candidates():
+    # a prices-only build: no baseline rows and no scored stores or SKUs
+    stores, skus = _masters(0, 0)
+    cube = build_cube(_baseline({}, n_stores=0, n_skus=0), stores, skus)
+    config = ScanConfig()
+    result = scan(cube, config)
+    found = candidates(result, config)
+    assert found.shape == (0, 5)
+    features = candidate_features(result, found, config)
+    assert list(features.columns) == list(FEATURES) and features.empty
 
 
 def test_dispersion_is_learned_only_from_earlier_days():

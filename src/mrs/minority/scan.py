@@ -87,9 +87,9 @@ def slice_index(stores: pa.Table, skus: pa.Table, store_of: np.ndarray, sku_of: 
     n_k = skus.num_rows
     keys = {
         "store": store_id[store_of],
-        "store_category": store_id[store_of] * (category.max() + 1) + category[sku_of],
+        "store_category": store_id[store_of] * (category.max(initial=-1) + 1) + category[sku_of],
         "region_sku": region[store_of] * n_k + sku_of,
-        "group_sku": (retailer[store_of] * (region.max() + 1) + region[store_of]) * n_k + sku_of,
+        "group_sku": (retailer[store_of] * (region.max(initial=-1) + 1) + region[store_of]) * n_k + sku_of,
         "sku": sku_of,
     }
     return {name: np.unique(key, return_inverse=True)[1] for name, key in keys.items()}
@@ -262,6 +262,8 @@ def best_windows(z: np.ndarray, valid: np.ndarray, threshold: float, per_directi
     """Per row and direction, up to ``per_direction`` non-overlapping windows with the largest
     ``|z|`` ≥ ``threshold``, as rows (row, start, length, sign)."""
     n, n_d, n_l = z.shape
+    if n == 0 or n_d == 0:  # no pairs or no periods (a prices-only build): no windows
+        return np.zeros((0, 4), np.int64)
     found = []
     starts = np.arange(n_d)[:, None]
     lengths = np.arange(1, n_l + 1)[None, :]
