@@ -20,6 +20,7 @@ from mrs.lifecycle.artifacts import (
     locate_version,
     next_version,
     read_verified_model,
+    sha256_file,
     write_artifact,
 )
 from mrs.lifecycle.registry import builtin_entries, register_new_versions, registry_entries
@@ -136,7 +137,9 @@ def test_the_projects_shipped_artefacts_are_registered_beside_the_root_and_numbe
     assert next_version(root, "baseline") == "2"
     write_artifact(root, manifest("2"), "trained here\n")
     trained = [(e.card.model_version, e.artifact_uri) for e in registry_entries(root) if e.kind == "trained"]
-    assert trained == [("1", str(project / "trained_models" / "baseline" / "1")), ("2", str(root / "baseline" / "2"))]
+    # a shipped version is named relative to the project (a copied project registers the same row)
+    assert trained == [("1", "trained_models/baseline/1"), ("2", str(root / "baseline" / "2"))]
+    assert read_verified_model("trained_models/baseline/1", sha256_file(project / "trained_models" / "baseline" / "1" / "model.txt")) == "shipped\n"
     assert locate_version(root, "baseline", "1") == project / "trained_models" / "baseline" / "1"
     write_artifact(root, manifest("1"), "the same version twice\n")
     with pytest.raises(ArtifactError, match="a version lies in one place only"):

@@ -115,6 +115,27 @@ def shipped_artifacts_root() -> Path | None:
     return root / SHIPPED_ARTIFACTS_SUBDIR if root else None
 
 
+def artifact_uri_of(version_folder: Path) -> str:
+    """How the registry names a version folder: relative to the project (``trained_models/<model>/<version>``)
+    when the project ships it, so a copied or moved project registers the same rows; absolute otherwise."""
+    shipped = shipped_artifacts_root()
+    if shipped is not None:
+        try:
+            return version_folder.resolve().relative_to(shipped.resolve().parent).as_posix()
+        except ValueError:
+            pass
+    return str(version_folder)
+
+
+def artifact_folder(artifact_uri: str) -> Path:
+    """The version folder a registered ``artifact_uri`` names (a relative one is the project's)."""
+    path = Path(artifact_uri)
+    if path.is_absolute():
+        return path
+    root = project_root()
+    return root / path if root else path
+
+
 def artifact_roots(root: Path) -> tuple[Path, ...]:
     """The shipped root (when there is one), then ``root``: where trained versions are found."""
     shipped = shipped_artifacts_root()
@@ -215,7 +236,7 @@ def find_manifests(root: Path) -> list[tuple[Path, Manifest]]:
 
 def read_verified_model(artifact_uri: str, expected_sha256: str) -> str:
     """The text of ``<artifact_uri>/model.txt``, checked against the registered SHA-256."""
-    path = Path(artifact_uri) / MODEL_FILE
+    path = artifact_folder(artifact_uri) / MODEL_FILE
     if not path.is_file():
         raise ArtifactError(
             f"the registered artefact {path} is missing (set {ARTIFACTS_ENV} or vars.model_artifacts_dir "

@@ -17,13 +17,12 @@ import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
-from mrs.lifecycle.artifacts import MANIFEST_FILE, ArtifactError, Manifest, read_manifest, read_verified_model, sha256_file
+from mrs.lifecycle.artifacts import MANIFEST_FILE, ArtifactError, Manifest, artifact_folder, read_manifest, read_verified_model, sha256_file
 from mrs.build_notes import build_note
 from mrs.lifecycle.features import (
     FEATURE_HORIZON_DAYS,
@@ -98,7 +97,7 @@ def load_registered_model(active: ActiveVersion) -> LoadedModel:
 
     if not active.artifact_uri or not active.artifact_sha256:
         raise ArtifactError(f"{active.card.model_name} {active.card.model_version} has no trained artefact")
-    manifest_path = Path(active.artifact_uri) / MANIFEST_FILE
+    manifest_path = artifact_folder(active.artifact_uri) / MANIFEST_FILE
     if not manifest_path.is_file() or sha256_file(manifest_path) != active.registry_row["entry_fingerprint"]:
         raise ArtifactError(
             f"{manifest_path} is missing or differs from the registered manifest: versions are immutable; "

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import pyarrow as pa
 
-from mrs.lifecycle.artifacts import Manifest, find_all_manifests, sha256_file
+from mrs.lifecycle.artifacts import Manifest, artifact_uri_of, find_all_manifests, sha256_file
 from mrs.lifecycle.schemas import REGISTRY_LOG, keep_unlogged, stable_id, typed_table
 from mrs.logs import ModelCard, RunContext
 from mrs.versions import BUILTIN_CARDS
@@ -123,7 +123,7 @@ def manifest_entry(path: Path, manifest: Manifest) -> RegistryEntry:
         card=card,
         kind=TRAINED,
         entry_fingerprint=sha256_file(path),
-        artifact_uri=str(path.parent),
+        artifact_uri=artifact_uri_of(path.parent),
         artifact_sha256=manifest.artifact_sha256,
         dataset_fingerprint=manifest.dataset_fingerprint,
         training_rows=manifest.training_rows,
