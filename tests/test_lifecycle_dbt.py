@@ -108,7 +108,11 @@ def test_a_trained_baseline_runs_only_after_approval_and_rolls_back_without_resc
         "select anomaly_id, list(baseline_model_version order by baseline_model_version), "
         "max(case when is_active_review then baseline_model_version end) from marts.anomaly_reviews group by 1"
     )
-    assert reviews and all(versions == ["0", "1"] and active == "1" for _, versions, active in reviews)  # before and after
+    # a learned classifier finds what each baseline's residuals show (and version 1 re-reviewed from
+    # June, before version 0's window): some anomalies read before and after, others under one
+    # version only; the active review is always the version 1 one
+    assert any(versions == ["0", "1"] for _, versions, _ in reviews), reviews
+    assert all(active == ("1" if "1" in versions else None) for _, versions, active in reviews), reviews
     sources = project_copy.query(
         "select distinct reference_source from ml.model_monitoring_log where model_name = 'baseline' and model_version = '1'"
     )
