@@ -203,8 +203,7 @@ def log_rows(db: Path) -> dict[str, int]:
 
     with duckdb.connect(str(db), read_only=True) as con:
         names = con.sql(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_schema = 'ml' order by 1"
+            "select table_schema || '.' || table_name from information_schema.tables where table_schema = 'ml' order by 1"
         ).fetchall()
         return {name: con.sql(f"select count(*) from {name}").fetchall()[0][0] for (name,) in names}
 
@@ -220,11 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mrs-bench"))
     parser.add_argument("--threads", type=int, default=2, help="dbt and DuckDB threads, for the builds and the bound")
-    parser.add_argument("--memory-limit", default=os.environ.get("MRS_DUCKDB_MEMORY_LIMIT", "3GB"),
-                        help="DuckDB memory_limit, for the builds and the bound")
+    parser.add_argument(
+        "--memory-limit",
+        default=os.environ.get("MRS_DUCKDB_MEMORY_LIMIT", "3GB"),
+        help="DuckDB memory_limit, for the builds and the bound",
+    )
     parser.add_argument("--top", type=int, default=8, help="slowest nodes to list per build")
-    parser.add_argument("--no-dbt", action="store_true",
-                        help="only simulate, append the new day and run the lower bound (a smoke test of the script)")
+    parser.add_argument(
+        "--no-dbt",
+        action="store_true",
+        help="only simulate, append the new day and run the lower bound (a smoke test of the script)",
+    )
     args = parser.parse_args(argv)
 
     config = world_config(args.stores, args.skus, args.days, args.seed)
@@ -244,15 +249,44 @@ def main(argv: list[str] | None = None) -> int:
         MRS_DUCKDB_MEMORY_LIMIT=args.memory_limit,
     )
     cells = args.stores * args.skus * args.days
-    print(f"world: {args.stores} stores x {args.skus} SKUs x {args.days} days = {cells:,} store-SKU-days "
-          f"(seed {args.seed}); threads {args.threads}, memory_limit {args.memory_limit}", flush=True)
+    print(
+        f"world: {args.stores} stores x {args.skus} SKUs x {args.days} days = {cells:,} store-SKU-days "
+        f"(seed {args.seed}); threads {args.threads}, memory_limit {args.memory_limit}",
+        flush=True,
+    )
 
-    run_step("simulate (parquet)", [str(BIN / "mrs"), "simulate", "--no-progress", "--format", "parquet",
-                                    "--out", str(world), "--seed", str(args.seed), "--stores", str(args.stores),
-                                    "--skus", str(args.skus), "--days", str(args.days)], env)
+    run_step(
+        "simulate (parquet)",
+        [
+            str(BIN / "mrs"),
+            "simulate",
+            "--no-progress",
+            "--format",
+            "parquet",
+            "--out",
+            str(world),
+            "--seed",
+            str(args.seed),
+            "--stores",
+            str(args.stores),
+            "--skus",
+            str(args.skus),
+            "--days",
+            str(args.days),
+        ],
+        env,
+    )
     # the declared sales range covers the day the benchmark appends: the same vars for every build
-    dbt = [str(BIN / "dbt"), "build", "--project-dir", str(ROOT), "--profiles-dir", str(ROOT),
-           "--vars", json.dumps({"raw_parquet_dir": str(world), "sales_end_date": new_day.isoformat()})]
+    dbt = [
+        str(BIN / "dbt"),
+        "build",
+        "--project-dir",
+        str(ROOT),
+        "--profiles-dir",
+        str(ROOT),
+        "--vars",
+        json.dumps({"raw_parquet_dir": str(world), "sales_end_date": new_day.isoformat()}),
+    ]
 
     def lower_bound(label: str) -> Step:
         return run_step(label, lower_bound_command(world, bound_db, config, args.threads, args.memory_limit), env)
@@ -274,8 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     rows_rerun = log_rows(db)
     began = time.perf_counter()
     day, appended = append_new_day(world, config)
-    print(f"{'append ' + day + ' to the feeds':<34} {time.perf_counter() - began:8.1f} s   "
-          + ", ".join(f"{name} +{n:,} rows" for name, n in appended.items()), flush=True)
+    print(
+        f"{'append ' + day + ' to the feeds':<34} {time.perf_counter() - began:8.1f} s   "
+        + ", ".join(f"{name} +{n:,} rows" for name, n in appended.items()),
+        flush=True,
+    )
     bounds.append(lower_bound("lower bound (DuckDB SQL) #3"))
     newday = run_step("dbt build (one new day)", dbt, env, check=False)
     print_node_times("new-day build", target, args.top)
@@ -285,15 +322,21 @@ def main(argv: list[str] | None = None) -> int:
     bound_rss = max(b.peak_rss_bytes for b in bounds)
     print(f"\nrows appended to the ml logs: full / re-run / new day")
     for name, n in rows_newday.items():
-        print(f"  {name:<44} {rows_full.get(name, 0):>12,} {rows_rerun.get(name, 0) - rows_full.get(name, 0):>10,} "
-              f"{n - rows_rerun.get(name, 0):>10,}")
-    print(f"\n| world (store x SKU x days) | full build | re-run, unchanged data | one new sales day | lower bound (median of 3) |")
+        print(
+            f"  {name:<44} {rows_full.get(name, 0):>12,} {rows_rerun.get(name, 0) - rows_full.get(name, 0):>10,} "
+            f"{n - rows_rerun.get(name, 0):>10,}"
+        )
+    print(
+        f"\n| world (store x SKU x days) | full build | re-run, unchanged data | one new sales day | lower bound (median of 3) |"
+    )
     print(f"| --- | --- | --- | --- | --- |")
-    print(f"| {args.stores:,} x {args.skus:,} x {args.days:,} = {cells / 1e6:.1f}M "
-          f"| {full.seconds:.0f} s{full.note}, peak RSS {full.peak_rss_bytes / 2**30:.1f} GiB, {full.seconds / bound:.1f}x the bound "
-          f"| {rerun.seconds:.0f} s ({rerun.seconds / full.seconds:.0%} of full){rerun.note}, {rerun.peak_rss_bytes / 2**30:.1f} GiB "
-          f"| {newday.seconds:.0f} s ({newday.seconds / full.seconds:.0%} of full){newday.note}, {newday.peak_rss_bytes / 2**30:.1f} GiB "
-          f"| {bound:.1f} s, peak RSS {bound_rss / 2**30:.1f} GiB |")
+    print(
+        f"| {args.stores:,} x {args.skus:,} x {args.days:,} = {cells / 1e6:.1f}M "
+        f"| {full.seconds:.0f} s{full.note}, peak RSS {full.peak_rss_bytes / 2**30:.1f} GiB, {full.seconds / bound:.1f}x the bound "
+        f"| {rerun.seconds:.0f} s ({rerun.seconds / full.seconds:.0%} of full){rerun.note}, {rerun.peak_rss_bytes / 2**30:.1f} GiB "
+        f"| {newday.seconds:.0f} s ({newday.seconds / full.seconds:.0%} of full){newday.note}, {newday.peak_rss_bytes / 2**30:.1f} GiB "
+        f"| {bound:.1f} s, peak RSS {bound_rss / 2**30:.1f} GiB |"
+    )
     print(f"\nwarehouse file: {db.stat().st_size / 1e6:,.0f} MB")
     return 0
 

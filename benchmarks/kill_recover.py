@@ -42,10 +42,21 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import copy_project  # noqa: E402  (the project copy the integration tests make)
 
-PER_RUN_COLUMNS = frozenset({
-    "run_id", "batch_run_id", "scored_at", "registered_at", "recorded_at", "activated_at", "finished_at",
-    "validated_at", "data_docs_page", "result_id", "validation_id",
-})
+PER_RUN_COLUMNS = frozenset(
+    {
+        "run_id",
+        "batch_run_id",
+        "scored_at",
+        "registered_at",
+        "recorded_at",
+        "activated_at",
+        "finished_at",
+        "validated_at",
+        "data_docs_page",
+        "result_id",
+        "validation_id",
+    }
+)
 """Columns that say which build wrote a row and when: metadata, never compared."""
 
 BUILD_RECORDS = ("mart_validations", "model_activation_log")
@@ -130,17 +141,23 @@ def killed_build(project: Path, db: Path, delay: float) -> Attempt:
 
 
 def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [name for (name,) in con.sql(
-        "select table_name from information_schema.tables where table_schema = 'ml' order by 1"
-    ).fetchall()]
+    return [
+        name
+        for (name,) in con.sql("select table_name from information_schema.tables where table_schema = 'ml' order by 1").fetchall()
+    ]
 
 
 def compared_rows(con: duckdb.DuckDBPyConnection, table: str) -> tuple[list[str], Counter]:
     """The table's rows on its compared columns, as a multiset."""
-    columns = [c for (c,) in con.sql(
-        "select column_name from information_schema.columns where table_schema = 'ml' and table_name = ? "
-        "order by ordinal_position", params=[table]
-    ).fetchall() if c not in PER_RUN_COLUMNS]
+    columns = [
+        c
+        for (c,) in con.sql(
+            "select column_name from information_schema.columns where table_schema = 'ml' and table_name = ? "
+            "order by ordinal_position",
+            params=[table],
+        ).fetchall()
+        if c not in PER_RUN_COLUMNS
+    ]
     conditions = []
     if "relation_kind" in columns:
         conditions.append("relation_kind = 'log'")
@@ -182,15 +199,19 @@ def activation_rows(db: Path) -> int:
     if not db.exists():
         return 0
     with duckdb.connect(str(db), read_only=True) as con:
-        exists = con.sql("select count(*) from information_schema.tables where table_schema = 'ml' "
-                         "and table_name = 'model_activation_log'").fetchall()[0][0]
+        exists = con.sql(
+            "select count(*) from information_schema.tables where table_schema = 'ml' and table_name = 'model_activation_log'"
+        ).fetchall()[0][0]
         return con.sql("select count(*) from ml.model_activation_log").fetchall()[0][0] if exists else 0
 
 
 def activation_runs(db: Path) -> list[str]:
     """The run_id of every build model_activation_log records."""
     with duckdb.connect(str(db), read_only=True) as con:
-        return [r for (r,) in con.sql("select run_id from ml.model_activation_log group by run_id order by min(finished_at)").fetchall()]
+        return [
+            r
+            for (r,) in con.sql("select run_id from ml.model_activation_log group by run_id order by min(finished_at)").fetchall()
+        ]
 
 
 def last_run_id(db: Path) -> str:
@@ -198,9 +219,15 @@ def last_run_id(db: Path) -> str:
     return json.loads((db.parent / "target" / "run_results.json").read_text())["metadata"]["invocation_id"]
 
 
-def kill_and_recover(workdir: Path, kills: int, seed: int, reference_db: Path | None = None,
-                     reference_seconds: float | None = None, verbose: bool = True,
-                     max_delay: float | None = None) -> dict[str, Any]:
+def kill_and_recover(
+    workdir: Path,
+    kills: int,
+    seed: int,
+    reference_db: Path | None = None,
+    reference_seconds: float | None = None,
+    verbose: bool = True,
+    max_delay: float | None = None,
+) -> dict[str, Any]:
     """The whole experiment; returns its figures (see the module docstring)."""
     say = (lambda *a, **k: print(*a, **k, flush=True)) if verbose else (lambda *a, **k: None)
     rng = random.Random(seed)
@@ -219,29 +246,42 @@ def kill_and_recover(workdir: Path, kills: int, seed: int, reference_db: Path | 
         attempt = killed_build(project, db, delay)
         attempt.activation_rows_added = activation_rows(db) - before
         attempts.append(attempt)
-        state = ("finished before the kill" if attempt.finished_before_kill
-                 else "SIGKILL after finishing" if attempt.recorded_finish else "SIGKILL")
-        say(f"attempt {len(attempts):2d}: {state:<24} after {delay:6.1f} s, activation rows added "
-            f"{attempt.activation_rows_added}; last output: {attempt.last_line[-80:]}")
+        state = (
+            "finished before the kill"
+            if attempt.finished_before_kill
+            else "SIGKILL after finishing"
+            if attempt.recorded_finish
+            else "SIGKILL"
+        )
+        say(
+            f"attempt {len(attempts):2d}: {state:<24} after {delay:6.1f} s, activation rows added "
+            f"{attempt.activation_rows_added}; last output: {attempt.last_line[-80:]}"
+        )
     recovery_seconds = build(project, db)
     say(f"clean re-run after the kills      {recovery_seconds:7.1f} s")
     final_run = last_run_id(db)
     comparison = compare(reference_db, db)
     say(f"\n{'log':<40} {'reference':>10} {'recovered':>10} {'lost':>6} {'extra':>6} {'dup ids':>8}")
     for table, (expected, got) in comparison.rows.items():
-        say(f"{table:<40} {expected:>10,} {got:>10,} {comparison.lost[table]:>6} {comparison.extra[table]:>6} "
-            f"{comparison.duplicate_ids[table]:>8}")
+        say(
+            f"{table:<40} {expected:>10,} {got:>10,} {comparison.lost[table]:>6} {comparison.extra[table]:>6} "
+            f"{comparison.duplicate_ids[table]:>8}"
+        )
     killed = [a for a in attempts if a.killed_unfinished]
     finished = len(attempts) - len(killed)
     killed_activation_rows = sum(a.activation_rows_added for a in killed)
     runs = activation_runs(db)
-    say(f"\nkills of unfinished builds: {len(killed)}; attempts that finished (or had recorded their finish) "
-        f"before the kill: {finished}")
+    say(
+        f"\nkills of unfinished builds: {len(killed)}; attempts that finished (or had recorded their finish) "
+        f"before the kill: {finished}"
+    )
     say(f"activation rows left by killed builds: {killed_activation_rows}")
     say(f"model_activation_log: {len(runs)} build(s) recorded, the last the re-run ({runs[-1] == final_run if runs else False})")
-    say(f"logs equal to the uninterrupted build: {comparison.equal}; lost rows {sum(comparison.lost.values())}, "
+    say(
+        f"logs equal to the uninterrupted build: {comparison.equal}; lost rows {sum(comparison.lost.values())}, "
         f"extra rows {sum(comparison.extra.values())}, duplicate log_ids {sum(comparison.duplicate_ids.values())}; "
-        f"by log_id: lost {sum(comparison.lost_ids.values())}, extra {sum(comparison.extra_ids.values())}")
+        f"by log_id: lost {sum(comparison.lost_ids.values())}, extra {sum(comparison.extra_ids.values())}"
+    )
     return {
         "kills": len(killed),
         "finished_attempts": finished,
@@ -259,8 +299,9 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1, help="seed of the random kill delays")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/mrs-kill-recover"))
-    parser.add_argument("--max-delay", type=float, default=None,
-                        help="latest kill, in seconds (default: the reference build's duration)")
+    parser.add_argument(
+        "--max-delay", type=float, default=None, help="latest kill, in seconds (default: the reference build's duration)"
+    )
     args = parser.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)

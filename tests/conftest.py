@@ -22,9 +22,16 @@ PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds",
 #: the modules that run the most dbt builds, started first: `make test` hands whole modules to its
 #: parallel workers in collection order, and a long module left for last would run alone at the end
 LONGEST_MODULES = (
-    "test_readme.py", "test_bad_input_corpus.py", "test_minority_v1_dbt.py", "test_incremental_features_dbt.py",
-    "test_lifecycle_dbt.py", "test_own_data_dbt.py", "test_benchmark.py", "test_bad_input_quarantine.py",
-    "test_bi_interfaces_dbt.py", "test_kill_recover.py",
+    "test_readme.py",
+    "test_bad_input_corpus.py",
+    "test_minority_v1_dbt.py",
+    "test_incremental_features_dbt.py",
+    "test_lifecycle_dbt.py",
+    "test_own_data_dbt.py",
+    "test_benchmark.py",
+    "test_bad_input_quarantine.py",
+    "test_bi_interfaces_dbt.py",
+    "test_kill_recover.py",
 )
 
 
@@ -54,7 +61,9 @@ class Warehouse:
         )
         result = subprocess.run(cmd, cwd=self.project_dir, env=env, capture_output=True, text=True)
         if check and result.returncode != 0:
-            raise AssertionError(f"dbt {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
+            raise AssertionError(
+                f"dbt {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+            )
         return result
 
     @property
@@ -109,4 +118,3 @@ def project_copy(tmp_path: Path, request: pytest.FixtureRequest) -> Warehouse:
         if built.published_dir.exists():
             shutil.copytree(built.published_dir, warehouse.published_dir)
     return warehouse
-

@@ -14,8 +14,9 @@ START = date(2025, 5, 1)
 WEEKDAY = np.array([0.8, 0.85, 0.9, 1.0, 1.15, 1.35, 0.95])  # Monday..Sunday
 
 
-def synthetic_sales(days: int = 84, stores: int = 6, skus: int = 4, seed: int = 7, level_shift_days: int = 0,
-                    level_shift: float = 1.0) -> pa.Table:
+def synthetic_sales(
+    days: int = 84, stores: int = 6, skus: int = 4, seed: int = 7, level_shift_days: int = 0, level_shift: float = 1.0
+) -> pa.Table:
     """Daily units per store × SKU: level × weekday profile, Poisson noise; optionally the last
     ``level_shift_days`` days multiplied by ``level_shift``."""
     rng = np.random.default_rng(seed)

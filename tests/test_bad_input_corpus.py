@@ -48,27 +48,32 @@ def write_rows(rows: Rows) -> str:
 
 def set_value(column: str, value: str, row: int = 1) -> Callable[[str], str]:
     """Row ``row`` (1 = first data row) gets ``value`` in ``column``."""
+
     def mutate(text: str) -> str:
         rows = read_rows(text)
         rows[row][rows[0].index(column)] = value
         return write_rows(rows)
+
     return mutate
 
 
 def duplicate_row(row: int = 1) -> Callable[[str], str]:
     def mutate(text: str) -> str:
         rows = read_rows(text)
-        return write_rows(rows[: row + 1] + [rows[row]] + rows[row + 1:])
+        return write_rows(rows[: row + 1] + [rows[row]] + rows[row + 1 :])
+
     return mutate
 
 
 def duplicate_value(column: str, source_row: int = 1, target_row: int = 2) -> Callable[[str], str]:
     """``column`` of ``target_row`` copied from ``source_row`` (a duplicated key in a master)."""
+
     def mutate(text: str) -> str:
         rows = read_rows(text)
         i = rows[0].index(column)
         rows[target_row][i] = rows[source_row][i]
         return write_rows(rows)
+
     return mutate
 
 
@@ -78,22 +83,26 @@ def header_only(text: str) -> str:
 
 def drop_store_day(store_column: str, date_column: str) -> Callable[[str], str]:
     """Every row of the first row's store on the first row's day removed (the store falls silent)."""
+
     def mutate(text: str) -> str:
         rows = read_rows(text)
         s, d = rows[0].index(store_column), rows[0].index(date_column)
         key = (rows[1][s], rows[1][d])
         return write_rows([r for r in rows if r is rows[0] or (r[s], r[d]) != key])
+
     return mutate
 
 
 def set_where(column: str, value: str, match_column: str, match_value: str) -> Callable[[str], str]:
     """``column`` = ``value`` in the first row whose ``match_column`` is ``match_value``."""
+
     def mutate(text: str) -> str:
         rows = read_rows(text)
         m, i = rows[0].index(match_column), rows[0].index(column)
         first = next(n for n, r in enumerate(rows) if n and r[m] == match_value)
         rows[first][i] = value
         return write_rows(rows)
+
     return mutate
 
 
@@ -101,7 +110,8 @@ def drop_column(column: str) -> Callable[[str], str]:
     def mutate(text: str) -> str:
         rows = read_rows(text)
         i = rows[0].index(column)
-        return write_rows([r[:i] + r[i + 1:] for r in rows])
+        return write_rows([r[:i] + r[i + 1 :] for r in rows])
+
     return mutate
 
 
@@ -109,6 +119,7 @@ def add_column(column: str, value: str) -> Callable[[str], str]:
     def mutate(text: str) -> str:
         rows = read_rows(text)
         return write_rows([rows[0] + [column]] + [r + [value] for r in rows[1:]])
+
     return mutate
 
 
@@ -141,92 +152,205 @@ ON_RUN_START = "on-run-start"
 
 KINDS: tuple[Kind, ...] = (
     # sales: row-level rules (strict: input_quarantine's test fails and quotes the rows)
-    Kind("units_absurd", NM, set_value("units", "1000000000000"), NM_RULES,
-         ("rule=units_below_absolute_cap", "column_name=units_sold", "offending_value=1000000000000")),
-    Kind("units_implausible_for_the_pair", NM, set_value("units", "500"), NM_RULES,
-         ("rule=units_plausible_for_the_pair", "offending_value=500")),
+    Kind(
+        "units_absurd",
+        NM,
+        set_value("units", "1000000000000"),
+        NM_RULES,
+        ("rule=units_below_absolute_cap", "column_name=units_sold", "offending_value=1000000000000"),
+    ),
+    Kind(
+        "units_implausible_for_the_pair",
+        NM,
+        set_value("units", "500"),
+        NM_RULES,
+        ("rule=units_plausible_for_the_pair", "offending_value=500"),
+    ),
     Kind("units_negative", NM, set_value("units", "-5"), NM_RULES, ("rule=units_not_negative", "offending_value=-5")),
     Kind("coastco_units_negative", CC, set_value("QTY", "-3"), CC_RULES, ("rule=units_not_negative", "offending_value=-3")),
-    Kind("revenue_negative", NM, set_value("net_sales", "-2.5"), NM_RULES,
-         ("rule=revenue_not_negative", "offending_value=-2.5")),
+    Kind("revenue_negative", NM, set_value("net_sales", "-2.5"), NM_RULES, ("rule=revenue_not_negative", "offending_value=-2.5")),
     Kind("revenue_nan", NM, set_value("net_sales", "nan"), NM_RULES, ("rule=revenue_finite", "column_name=revenue")),
     Kind("revenue_inf", NM, set_value("net_sales", "inf"), NM_RULES, ("rule=revenue_finite", "column_name=revenue")),
-    Kind("store_of_another_retailer", NM, set_value("store_id", "106"), NM_RULES,
-         ("rule=store_is_this_retailers", "offending_value=106")),
-    Kind("store_unknown", NM, set_value("store_id", "NM-999"), NM_RULES,
-         ("rule=store_is_this_retailers", "offending_value=NM-999")),
+    Kind(
+        "store_of_another_retailer",
+        NM,
+        set_value("store_id", "106"),
+        NM_RULES,
+        ("rule=store_is_this_retailers", "offending_value=106"),
+    ),
+    Kind(
+        "store_unknown", NM, set_value("store_id", "NM-999"), NM_RULES, ("rule=store_is_this_retailers", "offending_value=NM-999")
+    ),
     Kind("store_missing", NM, set_value("store_id", ""), NM_RULES, ("rule=store_named",)),
-    Kind("coastco_store_unknown", CC, set_value("STORE_NBR", "999"), CC_RULES,
-         ("rule=store_is_this_retailers", "offending_value=999")),
+    Kind(
+        "coastco_store_unknown",
+        CC,
+        set_value("STORE_NBR", "999"),
+        CC_RULES,
+        ("rule=store_is_this_retailers", "offending_value=999"),
+    ),
     Kind("sku_unknown", NM, set_value("sku_id", "SKU-9999"), NM_RULES, ("rule=sku_id_in_the_master", "offending_value=SKU-9999")),
-    Kind("ean_unknown", CC, set_value("EAN", "4000000000000"), CC_RULES,
-         ("rule=ean_is_known", "offending_value=4000000000000")),
-    Kind("date_far_in_the_future", NM, set_value("date", "2031-01-01"), NM_RULES,
-         ("rule=sales_date_not_far_after_the_rest", "offending_value=2031-01-01")),
-    Kind("coastco_date_impossible", CC, set_value("TXN_DATE", "2025-13-45"), CC_RULES,
-         ("rule=txn_date_is_a_calendar_date", "column_name=TXN_DATE", "offending_value=2025-13-45")),
-    Kind("coastco_date_not_a_date", CC, set_value("TXN_DATE", "abc"), CC_RULES,
-         ("rule=txn_date_is_a_calendar_date", "offending_value=abc")),
-    Kind("coastco_date_month_13", CC, set_value("TXN_DATE", "20251345"), CC_RULES,
-         ("rule=txn_date_is_a_calendar_date", "offending_value=20251345")),
+    Kind("ean_unknown", CC, set_value("EAN", "4000000000000"), CC_RULES, ("rule=ean_is_known", "offending_value=4000000000000")),
+    Kind(
+        "date_far_in_the_future",
+        NM,
+        set_value("date", "2031-01-01"),
+        NM_RULES,
+        ("rule=sales_date_not_far_after_the_rest", "offending_value=2031-01-01"),
+    ),
+    Kind(
+        "coastco_date_impossible",
+        CC,
+        set_value("TXN_DATE", "2025-13-45"),
+        CC_RULES,
+        ("rule=txn_date_is_a_calendar_date", "column_name=TXN_DATE", "offending_value=2025-13-45"),
+    ),
+    Kind(
+        "coastco_date_not_a_date",
+        CC,
+        set_value("TXN_DATE", "abc"),
+        CC_RULES,
+        ("rule=txn_date_is_a_calendar_date", "offending_value=abc"),
+    ),
+    Kind(
+        "coastco_date_month_13",
+        CC,
+        set_value("TXN_DATE", "20251345"),
+        CC_RULES,
+        ("rule=txn_date_is_a_calendar_date", "offending_value=20251345"),
+    ),
     # sales: table-level rules
-    Kind("duplicate_sales_row", NM, duplicate_row(), "stg_northmart__sales_one_row_per_store_sku_day",
-         ("columns retailer_store_ref, sku_id, sales_date", "occurrences=2")),
+    Kind(
+        "duplicate_sales_row",
+        NM,
+        duplicate_row(),
+        "stg_northmart__sales_one_row_per_store_sku_day",
+        ("columns retailer_store_ref, sku_id, sales_date", "occurrences=2"),
+    ),
     Kind("northmart_feed_empty", NM, header_only, "stg_northmart__sales_has_rows", ("stg_northmart__sales", "row_count=0")),
     Kind("coastco_feed_empty", CC, header_only, "stg_coastco__sales_has_rows", ("stg_coastco__sales", "row_count=0")),
-    Kind("store_silent_on_a_reported_day", NM, drop_store_day("store_id", "date"),
-         "sales_feeds_every_store_reports_every_retailer_day", ("retailer_store_ref=NM-001", "silent_on=")),
+    Kind(
+        "store_silent_on_a_reported_day",
+        NM,
+        drop_store_day("store_id", "date"),
+        "sales_feeds_every_store_reports_every_retailer_day",
+        ("retailer_store_ref=NM-001", "silent_on="),
+    ),
     # typed columns the seed loader casts: the load error names file, line, column and value
-    Kind("units_fractional", NM, set_value("units", "1.5"), NM_RULES,
-         ("rule=units_whole", "column_name=units", "offending_value=1.5")),
-    Kind("coastco_units_fractional", CC, set_value("QTY", "2.25"), CC_RULES,
-         ("rule=units_whole", "column_name=QTY", "offending_value=2.25")),
+    Kind(
+        "units_fractional",
+        NM,
+        set_value("units", "1.5"),
+        NM_RULES,
+        ("rule=units_whole", "column_name=units", "offending_value=1.5"),
+    ),
+    Kind(
+        "coastco_units_fractional",
+        CC,
+        set_value("QTY", "2.25"),
+        CC_RULES,
+        ("rule=units_whole", "column_name=QTY", "offending_value=2.25"),
+    ),
     Kind("northmart_date_impossible", NM, set_value("date", "2025-13-45"), "seed:sales_northmart", ("date", "2025-13-45")),
     # prices
-    Kind("price_nan", PRICES, set_value("price", "nan"), "stg_price_tracker__prices_price_is_finite",
-         ("column price", "price=nan")),
-    Kind("price_inf", PRICES, set_value("price", "inf"), "stg_price_tracker__prices_price_is_finite",
-         ("column price", "price=inf")),
-    Kind("price_negative", PRICES, set_value("price", "-4.99"), "stg_price_tracker__prices_price_positive",
-         ("column price", "price=-4.99")),
-    Kind("price_implausible", PRICES, set_value("price", "99999"), "stg_price_tracker__prices_price_plausible_for_the_product",
-         ("price=99999", "msrp=")),
-    Kind("price_product_unknown", PRICES, set_value("product_id", "P9999"), "stg_price_tracker__prices_product_id_is_a_known_product",
-         ("column product_id", "product_id=P9999")),
-    Kind("price_duplicate_key", PRICES, duplicate_row(), "stg_price_tracker__prices_one_row_per_product_retailer_day",
-         ("occurrences=2",)),
+    Kind(
+        "price_nan", PRICES, set_value("price", "nan"), "stg_price_tracker__prices_price_is_finite", ("column price", "price=nan")
+    ),
+    Kind(
+        "price_inf", PRICES, set_value("price", "inf"), "stg_price_tracker__prices_price_is_finite", ("column price", "price=inf")
+    ),
+    Kind(
+        "price_negative",
+        PRICES,
+        set_value("price", "-4.99"),
+        "stg_price_tracker__prices_price_positive",
+        ("column price", "price=-4.99"),
+    ),
+    Kind(
+        "price_implausible",
+        PRICES,
+        set_value("price", "99999"),
+        "stg_price_tracker__prices_price_plausible_for_the_product",
+        ("price=99999", "msrp="),
+    ),
+    Kind(
+        "price_product_unknown",
+        PRICES,
+        set_value("product_id", "P9999"),
+        "stg_price_tracker__prices_product_id_is_a_known_product",
+        ("column product_id", "product_id=P9999"),
+    ),
+    Kind(
+        "price_duplicate_key",
+        PRICES,
+        duplicate_row(),
+        "stg_price_tracker__prices_one_row_per_product_retailer_day",
+        ("occurrences=2",),
+    ),
     # masters: duplicate keys in every master, null EANs, non-finite numbers
-    Kind("stores_duplicate_store_id", "stores", duplicate_value("store_id"), "unique_stg_store_master__stores_store_id",
-         ("column store_id", "store_id=ST001")),
-    Kind("stores_duplicate_store_ref", "stores", duplicate_value("retailer_store_ref"),
-         "unique_stg_store_master__stores_retailer_store_ref", ("column retailer_store_ref", "retailer_store_ref=NM-001")),
-    Kind("skus_duplicate_sku_id", "skus", duplicate_value("sku_id"), "unique_stg_store_master__skus_sku_id",
-         ("column sku_id", "sku_id=SKU-0001")),
+    Kind(
+        "stores_duplicate_store_id",
+        "stores",
+        duplicate_value("store_id"),
+        "unique_stg_store_master__stores_store_id",
+        ("column store_id", "store_id=ST001"),
+    ),
+    Kind(
+        "stores_duplicate_store_ref",
+        "stores",
+        duplicate_value("retailer_store_ref"),
+        "unique_stg_store_master__stores_retailer_store_ref",
+        ("column retailer_store_ref", "retailer_store_ref=NM-001"),
+    ),
+    Kind(
+        "skus_duplicate_sku_id",
+        "skus",
+        duplicate_value("sku_id"),
+        "unique_stg_store_master__skus_sku_id",
+        ("column sku_id", "sku_id=SKU-0001"),
+    ),
     Kind("skus_duplicate_ean", "skus", duplicate_value("ean"), "unique_stg_store_master__skus_ean", ("column ean",)),
     # EAN is optional in the SKU master (the contract): a null one is reported where it bites, on the
     # coastco rows that name that SKU by EAN
     Kind("skus_null_ean", "skus", set_value("ean", ""), CC_RULES, ("rule=ean_is_known", "column_name=ean")),
-    Kind("products_duplicate_product_id", "products", duplicate_value("product_id"),
-         "unique_stg_price_tracker__products_product_id", ("column product_id", "product_id=P0001")),
-    Kind("products_msrp_nan", "products", set_value("msrp", "nan"), "stg_price_tracker__products_msrp_is_finite",
-         ("column msrp", "msrp=nan")),
+    Kind(
+        "products_duplicate_product_id",
+        "products",
+        duplicate_value("product_id"),
+        "unique_stg_price_tracker__products_product_id",
+        ("column product_id", "product_id=P0001"),
+    ),
+    Kind(
+        "products_msrp_nan",
+        "products",
+        set_value("msrp", "nan"),
+        "stg_price_tracker__products_msrp_is_finite",
+        ("column msrp", "msrp=nan"),
+    ),
     # structure: named by the on-run-start check before the CSV sniffer guesses (and before any load)
-    Kind("column_missing", NM, drop_column("net_sales"), ON_RUN_START,
-         ("seeds/sales_northmart.csv: missing column(s) net_sales",)),
-    Kind("column_extra", CC, add_column("STORE_NAME", "x"), ON_RUN_START,
-         ("seeds/sales_coastco.csv: extra column(s) store_name",)),
-    Kind("semicolon_delimiter", PRICES, semicolons, ON_RUN_START,
-         ("seeds/prices.csv: the header is delimited by semicolon",)),
-    Kind("byte_order_mark", "stores", with_bom, ON_RUN_START,
-         ("seeds/stores.csv: starts with a UTF-8 byte-order mark",)),
+    Kind(
+        "column_missing", NM, drop_column("net_sales"), ON_RUN_START, ("seeds/sales_northmart.csv: missing column(s) net_sales",)
+    ),
+    Kind(
+        "column_extra", CC, add_column("STORE_NAME", "x"), ON_RUN_START, ("seeds/sales_coastco.csv: extra column(s) store_name",)
+    ),
+    Kind("semicolon_delimiter", PRICES, semicolons, ON_RUN_START, ("seeds/prices.csv: the header is delimited by semicolon",)),
+    Kind("byte_order_mark", "stores", with_bom, ON_RUN_START, ("seeds/stores.csv: starts with a UTF-8 byte-order mark",)),
 )
 
 
 # ---- running dbt in-process on a parsed manifest ------------------------------------------------
 
 
-ARROW_TO_SQL = {"string": "varchar", "date32[day]": "date", "double": "double", "int64": "bigint",
-                "int32": "integer", "timestamp[s]": "timestamp", "bool": "boolean"}
+ARROW_TO_SQL = {
+    "string": "varchar",
+    "date32[day]": "date",
+    "double": "double",
+    "int64": "bigint",
+    "int32": "integer",
+    "timestamp[s]": "timestamp",
+    "bool": "boolean",
+}
 
 
 class Corpus:
@@ -315,7 +439,9 @@ def test_each_malformed_input_fails_naming_the_column_and_quoting_the_row(corpus
     assert not result.success, f"{kind.name}: silently accepted\n{output[-3000:]}"
     errors = sorted(name for name, status in failed.items() if status == "error" and name != kind.failing)
     assert not errors, f"{kind.name}: nodes errored besides the expected failure: {errors}\n{output[-3000:]}"
-    assert kind.failing == ON_RUN_START or kind.failing in failed, f"{kind.name}: expected {kind.failing} to fail, failed: {failed}\n{output[-3000:]}"
+    assert kind.failing == ON_RUN_START or kind.failing in failed, (
+        f"{kind.name}: expected {kind.failing} to fail, failed: {failed}\n{output[-3000:]}"
+    )
     if kind.failing == ON_RUN_START:
         text = output
     elif kind.failing.startswith("seed:"):
@@ -324,7 +450,7 @@ def test_each_malformed_input_fails_naming_the_column_and_quoting_the_row(corpus
         assert f"{kind.seed}" in text
     else:
         start = output.index(f": {kind.failing} - ")
-        text = output[start:start + 4000]
+        text = output[start : start + 4000]
         assert "row 1:" in text, text
     for quoted in kind.quoted:
         assert quoted.lower() in text.lower(), f"{kind.name}: {quoted!r} not in the failure\n{text[:3000]}"
@@ -334,7 +460,8 @@ def test_a_parquet_file_with_a_wrong_column_type_is_named_before_anything_loads(
     with duckdb.connect(str(corpus.base_db), read_only=True) as con:
         for table, schema in TABLE_SCHEMAS.items():
             columns = ", ".join(
-                f"cast(strftime({f.name}, '%Y%m%d') as bigint) as {f.name}" if (table, f.name) == ("prices", "observed_on")  # the wrong type
+                f"cast(strftime({f.name}, '%Y%m%d') as bigint) as {f.name}"
+                if (table, f.name) == ("prices", "observed_on")  # the wrong type
                 else f"cast({f.name} as {ARROW_TO_SQL[str(f.type)]}) as {f.name}"
                 for f in schema
             )

@@ -41,8 +41,9 @@ def seed_units(warehouse: Warehouse) -> float:
 
 def statuses(warehouse: Warehouse) -> dict[str, str]:
     results = json.loads((warehouse.path.parent / "target" / "run_results.json").read_text())["results"]
-    return {r["unique_id"].split(".")[-1] if r["unique_id"].startswith("model.") else r["unique_id"]: r["status"]
-            for r in results}
+    return {
+        r["unique_id"].split(".")[-1] if r["unique_id"].startswith("model.") else r["unique_id"]: r["status"] for r in results
+    }
 
 
 def test_strict_mode_fails_at_the_checked_layer_and_nothing_downstream_runs(project_copy: Warehouse) -> None:
@@ -52,8 +53,14 @@ def test_strict_mode_fails_at_the_checked_layer_and_nothing_downstream_runs(proj
     assert "Data test FAILED: stg_northmart__sales_keeps_the_input_rules" in result.stdout
     assert f"offending_value={ABSURD_UNITS}" in result.stdout and "rule=units_below_absolute_cap" in result.stdout
     status = statuses(project_copy)
-    for downstream in ("unified_sales_data", "int_sales_features", "baseline_log", "detection_log",
-                       "daily_sales_vs_baseline", "minority_reports"):
+    for downstream in (
+        "unified_sales_data",
+        "int_sales_features",
+        "baseline_log",
+        "detection_log",
+        "daily_sales_vs_baseline",
+        "minority_reports",
+    ):
         assert status[downstream] == "skipped", (downstream, status[downstream])
     assert project_copy.scalar("select max(build_status) from ml.model_activation_log") == "failed"
 
@@ -61,13 +68,19 @@ def test_strict_mode_fails_at_the_checked_layer_and_nothing_downstream_runs(proj
 def test_quarantine_mode_sets_bad_rows_aside_counts_them_and_keeps_them_out_of_logs_and_marts(
     project_copy: Warehouse,
 ) -> None:
-    mutate(project_copy, "sales_northmart",
-           set_where("units", ABSURD_UNITS, "date", "2025-08-10"),  # inside the days the baseline scores
-           set_where("store_id", "106", "date", "2025-08-11"),  # a coastco store number in northmart's feed
-           set_value("net_sales", "-3.5", row=3))
-    mutate(project_copy, "sales_coastco",  # on busy days: the store keeps other rows that day (coverage)
-           set_where("EAN", "4000000000000", "TXN_DATE", "20250811"),
-           set_where("TXN_DATE", "2025-13-45", "TXN_DATE", "20250810"))
+    mutate(
+        project_copy,
+        "sales_northmart",
+        set_where("units", ABSURD_UNITS, "date", "2025-08-10"),  # inside the days the baseline scores
+        set_where("store_id", "106", "date", "2025-08-11"),  # a coastco store number in northmart's feed
+        set_value("net_sales", "-3.5", row=3),
+    )
+    mutate(
+        project_copy,
+        "sales_coastco",  # on busy days: the store keeps other rows that day (coverage)
+        set_where("EAN", "4000000000000", "TXN_DATE", "20250811"),
+        set_where("TXN_DATE", "2025-13-45", "TXN_DATE", "20250810"),
+    )
     units_in_feeds = seed_units(project_copy)
 
     result = project_copy.dbt("build", vars={"bad_input_mode": "quarantine"}, check=False)
@@ -98,4 +111,6 @@ def test_quarantine_mode_sets_bad_rows_aside_counts_them_and_keeps_them_out_of_l
         "select coalesce(sum(cast(json_extract(offending_row, '$.units_sold') as double)), 0) "
         "from (select distinct row_key, offending_row from checked.input_quarantine where table_name like 'stg_%')"
     )
-    assert project_copy.scalar("select sum(units_sold) from intermediate.unified_sales_data") == units_in_feeds - quarantined_units
+    assert (
+        project_copy.scalar("select sum(units_sold) from intermediate.unified_sales_data") == units_in_feeds - quarantined_units
+    )

@@ -43,14 +43,18 @@ def test_appending_a_day_adds_only_the_next_day_to_both_feeds_and_keeps_the_hist
     # every new row is a known store and SKU of the world, in the feed's own codes
     stores = pq.read_table(tmp_path / "stores.parquet").to_pylist()
     new_northmart = after["sales_northmart"].slice(before["sales_northmart"].num_rows)
-    assert set(new_northmart.column("store_id").to_pylist()) <= {s["retailer_store_ref"] for s in stores if s["retailer"] == "northmart"}
+    assert set(new_northmart.column("store_id").to_pylist()) <= {
+        s["retailer_store_ref"] for s in stores if s["retailer"] == "northmart"
+    }
 
 
 def test_the_script_simulates_appends_and_runs_the_lower_bound_on_a_tiny_world(tmp_path: Path) -> None:
     args = [f"--{k}={v}" for k, v in TINY.items()]
     result = subprocess.run(
         [sys.executable, str(SCRIPT), *args, "--workdir", str(tmp_path / "bench"), "--no-dbt"],
-        capture_output=True, text=True, cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "appended 2025-08-13" in result.stdout and result.stdout.count("lower bound (DuckDB SQL)") == 2
@@ -65,7 +69,9 @@ def test_the_benchmark_builds_a_tiny_world_three_times_and_prints_its_table(tmp_
     args = [f"--{k}={v}" for k, v in TINY.items()]
     result = subprocess.run(
         [sys.executable, str(SCRIPT), *args, "--workdir", str(tmp_path / "bench")],
-        capture_output=True, text=True, cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     for label in ("dbt build (from scratch)", "dbt build (unchanged data)", "dbt build (one new day)", "node seconds per layer"):

@@ -22,7 +22,11 @@ from test_warehouse_lock import hold_open
 
 pytestmark = pytest.mark.integration
 MARTS = (
-    "product_insights", "minority_reports", "daily_sales_vs_baseline", "model_versions", "anomaly_reviews",
+    "product_insights",
+    "minority_reports",
+    "daily_sales_vs_baseline",
+    "model_versions",
+    "anomaly_reviews",
     "input_quarantine_summary",
 )
 
@@ -31,8 +35,21 @@ MARTS = (
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
     target = tmp_path_factory.mktemp("parse") / "target"
     subprocess.run(
-        [DBT, "parse", "--quiet", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT), "--target-path", str(target)],
-        check=True, capture_output=True, text=True, cwd=PROJECT_ROOT,
+        [
+            DBT,
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(PROJECT_ROOT),
+            "--target-path",
+            str(target),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
     )
     return json.loads((target / "manifest.json").read_text())
 
@@ -104,14 +121,14 @@ def test_a_reader_polling_the_parquet_marts_through_three_builds_never_fails(pro
     try:
         # each build ages the insights differently, so product_insights changes and is republished
         # (a mart that did not change since its latest passed validation keeps its file)
-        results = [
-            project_copy.dbt("build", check=False, vars={"product_insights_max_age_days": age}) for age in (14, 0, 14)
-        ]
+        results = [project_copy.dbt("build", check=False, vars={"product_insights_max_age_days": age}) for age in (14, 0, 14)]
     finally:
         stop.set()
         reader.join(timeout=30)
-    print(f"reader: {stats['polls']} polls, {stats['reads']} file reads, {len(stats['errors'])} errors, "
-          f"{stats['partial']} partial states, {len(stats['versions'])} published versions seen")
+    print(
+        f"reader: {stats['polls']} polls, {stats['reads']} file reads, {len(stats['errors'])} errors, "
+        f"{stats['partial']} partial states, {len(stats['versions'])} published versions seen"
+    )
     assert [r.returncode for r in results] == [0, 0, 0], results[-1].stdout[-4000:]
     assert stats["errors"] == [] and stats["partial"] == 0
     assert stats["reads"] > 0 and len(stats["versions"]) == 3  # the reader saw the file replaced by each build
@@ -119,7 +136,9 @@ def test_a_reader_polling_the_parquet_marts_through_three_builds_never_fails(pro
     assert sorted(m["mart"] for m in published["marts"]) == sorted(MARTS)
     assert [p.name for p in directory.iterdir() if p.name.startswith(".")] == []  # no temporary left
     # the published copy is the mart as validated
-    assert pq.read_table(directory / "minority_reports.parquet").num_rows == project_copy.scalar("select count(*) from marts.minority_reports")
+    assert pq.read_table(directory / "minority_reports.parquet").num_rows == project_copy.scalar(
+        "select count(*) from marts.minority_reports"
+    )
 
 
 def test_a_build_started_while_a_reader_holds_the_warehouse_fails_within_seconds_saying_what_to_do(
@@ -138,8 +157,10 @@ def test_a_build_started_while_a_reader_holds_the_warehouse_fails_within_seconds
     finally:
         reader.kill()
         reader.wait()
-    print(f"lock check (make build's first step): exit {check.returncode} after {check_seconds:.1f} s; "
-          f"dbt build failed after {seconds:.1f} s")
+    print(
+        f"lock check (make build's first step): exit {check.returncode} after {check_seconds:.1f} s; "
+        f"dbt build failed after {seconds:.1f} s"
+    )
     assert check.returncode == 1 and "close the program that holds it" in check.stderr and check_seconds < 10
     assert result.returncode != 0
     assert f"the warehouse file {warehouse.path} is open in another process" in result.stdout
@@ -155,7 +176,13 @@ def test_source_freshness_on_the_demo_world_reports_its_latest_days_and_warns_wi
     assert result.returncode == 0, result.stdout[-4000:]  # a world dated 2025 is stale: warnings, never a failure
     freshness = json.loads((built_warehouse.path.parent / "target" / "sources.json").read_text())
     found = {r["unique_id"].split(".", 2)[2]: r for r in freshness["results"]}
-    assert set(found) == {"canonical.sales", "northmart.sales_northmart", "coastco.sales_coastco", "price_tracker.prices", "price_tracker.alerts"}
+    assert set(found) == {
+        "canonical.sales",
+        "northmart.sales_northmart",
+        "coastco.sales_coastco",
+        "price_tracker.prices",
+        "price_tracker.alerts",
+    }
     latest = {
         "northmart.sales_northmart": built_warehouse.scalar("select max(date) from raw.sales_northmart"),
         "coastco.sales_coastco": built_warehouse.scalar("select max(strptime(TXN_DATE, '%Y%m%d'))::date from raw.sales_coastco"),
@@ -168,13 +195,14 @@ def test_source_freshness_on_the_demo_world_reports_its_latest_days_and_warns_wi
     assert found["canonical.sales"]["max_loaded_at"].startswith("0001-01-01")
     assert {r["status"] for r in found.values()} == {"warn"}
     assert {json.dumps(r["criteria"], sort_keys=True) for r in found.values()} == {
-        json.dumps({"warn_after": {"count": 2, "period": "day"}, "error_after": {"count": None, "period": "day"}, "filter": None}, sort_keys=True)
+        json.dumps(
+            {"warn_after": {"count": 2, "period": "day"}, "error_after": {"count": None, "period": "day"}, "filter": None},
+            sort_keys=True,
+        )
     }
 
 
-def test_every_seed_and_source_column_is_described_in_yaml_with_its_data_type(
-    manifest: dict, built_warehouse: Warehouse
-) -> None:
+def test_every_seed_and_source_column_is_described_in_yaml_with_its_data_type(manifest: dict, built_warehouse: Warehouse) -> None:
     seeds = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "seed"}
     assert set(seeds) == {p.stem for p in (PROJECT_ROOT / "seeds").glob("*.csv")}
     loaded = {
@@ -193,7 +221,12 @@ def test_every_seed_and_source_column_is_described_in_yaml_with_its_data_type(
     for source in (n for n in manifest["sources"].values()):
         assert source["description"].strip() and "{{" not in source["description"], source["unique_id"]
         for column, spec in source["columns"].items():
-            assert spec["description"].strip() and "{{" not in spec["description"] and spec["data_type"], (source["unique_id"], column)
+            assert spec["description"].strip() and "{{" not in spec["description"] and spec["data_type"], (
+                source["unique_id"],
+                column,
+            )
     # one text for a demo seed's column and its source's column: the same doc block
-    assert seeds["sales_northmart"]["columns"]["units"]["description"] == manifest["sources"][
-        "source.mrs.northmart.sales_northmart"]["columns"]["units"]["description"]
+    assert (
+        seeds["sales_northmart"]["columns"]["units"]["description"]
+        == manifest["sources"]["source.mrs.northmart.sales_northmart"]["columns"]["units"]["description"]
+    )

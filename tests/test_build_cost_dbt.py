@@ -62,22 +62,26 @@ def test_every_committed_suite_passes_when_compiled_to_sql(rebuilt: RebuiltWareh
 @pytest.mark.integration
 def test_a_rebuild_on_unchanged_inputs_does_not_validate_unchanged_marts_again(rebuilt: RebuiltWarehouse) -> None:
     validated = {
-        build: {suite for (suite,) in rebuilt.warehouse.query(
-            f"select suite_name from ml.mart_validations where run_id = '{build}'"
-        )}
+        build: {
+            suite for (suite,) in rebuilt.warehouse.query(f"select suite_name from ml.mart_validations where run_id = '{build}'")
+        }
         for build in (rebuilt.first_build, rebuilt.second_build)
     }
     assert set(UNCHANGED_MARTS) <= validated[rebuilt.first_build]
     assert not set(UNCHANGED_MARTS) & validated[rebuilt.second_build]
-    assert rebuilt.warehouse.scalar(
-        f"select count(*) from ml.mart_validations where run_id = '{rebuilt.first_build}' and batch_fingerprint is null"
-    ) == 0
+    assert (
+        rebuilt.warehouse.scalar(
+            f"select count(*) from ml.mart_validations where run_id = '{rebuilt.first_build}' and batch_fingerprint is null"
+        )
+        == 0
+    )
 
 
 @pytest.mark.integration
 def test_two_builds_from_scratch_give_bit_identical_monitoring(rebuilt: RebuiltWarehouse, built_warehouse: Warehouse) -> None:
     """Monitoring's aggregates are exact, so the value columns do not depend on the order a parallel
     scan adds the rows in: two warehouses built from scratch on the same inputs agree to the bit."""
+
     def bits(rows: list[tuple]) -> list[tuple]:
         return [tuple(v.hex() if isinstance(v, float) else v for v in row) for row in rows]
 

@@ -44,15 +44,32 @@ def test_a_usage_error_under_json_is_json_too() -> None:
 
 def test_approve_prints_its_record_as_json(tmp_path: Path) -> None:
     approvals = tmp_path / "model_approvals.csv"
-    result = run("approve", "baseline", "0.1", "--by", "Ada", "--reason", "reviewed", "--approvals-file", str(approvals), "--json")
+    result = run(
+        "approve", "baseline", "0.1", "--by", "Ada", "--reason", "reviewed", "--approvals-file", str(approvals), "--json"
+    )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["approval"]["decided_by"] == "Ada" and document["approvals_file"] == str(approvals)
 
 
 def test_simulate_prints_its_row_counts_as_json(tmp_path: Path) -> None:
-    result = run("simulate", "--out", str(tmp_path), "--format", "parquet", "--stores", "4", "--skus", "6",
-                 "--days", "60", "--products", "8", "--no-progress", "--json")
+    result = run(
+        "simulate",
+        "--out",
+        str(tmp_path),
+        "--format",
+        "parquet",
+        "--stores",
+        "4",
+        "--skus",
+        "6",
+        "--days",
+        "60",
+        "--products",
+        "8",
+        "--no-progress",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["seed"] == 42 and document["rows"] == sum(document["tables"].values()) > 0

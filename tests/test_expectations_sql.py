@@ -31,7 +31,9 @@ BATCH = pa.table(
         "name": pa.array(["a", "b", "b", None, "e", "f"], pa.string()),
         "model_name": pa.array(["baseline", "baseline", "other", "other", "baseline", "other"], pa.string()),
         "hex": pa.array(["0a" * 16, "zz", "0b" * 16, None, "0c" * 16, "0d" * 16], pa.string()),
-        "day": pa.array([date(2025, 5, 1), date(2025, 6, 1), date(2025, 9, 1), None, date(2025, 5, 2), date(2025, 5, 3)], pa.date32()),
+        "day": pa.array(
+            [date(2025, 5, 1), date(2025, 6, 1), date(2025, 9, 1), None, date(2025, 5, 2), date(2025, 5, 3)], pa.date32()
+        ),
         "at": pa.array([datetime(2025, 6, 1, tzinfo=timezone.utc)] * 6, pa.timestamp("us", tz="UTC")),
         "flag": pa.array([True, False, None, True, True, False], pa.bool_()),
         "gone": pa.array([None] * 6, pa.string()),
@@ -52,9 +54,19 @@ EXPECTATIONS = [
     e("expect_table_columns_to_match_set", column_set=BATCH.schema.names[:-1], exact_match=True),
     e("expect_table_row_count_to_equal", value=6),
     e("expect_table_row_count_to_equal", value=5),
-    *(e("expect_column_values_to_be_of_type", column=c, type_=t)
-      for c, t in [("id", "int64"), ("score", "float64"), ("name", "str"), ("day", "datetime64"), ("at", "Timestamp"),
-                   ("flag", "bool"), ("score", "int64"), ("name", "float64")]),
+    *(
+        e("expect_column_values_to_be_of_type", column=c, type_=t)
+        for c, t in [
+            ("id", "int64"),
+            ("score", "float64"),
+            ("name", "str"),
+            ("day", "datetime64"),
+            ("at", "Timestamp"),
+            ("flag", "bool"),
+            ("score", "int64"),
+            ("name", "float64"),
+        ]
+    ),
     e("expect_column_values_to_not_be_null", column="id"),
     e("expect_column_values_to_not_be_null", column="model_name"),
     e("expect_column_values_to_not_be_null", column="low", row_condition=BASELINE_ROWS),
@@ -64,7 +76,12 @@ EXPECTATIONS = [
     e("expect_column_values_to_be_between", column="score", min_value=-1, max_value=2),
     e("expect_column_values_to_be_between", column="score", min_value=0),
     e("expect_column_values_to_be_between", column="id", max_value=4, row_condition=BASELINE_ROWS),
-    e("expect_column_values_to_be_between", column="day", min_value={"$PARAMETER": "day_start"}, max_value={"$PARAMETER": "day_end"}),
+    e(
+        "expect_column_values_to_be_between",
+        column="day",
+        min_value={"$PARAMETER": "day_start"},
+        max_value={"$PARAMETER": "day_end"},
+    ),
     e("expect_column_values_to_be_in_set", column="model_name", value_set={"$PARAMETER": "models"}),
     e("expect_column_values_to_be_in_set", column="name", value_set=["a", "b"]),
     e("expect_column_values_to_be_in_set", column="name", value_set=["a", "b", "e"], row_condition=BASELINE_ROWS),
@@ -77,9 +94,27 @@ EXPECTATIONS = [
     e("expect_compound_columns_to_be_unique", column_list=["id", "model_name"]),
     e("expect_column_values_to_match_regex", column="hex", regex="^[0-9a-f]{32}$"),
     e("expect_column_values_to_match_regex", column="name", regex="^[a-f]$"),
-    e("expect_column_pair_values_a_to_be_greater_than_b", column_A="score", column_B="low", or_equal=True, ignore_row_if="both_values_are_missing"),
-    e("expect_column_pair_values_a_to_be_greater_than_b", column_A="score", column_B="low", or_equal=False, ignore_row_if="either_value_is_missing"),
-    e("expect_column_pair_values_a_to_be_greater_than_b", column_A="score", column_B="score", or_equal=True, ignore_row_if="both_values_are_missing"),
+    e(
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        column_A="score",
+        column_B="low",
+        or_equal=True,
+        ignore_row_if="both_values_are_missing",
+    ),
+    e(
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        column_A="score",
+        column_B="low",
+        or_equal=False,
+        ignore_row_if="either_value_is_missing",
+    ),
+    e(
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        column_A="score",
+        column_B="score",
+        or_equal=True,
+        ignore_row_if="both_values_are_missing",
+    ),
     e("expect_column_distinct_values_to_contain_set", column="model_name", value_set=["baseline"]),
     e("expect_column_distinct_values_to_contain_set", column="model_name", value_set=["baseline", "missing"]),
 ]
@@ -170,14 +205,15 @@ def test_a_large_log_batch_is_validated_in_the_warehouse_with_the_committed_suit
     con = warehouse(corrupted_batch("bad-batch"))
     planned = plan_log_batches({SUITE: con.table("product_insights_log")}, None, RunContext("build-1"))
     run = RunContext("build-1")
-    in_ge = run_planned(planned, project_dir=project, parameters=INSIGHT_PARAMETERS, run=run, settings=ValidationSettings(sql_min_rows=10**9))
-    in_sql = run_planned(planned, project_dir=project, parameters=INSIGHT_PARAMETERS, run=run, settings=ValidationSettings(sql_min_rows=0))
+    in_ge = run_planned(
+        planned, project_dir=project, parameters=INSIGHT_PARAMETERS, run=run, settings=ValidationSettings(sql_min_rows=10**9)
+    )
+    in_sql = run_planned(
+        planned, project_dir=project, parameters=INSIGHT_PARAMETERS, run=run, settings=ValidationSettings(sql_min_rows=0)
+    )
 
     def by_expectation(details: pa.Table) -> dict[str, tuple]:
-        return {
-            r["expectation_id"]: (r["success"], r["unexpected_count"], r["unexpected_examples"])
-            for r in details.to_pylist()
-        }
+        return {r["expectation_id"]: (r["success"], r["unexpected_count"], r["unexpected_examples"]) for r in details.to_pylist()}
 
     assert by_expectation(in_sql[0]) == by_expectation(in_ge[0])
     (sql_failures,), (ge_failures,) = in_sql[1].column("failures").to_pylist(), in_ge[1].column("failures").to_pylist()

@@ -153,7 +153,11 @@ def test_a_scaffolded_log_suite_covers_its_schema_and_checks_versions_per_model(
     from mrs.insights.schema import PRODUCT_INSIGHTS_LOG
     from mrs.quality.suites import log_suite_expectations
 
-    one = {"expectations": log_suite_expectations(PRODUCT_INSIGHTS_LOG.schema, ["product_insights"], PRODUCT_INSIGHTS_LOG.key_columns)}
+    one = {
+        "expectations": log_suite_expectations(
+            PRODUCT_INSIGHTS_LOG.schema, ["product_insights"], PRODUCT_INSIGHTS_LOG.key_columns
+        )
+    }
     assert declared_columns(one) == PRODUCT_INSIGHTS_LOG.schema.names
     assert not_null_columns(one) >= {f.name for f in PRODUCT_INSIGHTS_LOG.schema if not f.nullable}
     assert parameters_used(one) == {"registered_versions_product_insights"}

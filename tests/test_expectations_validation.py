@@ -66,8 +66,13 @@ def _default(field: pa.Field, i: int):
 def insight_batch(run_id: str, rows: int = 4, **overrides: list) -> pa.Table:
     """A product_insights_log batch that meets its suite (every value is plausible), then ``overrides``."""
     own = {f.name: [_default(f, i) for i in range(rows)] for f in PRODUCT_INSIGHTS_LOG.columns}
-    own.update(baseline_source=["recent_price"] * rows, msrp_fallback_reason=[None] * rows,
-               price_source=["recent_prices"] * rows, price_age_days=[0] * rows, bound_level=[0.8] * rows)
+    own.update(
+        baseline_source=["recent_price"] * rows,
+        msrp_fallback_reason=[None] * rows,
+        price_source=["recent_prices"] * rows,
+        price_age_days=[0] * rows,
+        bound_level=[0.8] * rows,
+    )
     ids = [hashlib.md5(f"{run_id}-{i}".encode()).hexdigest() for i in range(rows)]
     table = pa.table({**own, "log_id": ids, "input_fingerprint": ids})
     batch = finalize(table, PRODUCT_INSIGHTS_LOG, builtin_card("product_insights", "0"), RunContext(run_id))
@@ -139,9 +144,9 @@ def test_a_corrupted_batch_fails_by_suite_and_expectation_and_a_good_batch_passe
     )
     assert {SELLOUT, NULL_VERSION, LOW_ABOVE_POINT} <= set(failed)
     assert json.loads(failed[SELLOUT]) == [1.7]
-    evaluated = con.sql(
-        "select count(*) from expectation_results_log where batch_run_id = 'good-batch' and success"
-    ).fetchall()[0][0]
+    evaluated = con.sql("select count(*) from expectation_results_log where batch_run_id = 'good-batch' and success").fetchall()[
+        0
+    ][0]
     assert evaluated == len(load_suite(gx_project / "gx/expectations" / f"{SUITE}.json")["expectations"])
     assert Path(bad["data_docs_page"]).exists()
     assert (gx_project / "gx/uncommitted/data_docs/local_site/index.html").exists()

@@ -22,27 +22,32 @@ def read_seed(name: str) -> pd.DataFrame:
 
 def test_build_leaves_raw_staging_and_feature_tables(built_warehouse: Warehouse) -> None:
     tables = {
-        (schema, name)
-        for schema, name in built_warehouse.query(
-            "select table_schema, table_name from information_schema.tables"
-        )
+        (schema, name) for schema, name in built_warehouse.query("select table_schema, table_name from information_schema.tables")
     }
     expected = {
-        ("raw", "sales_northmart"), ("raw", "sales_coastco"), ("raw", "stores"), ("raw", "prices"),
-        ("staging", "stg_northmart__sales"), ("staging", "stg_coastco__sales"),
+        ("raw", "sales_northmart"),
+        ("raw", "sales_coastco"),
+        ("raw", "stores"),
+        ("raw", "prices"),
+        ("staging", "stg_northmart__sales"),
+        ("staging", "stg_coastco__sales"),
         ("staging", "stg_price_tracker__prices"),
-        ("intermediate", "unified_sales_data"), ("intermediate", "int_sales_features"),
-        ("intermediate", "int_price_windows"), ("intermediate", "int_alert_velocity"),
+        ("intermediate", "unified_sales_data"),
+        ("intermediate", "int_sales_features"),
+        ("intermediate", "int_price_windows"),
+        ("intermediate", "int_alert_velocity"),
     }
     assert expected <= tables, expected - tables
 
 
 def test_unified_sales_data_has_one_row_per_store_sku_day(built_warehouse: Warehouse) -> None:
     stores, skus = len(read_seed("stores")), len(read_seed("skus"))
-    feed_days = pd.concat([
-        pd.to_datetime(read_seed("sales_northmart")["date"]),
-        pd.to_datetime(read_seed("sales_coastco")["TXN_DATE"], format="%Y%m%d"),
-    ])
+    feed_days = pd.concat(
+        [
+            pd.to_datetime(read_seed("sales_northmart")["date"]),
+            pd.to_datetime(read_seed("sales_coastco")["TXN_DATE"], format="%Y%m%d"),
+        ]
+    )
     days = (feed_days.max() - feed_days.min()).days + 1
     rows, keys = built_warehouse.query(
         "select count(*), count(distinct (store_id, sku_id, sales_date)) from intermediate.unified_sales_data"
@@ -55,8 +60,7 @@ def test_unified_sales_data_totals_match_both_feeds(built_warehouse: Warehouse) 
     units = northmart["units"].astype(int).sum() + coastco["QTY"].astype(int).sum()
     revenue = northmart["net_sales"].astype(float).sum() + coastco["SALES_CENTS"].astype(int).sum() / 100
     got_units, got_revenue, zero_filled = built_warehouse.query(
-        "select sum(units_sold), sum(revenue), count(*) filter (where is_zero_filled) "
-        "from intermediate.unified_sales_data"
+        "select sum(units_sold), sum(revenue), count(*) filter (where is_zero_filled) from intermediate.unified_sales_data"
     )[0]
     assert got_units == units
     assert got_revenue == pytest.approx(revenue)
@@ -109,8 +113,7 @@ def test_products_without_history_get_one_empty_window(built_warehouse: Warehous
 
 def test_sales_features_match_an_independent_computation(built_warehouse: Warehouse) -> None:
     store_id, sku_id = built_warehouse.query(
-        "select store_id, sku_id from intermediate.unified_sales_data group by 1, 2 "
-        "order by sum(units_sold) desc limit 1"
+        "select store_id, sku_id from intermediate.unified_sales_data group by 1, 2 order by sum(units_sold) desc limit 1"
     )[0]
     frame = pd.DataFrame(
         built_warehouse.query(
@@ -123,7 +126,9 @@ def test_sales_features_match_an_independent_computation(built_warehouse: Wareho
     units = frame["units"].astype(float)
     previous = units.shift(1)
     pd.testing.assert_series_equal(frame["mean7"].astype(float), previous.rolling(7, min_periods=1).mean(), check_names=False)
-    pd.testing.assert_series_equal(frame["median28"].astype(float), previous.rolling(28, min_periods=1).median(), check_names=False)
+    pd.testing.assert_series_equal(
+        frame["median28"].astype(float), previous.rolling(28, min_periods=1).median(), check_names=False
+    )
     pd.testing.assert_series_equal(frame["lag7"].astype(float), units.shift(7), check_names=False)
     pd.testing.assert_series_equal(frame["lag14"].astype(float), units.shift(14), check_names=False)
     day = 60

@@ -71,15 +71,20 @@ def _build_rewriting(warehouse: Warehouse) -> dict[str, list[date]]:
     with duckdb.connect(str(warehouse.path)) as con:
         con.sql("create schema if not exists sentinel")
         for table, (column, rows) in SENTINELS.items():
-            con.sql(f"create or replace table sentinel.{table} as select store_id, sku_id, sales_date, {column} from intermediate.{table} where {rows}")
+            con.sql(
+                f"create or replace table sentinel.{table} as select store_id, sku_id, sales_date, {column} from intermediate.{table} where {rows}"
+            )
             con.sql(f"update intermediate.{table} set {column} = -1 where {rows}")
     warehouse.dbt("build", "--select", "+int_sales_features", "--exclude-resource-type", "test")
     rewritten = {}
     with duckdb.connect(str(warehouse.path)) as con:
         for table, (column, rows) in SENTINELS.items():
-            rewritten[table] = [day for (day,) in con.sql(
-                f"select distinct sales_date from intermediate.{table} where {rows} and {column} is distinct from -1 order by 1"
-            ).fetchall()]
+            rewritten[table] = [
+                day
+                for (day,) in con.sql(
+                    f"select distinct sales_date from intermediate.{table} where {rows} and {column} is distinct from -1 order by 1"
+                ).fetchall()
+            ]
             con.sql(
                 f"update intermediate.{table} as t set {column} = s.{column} from sentinel.{table} as s "
                 f"where t.{column} = -1 and s.store_id = t.store_id and s.sku_id = t.sku_id and s.sales_date = t.sales_date"
@@ -132,7 +137,9 @@ def _attached(**warehouses: Warehouse) -> duckdb.DuckDBPyConnection:
 def _difference(con: duckdb.DuckDBPyConnection, left: str, right: str, exclude: tuple[str, ...] = ()) -> int:
     """Rows of `left` not in `right` (as multisets), columns in `exclude` left out."""
     columns = f"* exclude ({', '.join(exclude)})" if exclude else "*"
-    return con.sql(f"select count(*) from (select {columns} from {left} except all select {columns} from {right})").fetchall()[0][0]
+    return con.sql(f"select count(*) from (select {columns} from {left} except all select {columns} from {right})").fetchall()[0][
+        0
+    ]
 
 
 def test_a_new_day_recomputes_only_that_day(incremental: IncrementalWarehouse) -> None:
@@ -166,7 +173,12 @@ def test_a_late_correction_recomputes_the_periods_it_reaches_as_a_full_rebuild_w
     position = next(i for i, (day, _) in enumerate(lines) if day == corrected_day)
     fields = lines[position][1].split(",")
     fields[3] = str(int(float(fields[3])) + 7)  # units
-    _write_feed(warehouse.project_dir, "sales_northmart", header, [",".join(fields) if i == position else line for i, (_, line) in enumerate(lines)])
+    _write_feed(
+        warehouse.project_dir,
+        "sales_northmart",
+        header,
+        [",".join(fields) if i == position else line for i, (_, line) in enumerate(lines)],
+    )
     rewritten = _build_rewriting(warehouse)
     # the corrected day in unified_sales_data; it and the 28 days its windows reach in the features
     assert rewritten == {

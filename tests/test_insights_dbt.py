@@ -117,13 +117,9 @@ def test_rebuilds_append_nothing_full_refresh_keeps_the_log_and_fresh_builds_agr
     fresh.path.parent.mkdir()
     fresh.dbt("build", *INSIGHTS)
     # the same inputs (else the difference is upstream of the log) give the same log rows
-    assert fresh.query(f"select * from {FEATURES} order by all") == project_copy.query(
-        f"select * from {FEATURES} order by all"
-    )
+    assert fresh.query(f"select * from {FEATURES} order by all") == project_copy.query(f"select * from {FEATURES} order by all")
     assert _without_per_run_columns(fresh, LOG, "log_id") == first
-    assert _without_per_run_columns(fresh, MART, "product_id") == _without_per_run_columns(
-        project_copy, MART, "product_id"
-    )
+    assert _without_per_run_columns(fresh, MART, "product_id") == _without_per_run_columns(project_copy, MART, "product_id")
     assert fresh.query(f"select distinct run_id from {LOG}") != first_run
 
 

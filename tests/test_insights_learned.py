@@ -34,8 +34,7 @@ PRODUCTS = 80
 def fitted() -> tuple[FittedForecaster, dict]:
     worlds = [simulated_panel(seed, PRODUCTS) for seed in TRAIN_SEEDS]
     rows = training_rows([w[0] for w in worlds], InsightsTrainingConfig(simulated_seeds=TRAIN_SEEDS))
-    return fit(TrainingRows.from_frame(rows, rows["role"].to_numpy()), ForecasterConfig(),
-               np.concatenate([w[1] for w in worlds]))
+    return fit(TrainingRows.from_frame(rows, rows["role"].to_numpy()), ForecasterConfig(), np.concatenate([w[1] for w in worlds]))
 
 
 def test_conformal_quantile_is_the_finite_sample_rank() -> None:
@@ -50,13 +49,15 @@ def test_panel_features_equal_the_features_of_the_same_histories_given_as_lists(
     panel = pd.DataFrame({"series_id": "A", "date": days, "price": prices})
     rows = panel_features(panel, history_points=10)
     k = 30  # a row with a full 10-point window
-    history = prices[k - 9: k + 1]
-    ages = (days[k] - days[k - 9: k + 1]).days.to_numpy()
+    history = prices[k - 9 : k + 1]
+    ages = (days[k] - days[k - 9 : k + 1]).days.to_numpy()
     expected = history_features([history], [ages])[0]
     np.testing.assert_allclose(rows.loc[k, list(FEATURE_NAMES)].to_numpy(float), expected, equal_nan=True)
     assert rows.loc[k, "last_price"] == prices[k]
     later = panel.set_index("date")["price"]
-    assert rows.loc[k, "actual_next_week"] == later.get(days[k] + timedelta(days=7), np.nan) or np.isnan(rows.loc[k, "actual_next_week"])
+    assert rows.loc[k, "actual_next_week"] == later.get(days[k] + timedelta(days=7), np.nan) or np.isnan(
+        rows.loc[k, "actual_next_week"]
+    )
 
 
 def test_the_forecaster_beats_the_last_price_on_an_unseen_world_with_calibrated_bounds(fitted) -> None:
@@ -89,14 +90,23 @@ def _feature_rows(histories: list[tuple[str, date, list[tuple[date, float]]]]) -
     for product_id, as_of, points in histories:
         prices = [p for _, p in points]
         in_7d = [p for d, p in points if (as_of - d).days < 7]
-        rows.append({
-            "product_id": product_id, "as_of_date": as_of, "popularity_score": 50, "msrp": 40.0,
-            "latest_price": prices[-1] if points and points[-1][0] == as_of else None,
-            "history_depth": min(len(points), 28), "mean_28_points": float(np.mean(prices[-28:])) if points else None,
-            "stddev_28_points": None, "mean_last_7d": float(np.mean(in_7d)) if in_7d else None,
-            "trend_ratio": None, "alerts_last_7d": 2,
-            "price_history": prices[-90:], "price_history_dates": [d for d, _ in points][-90:],
-        })
+        rows.append(
+            {
+                "product_id": product_id,
+                "as_of_date": as_of,
+                "popularity_score": 50,
+                "msrp": 40.0,
+                "latest_price": prices[-1] if points and points[-1][0] == as_of else None,
+                "history_depth": min(len(points), 28),
+                "mean_28_points": float(np.mean(prices[-28:])) if points else None,
+                "stddev_28_points": None,
+                "mean_last_7d": float(np.mean(in_7d)) if in_7d else None,
+                "trend_ratio": None,
+                "alerts_last_7d": 2,
+                "price_history": prices[-90:],
+                "price_history_dates": [d for d, _ in points][-90:],
+            }
+        )
     return pa.Table.from_pylist(rows)
 
 

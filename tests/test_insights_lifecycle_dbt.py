@@ -38,19 +38,32 @@ def test_a_trained_forecaster_runs_after_approval_appends_nothing_on_rerun_and_r
     v1 = active_versions(product_insights="1")
     refused = project_copy.dbt("build", *INSIGHTS, vars=v1, check=False)
     assert refused.returncode != 0 and "'product_insights' version '1' is registered but not approved" in refused.stdout
-    metrics = json.loads(project_copy.scalar(
-        f"select metrics from {REGISTRY} where model_name = 'product_insights' and model_version = '1'"))
+    metrics = json.loads(
+        project_copy.scalar(f"select metrics from {REGISTRY} where model_name = 'product_insights' and model_version = '1'")
+    )
     for horizon in ("next_week", "next_month"):
         assert metrics[f"holdout_{horizon}_mape"] < metrics[f"holdout_{horizon}_last_price_mape"]
         assert metrics[f"holdout_{horizon}_mase_vs_last_price"] < 1
         assert 0 < metrics[f"holdout_{horizon}_coverage"] <= 1 and metrics[f"holdout_{horizon}_median_width"] > 0
 
-    cli("approve", "product_insights", "1", "--by", "Test Reviewer", "--reason", "beats the last price on the hold-out",
-        "--approvals-file", str(approvals), "--artifacts-dir", str(artifacts))
+    cli(
+        "approve",
+        "product_insights",
+        "1",
+        "--by",
+        "Test Reviewer",
+        "--reason",
+        "beats the last price on the hold-out",
+        "--approvals-file",
+        str(approvals),
+        "--artifacts-dir",
+        str(artifacts),
+    )
     project_copy.dbt("build", *INSIGHTS, vars=v1)
     features = project_copy.scalar("select count(*) from ml.product_insight_inputs")
     scored = project_copy.query(
-        f"select count(*), min(bound_level), max(bound_level), count(distinct model_registry_source) from {LOG} where model_version = '1'")
+        f"select count(*), min(bound_level), max(bound_level), count(distinct model_registry_source) from {LOG} where model_version = '1'"
+    )
     assert scored == [(features, 0.8, 0.8, 1)]
     sources = dict(project_copy.query(f"select price_source, count(*) from {LOG} where model_version = '1' group by 1"))
     assert set(sources) == {"recent_prices", "last_known_price", "msrp"}
@@ -60,7 +73,9 @@ def test_a_trained_forecaster_runs_after_approval_appends_nothing_on_rerun_and_r
     project_copy.dbt("build", *INSIGHTS, vars=v1)
     assert project_copy.scalar(f"select count(*) from {LOG}") == logged  # a re-run appends nothing
 
-    product = project_copy.scalar(f"select product_id from {MART} where price_source = 'recent_prices' order by product_id limit 1")
+    product = project_copy.scalar(
+        f"select product_id from {MART} where price_source = 'recent_prices' order by product_id limit 1"
+    )
     shown = json.loads(cli("insights", product, "--json", "--warehouse", str(project_copy.path)))
     assert shown["model_version"] == "1" and shown["source"] == "cached"
     assert shown["insight"]["bound_level"] == 0.8 and shown["insight"]["price_source"] == "recent_prices"
@@ -70,6 +85,9 @@ def test_a_trained_forecaster_runs_after_approval_appends_nothing_on_rerun_and_r
     project_copy.dbt("build", *INSIGHTS)  # roll back: the var names version 0 again
     assert project_copy.scalar(f"select count(*) from {LOG}") == logged  # nothing re-scored
     assert project_copy.query(f"select distinct model_version from {MART}") == [("0",)]
-    assert sorted(project_copy.query(f"select log_id, price_forecast_next_week from {LOG} where model_version = '0'")) == version_zero
+    assert (
+        sorted(project_copy.query(f"select log_id, price_forecast_next_week from {LOG} where model_version = '0'"))
+        == version_zero
+    )
     text = cli("insights", product, "--warehouse", str(project_copy.path))
     assert "no stated level" in text

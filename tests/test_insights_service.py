@@ -25,13 +25,27 @@ from mrs.insights.runner import UnknownProductError
 from mrs.insights.service import WarehouseUnavailable
 
 AS_OF = date(2025, 8, 12)
-FEATURES = pa.Table.from_pylist([
-    # A: a fresh cached insight; B: a stale one; C: in the features only (mart has no row)
-    dict(product_id=pid, as_of_date=AS_OF, product_name=f"Product {pid}", category="tin", popularity_score=40,
-         msrp=50.0, latest_price=price, history_depth=28, mean_28_points=price, stddev_28_points=1.0,
-         mean_last_7d=price, trend_ratio=1.1, alerts_last_7d=3)
-    for pid, price in (("A", 40.0), ("B", 45.0), ("C", 55.0))
-])
+FEATURES = pa.Table.from_pylist(
+    [
+        # A: a fresh cached insight; B: a stale one; C: in the features only (mart has no row)
+        dict(
+            product_id=pid,
+            as_of_date=AS_OF,
+            product_name=f"Product {pid}",
+            category="tin",
+            popularity_score=40,
+            msrp=50.0,
+            latest_price=price,
+            history_depth=28,
+            mean_28_points=price,
+            stddev_28_points=1.0,
+            mean_last_7d=price,
+            trend_ratio=1.1,
+            alerts_last_7d=3,
+        )
+        for pid, price in (("A", 40.0), ("B", 45.0), ("C", 55.0))
+    ]
+)
 
 
 def _mart_rows(stale: dict[str, str | None]) -> pa.Table:
@@ -42,12 +56,22 @@ def _mart_rows(stale: dict[str, str | None]) -> pa.Table:
     rows = []
     for row, name in zip(insights, features.column("product_name").to_pylist()):
         reason = stale[row["product_id"]]
-        rows.append({
-            **row, "baseline_price": -1.0, "product_name": name, "category": "tin",
-            "model_name": "product_insights", "model_version": "0", "log_id": f"log-{row['product_id']}",
-            "input_fingerprint": "fp", "run_id": "run-1", "scored_at": datetime(2025, 8, 13, tzinfo=timezone.utc),
-            "stale_reason": reason, "is_stale": reason is not None,
-        })
+        rows.append(
+            {
+                **row,
+                "baseline_price": -1.0,
+                "product_name": name,
+                "category": "tin",
+                "model_name": "product_insights",
+                "model_version": "0",
+                "log_id": f"log-{row['product_id']}",
+                "input_fingerprint": "fp",
+                "run_id": "run-1",
+                "scored_at": datetime(2025, 8, 13, tzinfo=timezone.utc),
+                "stale_reason": reason,
+                "is_stale": reason is not None,
+            }
+        )
     return pa.Table.from_pylist(rows)
 
 
@@ -115,8 +139,16 @@ def test_the_service_reads_the_warehouse_read_only(warehouse: Path) -> None:
 def test_cli_prints_forecast_bounds_risk_roi_hype_and_the_source(warehouse: Path) -> None:
     result = CliRunner().invoke(main, ["insights", "A", "--warehouse", str(warehouse)])
     assert result.exit_code == 0, result.output
-    for label in ("forecast week", "forecast month", "sellout risk", "ROI next week", "ROI next month", "hype",
-                  "source", "cached"):
+    for label in (
+        "forecast week",
+        "forecast month",
+        "sellout risk",
+        "ROI next week",
+        "ROI next month",
+        "hype",
+        "source",
+        "cached",
+    ):
         assert label in result.output
     insight = get_product_insights("A", warehouse=warehouse).insight
     assert f"[{insight['price_forecast_next_week_low']:,.2f} .. {insight['price_forecast_next_week_high']:,.2f}]" in result.output
@@ -146,19 +178,25 @@ def test_cli_unknown_product_exits_non_zero_with_a_one_line_error(warehouse: Pat
 def test_cli_on_the_built_warehouse_serves_cached_insights(built_warehouse) -> None:
     product_id = built_warehouse.scalar("select min(product_id) from marts.product_insights where not is_stale")
     mrs = str(Path(sys.executable).parent / "mrs")
-    shown = subprocess.run([mrs, "insights", product_id, "--warehouse", str(built_warehouse.path)],
-                           capture_output=True, text=True)
+    shown = subprocess.run(
+        [mrs, "insights", product_id, "--warehouse", str(built_warehouse.path)], capture_output=True, text=True
+    )
     assert shown.returncode == 0, shown.stderr
     assert "cached" in shown.stdout and "forecast week" in shown.stdout and "hype" in shown.stdout
 
-    as_json = json.loads(subprocess.run([mrs, "insights", product_id, "--json", "--warehouse",
-                                         str(built_warehouse.path)], capture_output=True, text=True).stdout)
+    as_json = json.loads(
+        subprocess.run(
+            [mrs, "insights", product_id, "--json", "--warehouse", str(built_warehouse.path)], capture_output=True, text=True
+        ).stdout
+    )
     logged = built_warehouse.scalar(
-        f"select price_forecast_next_month from marts.product_insights where product_id = '{product_id}'")
+        f"select price_forecast_next_month from marts.product_insights where product_id = '{product_id}'"
+    )
     assert as_json["insight"]["price_forecast_next_month"] == logged
 
-    unknown = subprocess.run([mrs, "insights", "NO-SUCH-PRODUCT", "--warehouse", str(built_warehouse.path)],
-                             capture_output=True, text=True)
+    unknown = subprocess.run(
+        [mrs, "insights", "NO-SUCH-PRODUCT", "--warehouse", str(built_warehouse.path)], capture_output=True, text=True
+    )
     assert unknown.returncode != 0
     assert "Traceback" not in unknown.stderr and len(unknown.stderr.strip().splitlines()) == 1
     assert "unknown product 'NO-SUCH-PRODUCT'" in unknown.stderr

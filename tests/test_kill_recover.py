@@ -35,10 +35,22 @@ def load_benchmark():
 def build_killed_after(warehouse: Warehouse, marker: str, timeout: float = 900) -> str:
     """Start `dbt build`, SIGKILL its process group as soon as it prints ``marker``; its output."""
     cmd = [DBT, "build", "--project-dir", str(warehouse.project_dir), "--profiles-dir", str(warehouse.project_dir)]
-    env = dict(os.environ, MRS_DUCKDB_PATH=str(warehouse.path), DBT_TARGET_PATH=str(warehouse.path.parent / "target"),
-               DBT_LOG_PATH=str(warehouse.path.parent / "logs"), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    process = subprocess.Popen(cmd, cwd=warehouse.project_dir, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    env = dict(
+        os.environ,
+        MRS_DUCKDB_PATH=str(warehouse.path),
+        DBT_TARGET_PATH=str(warehouse.path.parent / "target"),
+        DBT_LOG_PATH=str(warehouse.path.parent / "logs"),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    process = subprocess.Popen(
+        cmd,
+        cwd=warehouse.project_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     assert process.stdout is not None
@@ -82,7 +94,12 @@ def test_random_kills_then_a_clean_rerun_give_the_logs_of_an_uninterrupted_build
     benchmark = load_benchmark()
     reference_seconds = json.loads((built_warehouse.path.parent / "target" / "run_results.json").read_text())["elapsed_time"]
     figures = benchmark.kill_and_recover(
-        tmp_path, kills=3, seed=15, reference_db=built_warehouse.path, reference_seconds=reference_seconds, verbose=False,
+        tmp_path,
+        kills=3,
+        seed=15,
+        reference_db=built_warehouse.path,
+        reference_seconds=reference_seconds,
+        verbose=False,
     )
     comparison = figures["comparison"]
     assert figures["kills"] == 3

@@ -51,13 +51,27 @@ def test_approve_and_reject_append_to_the_approvals_file(tmp_path: Path) -> None
     assert no.exit_code == 0, no.output
     assert approvals.read_bytes().startswith(committed)
     rows = list(csv.DictReader(approvals.read_text().splitlines()))[-2:]
-    assert [(r["model_version"], r["decision"], r["decided_by"]) for r in rows] == [("0.1", "approved", "Ada"), ("0.1", "rejected", "Grace")]
+    assert [(r["model_version"], r["decision"], r["decided_by"]) for r in rows] == [
+        ("0.1", "approved", "Ada"),
+        ("0.1", "rejected", "Grace"),
+    ]
 
 
 def test_approving_a_version_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     approvals = tmp_path / "model_approvals.csv"
-    result = run("approve", "baseline", "9", "--by", "Ada", "--reason", "x", "--approvals-file", str(approvals),
-                 "--artifacts-dir", str(tmp_path / "art"))
+    result = run(
+        "approve",
+        "baseline",
+        "9",
+        "--by",
+        "Ada",
+        "--reason",
+        "x",
+        "--approvals-file",
+        str(approvals),
+        "--artifacts-dir",
+        str(tmp_path / "art"),
+    )
     assert result.exit_code != 0 and "has no version '9'" in result.output
     assert not approvals.exists()
     assert run("approve", "pricing", "1", "--by", "Ada", "--reason", "x").exit_code != 0

@@ -43,9 +43,7 @@ def test_every_model_has_an_approved_active_version_and_a_recorded_activation(bu
     assert sorted(registered) == sorted((m, "builtin") for m in MODEL_NAMES)
     # the project's versions: version 0, and the shipped version 1 of the minority-report models
     versions = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]["model_versions"]
-    active = built_warehouse.query(
-        "select model_name, model_version, approval_status from marts.model_versions where is_active"
-    )
+    active = built_warehouse.query("select model_name, model_version, approval_status from marts.model_versions where is_active")
     assert sorted(active) == sorted((m, versions[m], "approved") for m in MODEL_NAMES)
     activations = built_warehouse.query("select model_name, model_version from ml.model_activation_log")
     assert sorted(activations) == sorted((m, versions[m]) for m in MODEL_NAMES)
@@ -61,7 +59,9 @@ def test_every_active_model_is_monitored_and_the_base_data_flags_no_drift(built_
     # The one breach: the demo packs its 8 narratives into the last 14 days, so version 1 of the
     # anomaly classifier detects about 10x its rate on the simulated training worlds there (12 events
     # in 4,200 pair-days against 0.00027 per pair-day), and the detection-rate signal says so.
-    assert [(m, sig, sub) for m, sig, sub, *_ in breaches] == [("anomaly_classifier", "detection_rate", "detections_per_pair_day")]
+    assert [(m, sig, sub) for m, sig, sub, *_ in breaches] == [
+        ("anomaly_classifier", "detection_rate", "detections_per_pair_day")
+    ]
     assert [m for (m,) in built_warehouse.query("select model_name from ml.model_retrain_event_log")] == ["anomaly_classifier"]
     assert built_warehouse.scalar("select count(*) from marts.model_versions where has_drift") == 0
 
@@ -93,8 +93,19 @@ def test_a_trained_baseline_runs_only_after_approval_and_rolls_back_without_resc
     )[0]
     assert kind == "trained" and mase < 1 and relative < 1  # beats weekly seasonal naive on the hold-out
 
-    cli("approve", "baseline", "1", "--by", "Test Reviewer", "--reason", "hold-out MASE below 1",
-        "--approvals-file", str(approvals), "--artifacts-dir", str(artifacts))
+    cli(
+        "approve",
+        "baseline",
+        "1",
+        "--by",
+        "Test Reviewer",
+        "--reason",
+        "hold-out MASE below 1",
+        "--approvals-file",
+        str(approvals),
+        "--artifacts-dir",
+        str(artifacts),
+    )
     rereview = {"model": "baseline", "from": "2025-06-02", "to": "2025-06-08"}
     project_copy.dbt("build", vars=active_versions(baseline="1") | {"rereview": rereview})
 
@@ -122,7 +133,9 @@ def test_a_trained_baseline_runs_only_after_approval_and_rolls_back_without_resc
     project_copy.dbt("build")  # roll back: the var names version 0 again
     assert project_copy.scalar(f"select count(*) from {BASELINE_LOG}") == scored  # nothing re-scored
     assert project_copy.query("select distinct baseline_model_version from marts.minority_reports") == [("0",)]
-    assert project_copy.query("select distinct baseline_model_version from marts.anomaly_reviews where is_active_review") == [("0",)]
+    assert project_copy.query("select distinct baseline_model_version from marts.anomaly_reviews where is_active_review") == [
+        ("0",)
+    ]
     history = project_copy.query(
         "select model_version from ml.model_activation_log where model_name = 'baseline' order by activated_at"
     )
@@ -145,9 +158,8 @@ def test_drifted_data_is_flagged_raises_retrain_events_and_retrain_answers_them(
     project_copy.dbt("build")
 
     breached = {
-        (m, s) for m, s in project_copy.query(
-            "select model_name, signal || ':' || subject from ml.model_monitoring_log where is_breach"
-        )
+        (m, s)
+        for m, s in project_copy.query("select model_name, signal || ':' || subject from ml.model_monitoring_log where is_breach")
     }
     assert ("baseline", "feature_drift:dataset") in breached
     assert ("product_insights", "feature_drift:dataset") in breached
@@ -168,16 +180,19 @@ def test_drifted_data_is_flagged_raises_retrain_events_and_retrain_answers_them(
     output = cli("retrain", "--warehouse", str(project_copy.path), "--artifacts-dir", str(artifacts), "--no-progress")
     assert "pending approval" in output
     manifest = json.loads((artifacts / "baseline" / "1" / "manifest.json").read_text())
-    baseline_events = {e for (e,) in project_copy.query(
-        "select event_id from ml.model_retrain_event_log where model_name = 'baseline'"
-    )}
+    baseline_events = {
+        e for (e,) in project_copy.query("select event_id from ml.model_retrain_event_log where model_name = 'baseline'")
+    }
     assert set(manifest["retrain_event_ids"]) == baseline_events
     project_copy.dbt("build")  # registers the candidate, pending approval; its events are answered
     assert project_copy.query(
         "select model_version, approval_status, is_active from marts.model_versions "
         "where model_name = 'baseline' and model_kind = 'trained'"
     ) == [("1", "pending", False)]
-    assert project_copy.scalar("select open_retrain_events from marts.model_versions where model_name = 'baseline' and is_active") == 0
+    assert (
+        project_copy.scalar("select open_retrain_events from marts.model_versions where model_name = 'baseline' and is_active")
+        == 0
+    )
 
 
 def test_an_activation_log_of_the_earlier_shape_is_upgraded_in_place_by_the_next_run(
@@ -198,10 +213,18 @@ def test_an_activation_log_of_the_earlier_shape_is_upgraded_in_place_by_the_next
     assert old_rows
     result = project_copy.dbt("run", "--select", "model_activation_log")
     assert "MRS model_activation_log: upgraded in place, added column(s) build_status, finished_at" in result.stdout
-    columns = [c for (c,) in project_copy.query(
-        "select column_name from information_schema.columns where table_schema = 'ml' and table_name = 'model_activation_log' order by ordinal_position"
-    )]
+    columns = [
+        c
+        for (c,) in project_copy.query(
+            "select column_name from information_schema.columns where table_schema = 'ml' and table_name = 'model_activation_log' order by ordinal_position"
+        )
+    ]
     assert columns[-2:] == ["build_status", "finished_at"]
     kept = project_copy.query("select * exclude (build_status, finished_at) from ml.model_activation_log order by log_id")
     assert kept == old_rows  # every old row, unchanged, null in the new columns
-    assert project_copy.scalar("select count(*) from ml.model_activation_log where build_status is not null or finished_at is not null") == 0
+    assert (
+        project_copy.scalar(
+            "select count(*) from ml.model_activation_log where build_status is not null or finished_at is not null"
+        )
+        == 0
+    )

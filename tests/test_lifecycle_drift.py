@@ -25,7 +25,9 @@ def summaries(reference: dict[str, np.ndarray], current: dict[str, np.ndarray], 
     con.register("cur", pa.table({k: pa.array(v) for k, v in current.items()}))
     features = {k: k for k in reference if k != "entity"}
     ref = summarise(con, long_features_sql("select * from ref", features, entity=entity))
-    cur = summarise(con, long_features_sql("select * from cur", features, entity=entity), edges={f: s.bin_edges for f, s in ref.items()})
+    cur = summarise(
+        con, long_features_sql("select * from cur", features, entity=entity), edges={f: s.bin_edges for f, s in ref.items()}
+    )
     return ref, cur
 
 

@@ -35,13 +35,32 @@ COMMITTED_APPROVALS = PROJECT_ROOT / "seeds" / "model_approvals.csv"
 def trained_row(version: str, fingerprint: str = "f1") -> dict:
     """A registry row of a trained baseline version."""
     return {
-        "log_id": f"reg-{version}-{fingerprint}", "model_name": "baseline", "model_version": version,
-        "model_kind": "trained", "trained_on": date(2025, 8, 12), "model_registry_source": f"artifact:baseline/{version}",
-        "model_confidence_metric": 0.6, "description": "learned", "entry_fingerprint": fingerprint,
-        "artifact_uri": "/nowhere", "artifact_sha256": "abc", "dataset_fingerprint": "d", "training_rows": 10,
-        "data_start": date(2025, 5, 1), "data_end": date(2025, 8, 12), "features": ["lag_7d"], "parameters": "{}",
-        "metrics": "{}", "validation_wape": 0.4, "holdout_wape": 0.4, "holdout_mase": 0.7, "holdout_relative_mae": 0.7,
-        "reference_distributions": None, "retrain_event_ids": [], "run_id": "r", "registered_at": RUN.scored_at,
+        "log_id": f"reg-{version}-{fingerprint}",
+        "model_name": "baseline",
+        "model_version": version,
+        "model_kind": "trained",
+        "trained_on": date(2025, 8, 12),
+        "model_registry_source": f"artifact:baseline/{version}",
+        "model_confidence_metric": 0.6,
+        "description": "learned",
+        "entry_fingerprint": fingerprint,
+        "artifact_uri": "/nowhere",
+        "artifact_sha256": "abc",
+        "dataset_fingerprint": "d",
+        "training_rows": 10,
+        "data_start": date(2025, 5, 1),
+        "data_end": date(2025, 8, 12),
+        "features": ["lag_7d"],
+        "parameters": "{}",
+        "metrics": "{}",
+        "validation_wape": 0.4,
+        "holdout_wape": 0.4,
+        "holdout_mase": 0.7,
+        "holdout_relative_mae": 0.7,
+        "reference_distributions": None,
+        "retrain_event_ids": [],
+        "run_id": "r",
+        "registered_at": RUN.scored_at,
     }
 
 
@@ -196,9 +215,7 @@ def test_the_committed_file_approves_every_built_in_version() -> None:
 
 def test_the_approval_log_appends_each_record_once_and_keeps_an_edited_line_as_a_new_record() -> None:
     con = duckdb.connect()
-    con.sql(
-        "create table model_approvals as select * from read_csv(?, all_varchar = true)", params=[str(COMMITTED_APPROVALS)]
-    )
+    con.sql("create table model_approvals as select * from read_csv(?, all_varchar = true)", params=[str(COMMITTED_APPROVALS)])
     first = record_approvals(con, con.table("model_approvals"), log_relation=None, run=RUN)
     assert first.num_rows == len(COMMITTED_APPROVALS.read_text().splitlines()) - 1
     con.register("first_batch", first)
@@ -227,19 +244,33 @@ def test_an_approval_holds_for_its_artefact_only_not_for_another_of_the_same_ver
     assert "are for another artefact than the registered one" in message and "manifest-of-another-folder" in message
     assert "mrs approve baseline 2" in message
     # the same decision, about the registered artefact, lets it run
-    assert require_active("baseline", "2", registry(trained_row("2", "f1")), approvals(*VERSION_ZERO, approve("2"))).model_version == "2"
+    assert (
+        require_active("baseline", "2", registry(trained_row("2", "f1")), approvals(*VERSION_ZERO, approve("2"))).model_version
+        == "2"
+    )
 
 
 def test_the_committed_approvals_of_built_in_versions_stay_valid() -> None:
     with COMMITTED_APPROVALS.open() as f:
         committed = list(csv.DictReader(f))
+
     def digest(r: dict) -> str:  # a trained version's decision names its shipped artefact (trained_models/)
         if (r["model_name"], r["model_version"]) in BUILTIN_CARDS:
             return ""
         return sha256_file(PROJECT_ROOT / "trained_models" / r["model_name"] / r["model_version"] / "manifest.json")
 
-    records = [Approval.make(r["model_name"], r["model_version"], r["decision"], r["decided_by"], r["reason"],
-                             datetime.fromisoformat(r["decided_at"]), artifact_digest=digest(r)) for r in committed]
+    records = [
+        Approval.make(
+            r["model_name"],
+            r["model_version"],
+            r["decision"],
+            r["decided_by"],
+            r["reason"],
+            datetime.fromisoformat(r["decided_at"]),
+            artifact_digest=digest(r),
+        )
+        for r in committed
+    ]
     assert [a.approval_id for a in records] == [r["approval_id"] for r in committed]
     for name in MODEL_NAMES:
         assert require_active(name, "0", registry(), approvals(*records)).model_version == "0"

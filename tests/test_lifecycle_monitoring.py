@@ -45,8 +45,15 @@ def builtin_active(model: str = "baseline") -> ActiveVersion:
     return ActiveVersion(entry.card, entry.kind, entry.log_id, "apr", entry.row(RUN))
 
 
-def observations(*, units_shift: float = 1.0, price_shift: float = 1.0, error_shift: float = 1.0,
-                 confidence_shift: float = 1.0, seed: int = 0, per_day: int = 40) -> pa.Table:
+def observations(
+    *,
+    units_shift: float = 1.0,
+    price_shift: float = 1.0,
+    error_shift: float = 1.0,
+    confidence_shift: float = 1.0,
+    seed: int = 0,
+    per_day: int = 40,
+) -> pa.Table:
     """70 days x ``per_day`` rows; the shifts apply to the last 14 days (the current period)."""
     rng = np.random.default_rng(seed)
     days = [LAST - timedelta(days=i) for i in range(70)]
@@ -57,15 +64,24 @@ def observations(*, units_shift: float = 1.0, price_shift: float = 1.0, error_sh
     actual = rng.poisson(10, obs.size).astype(float)
     predicted = actual + rng.normal(0, 2, obs.size) * np.where(current, error_shift, 1.0)
     confidence = 0.8 * np.where(current, confidence_shift, 1.0)
-    return pa.table({"obs_date": pa.array(obs, pa.date32()), "units": units, "price": price, "actual": actual,
-                     "predicted": predicted, "confidence": confidence})
+    return pa.table(
+        {
+            "obs_date": pa.array(obs, pa.date32()),
+            "units": units,
+            "price": price,
+            "actual": actual,
+            "predicted": predicted,
+            "confidence": confidence,
+        }
+    )
 
 
 def evaluate(table: pa.Table, active: ActiveVersion | None = None, config: MonitoringConfig = CONFIG) -> dict:
     con = duckdb.connect()
     con.register("observation_rows", table)
-    rows = evaluate_model(con, {"observations": con.table("observation_rows")}, active or builtin_active(),
-                          {"baseline": "0"}, config, SPEC)
+    rows = evaluate_model(
+        con, {"observations": con.table("observation_rows")}, active or builtin_active(), {"baseline": "0"}, config, SPEC
+    )
     return {(r["signal"], r["subject"]): r for r in rows}
 
 
@@ -96,7 +112,9 @@ def test_one_drifted_feature_of_two_reaches_the_default_share() -> None:
 def test_a_rising_error_is_residual_drift_and_falling_confidence_is_decay() -> None:
     rows = evaluate(observations(error_shift=3.0, confidence_shift=0.7))
     residual, decay = rows[("residual_drift", "predictions")], rows[("confidence_decay", "predictions")]
-    assert residual["is_breach"] and residual["value"] == pytest.approx(residual["current_value"] / residual["reference_value"] - 1)
+    assert residual["is_breach"] and residual["value"] == pytest.approx(
+        residual["current_value"] / residual["reference_value"] - 1
+    )
     assert decay["is_breach"] and decay["value"] == pytest.approx(0.3)
 
 
@@ -112,9 +130,12 @@ def test_a_trained_version_is_compared_with_its_manifest_reference() -> None:
     reference = summarise(con, long_features_sql("select * from reference_rows", {"units": "units", "price": "price"}))
     active = builtin_active()
     row = dict(active.registry_row) | {
-        "model_kind": "trained", "holdout_wape": 0.05, "training_rows": 2800,
-        "reference_distributions": json.dumps({"period": {"start": "2025-05-01", "end": "2025-06-30"},
-                                               "features": {f: s.to_dict() for f, s in reference.items()}}),
+        "model_kind": "trained",
+        "holdout_wape": 0.05,
+        "training_rows": 2800,
+        "reference_distributions": json.dumps(
+            {"period": {"start": "2025-05-01", "end": "2025-06-30"}, "features": {f: s.to_dict() for f, s in reference.items()}}
+        ),
     }
     trained = ActiveVersion(replace(active.card, model_version="1"), "trained", "reg-1", "apr", row)
     rows = evaluate(observations(units_shift=1.5), trained)
@@ -143,7 +164,9 @@ def test_every_model_in_the_project_is_monitored() -> None:
 def monitoring_table(rows: dict, active: ActiveVersion) -> pa.Table:
     outputs = pa.Table.from_pylist(
         list(rows.values()),
-        schema=pa.schema(list(MONITORING_LOG.columns) + [pa.field("log_id", pa.string()), pa.field("input_fingerprint", pa.string())]),
+        schema=pa.schema(
+            list(MONITORING_LOG.columns) + [pa.field("log_id", pa.string()), pa.field("input_fingerprint", pa.string())]
+        ),
     )
     return finalize(outputs, MONITORING_LOG, active.card, RUN)
 
@@ -169,7 +192,9 @@ def test_steady_data_raises_no_event_and_an_old_version_a_proactive_one() -> Non
     assert events.column("trigger").to_pylist() == ["proactive"]
     assert events.column("age_days").to_pylist() == [40]
     assert events.column("proactive_due_on").to_pylist() == [LAST - timedelta(days=40 - CONFIG.proactive_retrain_days)]
-    young = ActiveVersion(replace(active.card, trained_on=LAST - timedelta(days=10)), "trained", "reg", "apr", active.registry_row)
+    young = ActiveVersion(
+        replace(active.card, trained_on=LAST - timedelta(days=10)), "trained", "reg", "apr", active.registry_row
+    )
     assert retrain_events(evaluation, {"baseline": young}, CONFIG, RUN).num_rows == 0
 
 
@@ -207,22 +232,30 @@ def _detections(current_rate: float, reference_rate: float = 0.02, per_day: int 
     days = [LAST - timedelta(days=i) for i in range(70)]
     obs = np.repeat(np.array(days, dtype="datetime64[D]"), per_day)
     current = obs > np.datetime64(LAST - timedelta(days=14))
-    return pa.table({"obs_date": pa.array(obs, pa.date32()),
-                     "detections": rng.poisson(np.where(current, current_rate, reference_rate))})
+    return pa.table(
+        {"obs_date": pa.array(obs, pa.date32()), "detections": rng.poisson(np.where(current, current_rate, reference_rate))}
+    )
 
 
 def _rate_row(table: pa.Table, active: ActiveVersion) -> dict:
     con = duckdb.connect()
     con.register("observation_rows", table)
-    rows = evaluate_model(con, {"observations": con.table("observation_rows")}, active,
-                          {"baseline": "0", "anomaly_classifier": active.card.model_version}, CONFIG, RATE_SPEC)
+    rows = evaluate_model(
+        con,
+        {"observations": con.table("observation_rows")},
+        active,
+        {"baseline": "0", "anomaly_classifier": active.card.model_version},
+        CONFIG,
+        RATE_SPEC,
+    )
     return next(r for r in rows if r["signal"] == "detection_rate")
 
 
 def _trained_classifier(rate: float) -> ActiveVersion:
     active = builtin_active("anomaly_classifier")
     row = dict(active.registry_row) | {
-        "model_kind": "trained", "metrics": json.dumps({"detections_per_pair_day": rate, "scored_pair_days": 50_000}),
+        "model_kind": "trained",
+        "metrics": json.dumps({"detections_per_pair_day": rate, "scored_pair_days": 50_000}),
     }
     return ActiveVersion(replace(active.card, model_version="1"), "trained", "reg-1", "apr", row)
 
@@ -245,9 +278,11 @@ def test_a_builtin_classifier_without_earlier_detections_has_no_rate_to_compare(
 def test_a_model_whose_every_signal_lacks_data_is_reported_unmonitored() -> None:
     from mrs.lifecycle.monitoring import unmonitored_models
 
-    batch = pa.table({
-        "model_name": ["baseline", "baseline", "cluster_model", "attribution_model"],
-        "model_version": ["0", "0", "0", "0"],
-        "status": ["insufficient_data", "insufficient_data", "ok", "insufficient_data"],
-    })
+    batch = pa.table(
+        {
+            "model_name": ["baseline", "baseline", "cluster_model", "attribution_model"],
+            "model_version": ["0", "0", "0", "0"],
+            "status": ["insufficient_data", "insufficient_data", "ok", "insufficient_data"],
+        }
+    )
     assert unmonitored_models(batch) == {"baseline": "0", "attribution_model": "0"}

@@ -38,12 +38,22 @@ def _outside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 def manifest(version: str, **changes) -> Manifest:
     base = Manifest(
-        model_name="baseline", model_version=version, trained_on=date(2025, 8, 12), description="test model",
-        dataset_fingerprint="rows=1;md5sum=1", training_rows=100, data_start=date(2025, 5, 1), data_end=date(2025, 8, 12),
-        features=("lag_7d",), categorical_levels={}, parameters={"objective": "tweedie"},
+        model_name="baseline",
+        model_version=version,
+        trained_on=date(2025, 8, 12),
+        description="test model",
+        dataset_fingerprint="rows=1;md5sum=1",
+        training_rows=100,
+        data_start=date(2025, 5, 1),
+        data_end=date(2025, 8, 12),
+        features=("lag_7d",),
+        categorical_levels={},
+        parameters={"objective": "tweedie"},
         metrics={"holdout_wape": 0.4, "holdout_mase": 0.7, "validation_wape": 0.41, "holdout_relative_mae": 0.72},
         splits={"train": {"start": "2025-05-01", "end": "2025-07-15", "rows": 80}},
-        reference={"lag_7d": {"count": 3, "mean": 1.0, "std": 0.5, "quantiles": [0.0] * 101, "bin_edges": [0.0], "bin_counts": [0, 3]}},
+        reference={
+            "lag_7d": {"count": 3, "mean": 1.0, "std": 0.5, "quantiles": [0.0] * 101, "bin_edges": [0.0], "bin_counts": [0, 3]}
+        },
         confidence_metric=0.6,
     )
     return replace(base, **changes)
@@ -139,7 +149,10 @@ def test_the_projects_shipped_artefacts_are_registered_beside_the_root_and_numbe
     trained = [(e.card.model_version, e.artifact_uri) for e in registry_entries(root) if e.kind == "trained"]
     # a shipped version is named relative to the project (a copied project registers the same row)
     assert trained == [("1", "trained_models/baseline/1"), ("2", str(root / "baseline" / "2"))]
-    assert read_verified_model("trained_models/baseline/1", sha256_file(project / "trained_models" / "baseline" / "1" / "model.txt")) == "shipped\n"
+    assert (
+        read_verified_model("trained_models/baseline/1", sha256_file(project / "trained_models" / "baseline" / "1" / "model.txt"))
+        == "shipped\n"
+    )
     assert locate_version(root, "baseline", "1") == project / "trained_models" / "baseline" / "1"
     write_artifact(root, manifest("1"), "the same version twice\n")
     with pytest.raises(ArtifactError, match="a version lies in one place only"):

@@ -185,7 +185,10 @@ def test_the_heuristic_baseline_re_reviews_the_same_extra_range(warehouse: Path)
         sales = con.table("intermediate.int_sales_features").select("store_id, sku_id, sales_date, units_sold")
 
         def days(scoring: BaselineScoring) -> set[date]:
-            return {d for (d,) in baseline_inputs(con, sales, baseline_config("0"), scoring).select("sales_date").distinct().fetchall()}
+            return {
+                d
+                for (d,) in baseline_inputs(con, sales, baseline_config("0"), scoring).select("sales_date").distinct().fetchall()
+            }
 
         normal, reviewed = days(SCORING), days(replace(SCORING, rereview=older))
     assert min(normal) == LAST_DAY - timedelta(days=19)
@@ -214,7 +217,10 @@ def test_a_weekly_warehouse_trains_with_the_split_and_mase_scale_in_weeks(weekly
     # 14 weeks of hold-out and 14 of validation, each boundary on the weekly grid
     assert date.fromisoformat(holdout["start"]) == last - timedelta(weeks=13)
     assert date.fromisoformat(validation["start"]) == last - timedelta(weeks=27)
-    assert all((date.fromisoformat(b) - START).days % 7 == 0 for b in (holdout["start"], validation["start"], validation["end"], train["end"]))
+    assert all(
+        (date.fromisoformat(b) - START).days % 7 == 0
+        for b in (holdout["start"], validation["start"], validation["end"], train["end"])
+    )
     assert holdout["rows"] == validation["rows"] == 14 * 16
     # MASE against the units 52 weeks earlier, not 7 days
     assert m.metrics["seasonal_period_days"] == 364
@@ -287,9 +293,13 @@ def test_a_weekly_baseline_warns_naming_the_settings_when_history_is_too_short_t
     # two years: every scored week has its year; a trained version needs 15 weeks only
     assert short_history_warning(_version("builtin"), weekly, first, first + timedelta(weeks=104)) is None
     assert short_history_warning(_version("trained"), weekly, first, first + timedelta(weeks=49)) is None
-    assert "no history for 10 of the 35 weeks" in short_history_warning(_version("trained"), weekly, first, first + timedelta(weeks=39))
+    assert "no history for 10 of the 35 weeks" in short_history_warning(
+        _version("trained"), weekly, first, first + timedelta(weeks=39)
+    )
     # daily grain: a week of history is enough for v0
     daily = BaselineScoring(None, scoring_periods=35)
     assert short_history_warning(_version("builtin"), daily, first, first + timedelta(days=60)) is None
-    assert "no history for 7 of the 35 days" in short_history_warning(_version("builtin"), daily, first, first + timedelta(days=34))
+    assert "no history for 7 of the 35 days" in short_history_warning(
+        _version("builtin"), daily, first, first + timedelta(days=34)
+    )
     assert short_history_warning(_version("builtin"), weekly, None, None) is None

@@ -61,7 +61,10 @@ def test_first_score_returns_every_input_with_metadata_in_the_declared_schema(co
     assert set(batch["model_version"].to_pylist()) == {"0"}
     assert batch["run_id"].to_pylist() == ["run-1"] * 3
     assert sorted(zip(batch["item_id"].to_pylist(), batch["doubled"].to_pylist()), key=str) == [
-        ("a", 2.0), ("b", 4.0), ("c", None)]
+        ("a", 2.0),
+        ("b", 4.0),
+        ("c", None),
+    ]
 
 
 def test_rerun_on_unchanged_inputs_appends_nothing(con) -> None:
@@ -98,9 +101,14 @@ def test_log_id_is_stable_and_null_is_not_the_empty_string(con) -> None:
 
 
 def test_a_null_in_a_required_column_names_the_log_column_and_rows() -> None:
-    outputs = pa.table({
-        "item_id": ["a", None], "doubled": [1.0, 2.0], "log_id": ["x", "y"], "input_fingerprint": ["f", "g"],
-    })
+    outputs = pa.table(
+        {
+            "item_id": ["a", None],
+            "doubled": [1.0, 2.0],
+            "log_id": ["x", "y"],
+            "input_fingerprint": ["f", "g"],
+        }
+    )
     with pytest.raises(LogSchemaError, match=r"doubling_log\.item_id: 1 null value\(s\)"):
         finalize(outputs, SPEC, CARD, RUN)
 
@@ -113,8 +121,9 @@ def test_a_missing_output_column_is_named() -> None:
 
 def test_predict_must_return_one_row_per_input(con) -> None:
     with pytest.raises(LogSchemaError, match="predict returned 1 rows for 3 inputs"):
-        score_new_rows(con.table("inputs"), spec=SPEC, card=CARD, log_relation=None,
-                       predict=lambda batch: double(batch).slice(0, 1), run=RUN)
+        score_new_rows(
+            con.table("inputs"), spec=SPEC, card=CARD, log_relation=None, predict=lambda batch: double(batch).slice(0, 1), run=RUN
+        )
 
 
 def test_a_spec_cannot_reuse_a_metadata_column() -> None:
@@ -151,16 +160,22 @@ def test_upgrading_refuses_columns_that_vanish_change_type_or_are_required(con: 
         add_missing_log_columns(con, "log", SPEC.schema)
     con.execute("create table typed_log (item_id varchar, doubled varchar)")
     with pytest.raises(LogSchemaError, match="doubled"):
-        add_missing_log_columns(con, "typed_log", pa.schema([pa.field("item_id", pa.string()), pa.field("doubled", pa.float64())]))
+        add_missing_log_columns(
+            con, "typed_log", pa.schema([pa.field("item_id", pa.string()), pa.field("doubled", pa.float64())])
+        )
     con.execute("create table short_log (item_id varchar)")
     with pytest.raises(LogSchemaError, match="must be nullable"):
-        add_missing_log_columns(con, "short_log", pa.schema([pa.field("item_id", pa.string()), pa.field("n", pa.int64(), nullable=False)]))
+        add_missing_log_columns(
+            con, "short_log", pa.schema([pa.field("item_id", pa.string()), pa.field("n", pa.int64(), nullable=False)])
+        )
     assert add_missing_log_columns(con, None, SPEC.schema) == ()
 
 
 def test_a_confidence_outside_zero_one_never_reaches_a_log() -> None:
     outputs = pa.table({"item_id": ["a", "b"], "doubled": [1.0, 2.0], "log_id": ["x", "y"], "input_fingerprint": ["f", "g"]})
-    with pytest.raises(LogSchemaError, match=r"doubling_log\.model_confidence_metric: a confidence must lie in \[0, 1\].*'item_id': 'b'"):
+    with pytest.raises(
+        LogSchemaError, match=r"doubling_log\.model_confidence_metric: a confidence must lie in \[0, 1\].*'item_id': 'b'"
+    ):
         finalize(outputs, SPEC, CARD, RUN, confidence=pa.array([0.5, -0.48]))
     with pytest.raises(LogSchemaError, match=r"model_confidence_metric"):
         finalize(outputs, SPEC, replace(CARD, confidence_metric=1.5), RUN)

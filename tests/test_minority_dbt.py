@@ -47,8 +47,7 @@ def _every_narrative_is_reported_with_cluster_cause_confidence_and_versions(buil
     narratives = built_warehouse.query(f"select narrative_id, title, cluster_name, cause, confidence from {NARRATIVES}")
     assert narratives, "the demo world has narratives"
     reported = built_warehouse.query(
-        f"select narrative_id, narrative_title, cluster_name, cause, cause_confidence, count(*) from {REPORTS} "
-        "group by all"
+        f"select narrative_id, narrative_title, cluster_name, cause, cause_confidence, count(*) from {REPORTS} group by all"
     )
     assert {r[:5] for r in reported} == set(narratives)
     targets = dict(built_warehouse.query(f"select narrative_id, count(*) from {TARGETS} group by 1"))
@@ -62,9 +61,7 @@ def _every_narrative_is_reported_with_cluster_cause_confidence_and_versions(buil
 
 
 def _stores_and_skus_outside_the_narratives_have_no_detections(built_warehouse: Warehouse) -> None:
-    outside = built_warehouse.scalar(
-        f"select count(*) from ml.detection_log d anti join {TARGETS} t using (store_id, sku_id)"
-    )
+    outside = built_warehouse.scalar(f"select count(*) from ml.detection_log d anti join {TARGETS} t using (store_id, sku_id)")
     assert outside == 0
     windows = built_warehouse.scalar(
         f"select count(*) from ml.detection_log d join {NARRATIVES} n using (narrative_id) "
@@ -215,9 +212,7 @@ def test_a_new_sales_day_appends_baseline_rows_for_that_day_only(project_copy: W
     new_day = last + timedelta(days=1)
     _add_a_sales_day(project_copy.project_dir / "seeds", new_day)
     project_copy.dbt("build", *MINORITY, vars={"sales_end_date": new_day.isoformat(), **_active_versions()})
-    appended = project_copy.query(
-        "select sales_date, count(*) from ml.baseline_log group by 1 order by 1 desc limit 2"
-    )
+    appended = project_copy.query("select sales_date, count(*) from ml.baseline_log group by 1 order by 1 desc limit 2")
     assert appended[0] == (new_day, pairs)
     assert project_copy.scalar("select count(*) from ml.baseline_log") == before["ml.baseline_log"] + pairs
     # the detections' inputs did not change: nothing downstream is re-scored

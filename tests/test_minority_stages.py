@@ -123,9 +123,13 @@ def test_rescoring_unchanged_sales_appends_nothing_and_a_new_version_appends_bes
     assert first.schema == BASELINE_LOG.schema and first.num_rows == 35
     con.register("first_batch", first)
     con.execute("create table baseline_log as select * from first_batch")
-    again = score_baseline(con, con.table("sales"), card=builtin_card("baseline", "0"), scoring=scoring, log_relation="baseline_log")
+    again = score_baseline(
+        con, con.table("sales"), card=builtin_card("baseline", "0"), scoring=scoring, log_relation="baseline_log"
+    )
     assert again.num_rows == 0
-    variant = score_baseline(con, con.table("sales"), card=builtin_card("baseline", "0.1"), scoring=scoring, log_relation="baseline_log")
+    variant = score_baseline(
+        con, con.table("sales"), card=builtin_card("baseline", "0.1"), scoring=scoring, log_relation="baseline_log"
+    )
     assert variant.num_rows == 35
     assert set(variant.column("same_weekday_weeks").to_pylist()) == {6}
 
@@ -290,8 +294,13 @@ def test_cluster_log_rescores_a_cluster_whole_when_its_membership_changes() -> N
 
     def score(log: str | None) -> pa.Table:
         return score_clusters(
-            con, detection_log=con.table("detection_log"), narratives=con.table("narratives"),
-            card=builtin_card("cluster_model", "0"), classifier_version="0", baseline_version="0", log_relation=log,
+            con,
+            detection_log=con.table("detection_log"),
+            narratives=con.table("narratives"),
+            card=builtin_card("cluster_model", "0"),
+            classifier_version="0",
+            baseline_version="0",
+            log_relation=log,
         )
 
     first = score(None)
@@ -309,16 +318,22 @@ def test_cluster_log_rescores_a_cluster_whole_when_its_membership_changes() -> N
     assert all(s < 1.0 for s in second.column("similarity_score").to_pylist())
 
 
-
 def test_opposite_shapes_in_one_cluster_give_a_confidence_of_zero_not_a_negative_one() -> None:
     con = duckdb.connect()
-    con.execute("create table narratives as select * from (values ('MR-001', 'mixed'), ('MR-002', 'mixed')) as t(narrative_id, cluster_name)")
+    con.execute(
+        "create table narratives as select * from (values ('MR-001', 'mixed'), ('MR-002', 'mixed')) as t(narrative_id, cluster_name)"
+    )
     # a spike and a dip of the same size: each shape points away from the cluster's mean
     dips = [("MR-002", [2, 2, 2], [10.0] * 3)] * 4
     _detection_log_with(con, [("MR-001", [10, 40, 10], [10.0] * 3), *dips])
     batch = score_clusters(
-        con, detection_log=con.table("detection_log"), narratives=con.table("narratives"),
-        card=builtin_card("cluster_model", "0"), classifier_version="0", baseline_version="0", log_relation=None,
+        con,
+        detection_log=con.table("detection_log"),
+        narratives=con.table("narratives"),
+        card=builtin_card("cluster_model", "0"),
+        classifier_version="0",
+        baseline_version="0",
+        log_relation=None,
     )
     similarity = batch.column("similarity_score").to_pylist()
     confidence = batch.column("model_confidence_metric").to_pylist()
@@ -369,8 +384,12 @@ def test_attribution_evidence_is_exactly_the_overlapping_campaigns_and_events() 
     )
     names = ("detection_log", "narratives", "stores", "skus", "campaigns", "context_events")
     batch = score_attributions(
-        con, relations={n: con.table(n) for n in names}, card=builtin_card("attribution_model", "0"),
-        classifier_version="0", baseline_version="0", log_relation=None,
+        con,
+        relations={n: con.table(n) for n in names},
+        card=builtin_card("attribution_model", "0"),
+        classifier_version="0",
+        baseline_version="0",
+        log_relation=None,
     )
     assert batch.schema == ATTRIBUTION_LOG.schema
     [row] = batch.to_pylist()
@@ -416,7 +435,9 @@ def test_weekly_baseline_is_the_median_of_the_same_week_in_earlier_seasons() -> 
         k = weeks.index(row["sales_date"])
         earlier = [series[weeks[j]] for j in (k - 52, k - 104) if j >= 0]
         assert row["same_weekday_weeks"] == len(earlier)
-        assert row["expected_units"] == pytest.approx(sorted(earlier)[len(earlier) // 2] if len(earlier) % 2 else sum(earlier) / 2)
+        assert row["expected_units"] == pytest.approx(
+            sorted(earlier)[len(earlier) // 2] if len(earlier) % 2 else sum(earlier) / 2
+        )
         assert not row["in_anomaly_window"]
 
 

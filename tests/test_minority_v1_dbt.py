@@ -52,9 +52,7 @@ def test_the_demo_build_reports_v1_anomalies_found_without_the_narratives(built_
     )[0]
     assert reports == (detections[0], 1, "1", detections[0], detections[0], 0)
     # a v1 detection is linked to the baseline rows it was computed from
-    assert built_warehouse.scalar(
-        "select count(*) from ml.detection_log where len(baseline_log_ids) <> window_days"
-    ) == 0
+    assert built_warehouse.scalar("select count(*) from ml.detection_log where len(baseline_log_ids) <> window_days") == 0
     rates = built_warehouse.query(
         "select status from ml.model_monitoring_log where model_name = 'anomaly_classifier' and signal = 'detection_rate'"
     )
@@ -82,9 +80,7 @@ def test_an_old_warehouse_upgrades_in_place_and_version_0_is_one_setting_away(pr
         kept = [c for c in names if c not in columns]
         rows = project_copy.query(f"select {', '.join(kept)} from ml.{log} where model_version = '0' order by log_id")
         assert rows == old[f"ml.{log}"]  # not a row lost or rewritten
-        assert project_copy.scalar(
-            f"select count(*) from ml.{log} where model_version = '0' and {columns[0]} is not null"
-        ) == 0
+        assert project_copy.scalar(f"select count(*) from ml.{log} where model_version = '0' and {columns[0]} is not null") == 0
     assert project_copy.scalar("select count(*) from ml.detection_log where model_version = '1'") > 0
     assert project_copy.query("select distinct anomaly_classifier_version from marts.minority_reports") == [("1",)]
 

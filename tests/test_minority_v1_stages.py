@@ -27,11 +27,15 @@ def _masters(n_stores: int = 4, n_skus: int = 6) -> tuple[pa.Table, pa.Table]:
             "region": ["north" if i < n_stores // 2 else "south" for i in range(n_stores)],
         }
     )
-    skus = pa.table({"sku_id": [f"SKU{k:02d}" for k in range(n_skus)], "category": ["beverages", "snacks", "dairy"] * (n_skus // 3)})
+    skus = pa.table(
+        {"sku_id": [f"SKU{k:02d}" for k in range(n_skus)], "category": ["beverages", "snacks", "dairy"] * (n_skus // 3)}
+    )
     return stores, skus
 
 
-def _baseline(effects: dict[tuple[int, int], tuple[int, float]], n_stores: int = 4, n_skus: int = 6, rate: float = 8.0, seed: int = 0) -> pa.Table:
+def _baseline(
+    effects: dict[tuple[int, int], tuple[int, float]], n_stores: int = 4, n_skus: int = 6, rate: float = 8.0, seed: int = 0
+) -> pa.Table:
     """Poisson sales around a flat ``rate``; ``effects[(store, sku)] = (first effect day, multiplier)``."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -45,8 +49,11 @@ def _baseline(effects: dict[tuple[int, int], tuple[int, float]], n_stores: int =
     store, sku, day, actual, expected = zip(*rows) if rows else ((),) * 5
     return pa.table(
         {
-            "store_id": list(store), "sku_id": list(sku), "sales_date": pa.array(day, pa.date32()),
-            "actual_units": pa.array(actual, pa.int64()), "expected_units": pa.array(expected, pa.float64()),
+            "store_id": list(store),
+            "sku_id": list(sku),
+            "sales_date": pa.array(day, pa.date32()),
+            "actual_units": pa.array(actual, pa.int64()),
+            "expected_units": pa.array(expected, pa.float64()),
         }
     )
 
@@ -190,23 +197,36 @@ def test_evidence_links_overlapping_campaigns_and_events_only():
     stores, skus = _masters()
     events = pa.table(
         {
-            "event_row": [0, 1], "store_id": ["ST00", "ST01"], "sku_id": ["SKU00", "SKU00"],
-            "window_start": pa.array([date(2025, 8, 7)] * 2, pa.date32()), "window_end": pa.array([date(2025, 8, 9)] * 2, pa.date32()),
+            "event_row": [0, 1],
+            "store_id": ["ST00", "ST01"],
+            "sku_id": ["SKU00", "SKU00"],
+            "window_start": pa.array([date(2025, 8, 7)] * 2, pa.date32()),
+            "window_end": pa.array([date(2025, 8, 9)] * 2, pa.date32()),
         }
     )
     campaigns = pa.table(
         {
-            "campaign_id": ["CMP-001", "CMP-002"], "retailer": ["northmart", "northmart"], "region": ["north", None],
-            "category": ["beverages", None], "sku_id": ["SKU00", None], "channel": ["tv", "email"],
+            "campaign_id": ["CMP-001", "CMP-002"],
+            "retailer": ["northmart", "northmart"],
+            "region": ["north", None],
+            "category": ["beverages", None],
+            "sku_id": ["SKU00", None],
+            "channel": ["tv", "email"],
             "start_date": pa.array([date(2025, 8, 7), date(2025, 6, 1)], pa.date32()),
-            "end_date": pa.array([date(2025, 8, 20), date(2025, 6, 9)], pa.date32()), "discount_pct": [0.2, 0.1],
+            "end_date": pa.array([date(2025, 8, 20), date(2025, 6, 9)], pa.date32()),
+            "discount_pct": [0.2, 0.1],
         }
     )
     context = pa.table(
         {
-            "event_id": ["EVT-001"], "event_type": ["weather"], "description": ["Storm"], "region": ["north"],
-            "store_id": pa.array([None], pa.string()), "start_date": pa.array([date(2025, 8, 8)], pa.date32()),
-            "end_date": pa.array([date(2025, 8, 8)], pa.date32()), "severity": [0.8],
+            "event_id": ["EVT-001"],
+            "event_type": ["weather"],
+            "description": ["Storm"],
+            "region": ["north"],
+            "store_id": pa.array([None], pa.string()),
+            "start_date": pa.array([date(2025, 8, 8)], pa.date32()),
+            "end_date": pa.array([date(2025, 8, 8)], pa.date32()),
+            "severity": [0.8],
         }
     )
     ev = evidence(events, stores, skus, campaigns, context)
@@ -225,8 +245,14 @@ def test_a_weekly_baseline_is_scanned_on_its_weeks_not_on_empty_days():
     assert cube.days.size == N_DAYS // 7 and np.isfinite(cube.actual).all()
     assert (np.diff(cube.days) == np.timedelta64(7, "D")).all()
     assert cube.period_of(weekly.column("sales_date")).max() == cube.days.size - 1
-    shifted = pa.table({**{c: weekly.column(c) for c in weekly.column_names if c != "sales_date"},
-                        "sales_date": pa.array([d + timedelta(days=3 if i == 1 else 0) for i, d in enumerate(weekly.column("sales_date").to_pylist())])})
+    shifted = pa.table(
+        {
+            **{c: weekly.column(c) for c in weekly.column_names if c != "sales_date"},
+            "sales_date": pa.array(
+                [d + timedelta(days=3 if i == 1 else 0) for i, d in enumerate(weekly.column("sales_date").to_pylist())]
+            ),
+        }
+    )
     with pytest.raises(ValueError, match="not on one grid"):
         build_cube(shifted, *_masters())
 
@@ -234,12 +260,20 @@ def test_a_weekly_baseline_is_scanned_on_its_weeks_not_on_empty_days():
 def test_pair_masters_are_the_scored_pairs_attributes_and_one_per_id():
     from mrs.minority.scoring_v1 import pair_masters
 
-    periods = pa.table({
-        "store_id": ["S2", "S1", "S1", "S2"], "sku_id": ["K1", "K1", "K2", "K2"],
-        "retailer": ["r", "q", "q", "r"], "region": ["n", "s", "s", "n"], "category": ["a", "a", "b", "b"],
-    })
+    periods = pa.table(
+        {
+            "store_id": ["S2", "S1", "S1", "S2"],
+            "sku_id": ["K1", "K1", "K2", "K2"],
+            "retailer": ["r", "q", "q", "r"],
+            "region": ["n", "s", "s", "n"],
+            "category": ["a", "a", "b", "b"],
+        }
+    )
     stores, skus = pair_masters(periods)
-    assert stores.to_pylist() == [{"store_id": "S1", "retailer": "q", "region": "s"}, {"store_id": "S2", "retailer": "r", "region": "n"}]
+    assert stores.to_pylist() == [
+        {"store_id": "S1", "retailer": "q", "region": "s"},
+        {"store_id": "S2", "retailer": "r", "region": "n"},
+    ]
     assert skus.column("sku_id").to_pylist() == ["K1", "K2"]
     with pytest.raises(ValueError, match="more than one set of master attributes"):
         pair_masters(periods.set_column(4, "category", pa.array(["a", "b", "b", "b"])))

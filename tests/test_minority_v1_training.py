@@ -44,7 +44,9 @@ def test_trained_models_are_immutable_versions_and_evaluate_prints_every_figure(
     pooled = summary["pooled"]["default"]
     assert set(pooled) >= {"v1", "zscore_peer", "cluster_ari", "cause_top1", "candidate_pr_auc"}
     assert pooled["v1"]["event_recall"] > 0.3  # the tiny model still finds anomalies nobody wrote down
-    text = CliRunner().invoke(main, ["evaluate", "minority", "--seeds", "9001", "--artifacts-dir", str(root), "--world-cache", cache])
+    text = CliRunner().invoke(
+        main, ["evaluate", "minority", "--seeds", "9001", "--artifacts-dir", str(root), "--world-cache", cache]
+    )
     assert "z-score peer" in text.output and "cluster ARI" in text.output
 
 

@@ -27,11 +27,18 @@ def test_the_readme_activation_command_overrides_one_model_verbatim(project_copy
     # must stop at the governance gate naming it - not at parse time on the other models' versions
     command = README_OVERRIDE.search((PROJECT_ROOT / "README.md").read_text()).group(1)
     (project_copy.project_dir / ".venv").symlink_to(PROJECT_ROOT / ".venv")
-    env = dict(os.environ, MRS_DUCKDB_PATH=str(project_copy.path), DBT_TARGET_PATH=str(project_copy.path.parent / "target"),
-               DBT_LOG_PATH=str(project_copy.path.parent / "logs"))
+    env = dict(
+        os.environ,
+        MRS_DUCKDB_PATH=str(project_copy.path),
+        DBT_TARGET_PATH=str(project_copy.path.parent / "target"),
+        DBT_LOG_PATH=str(project_copy.path.parent / "logs"),
+    )
     result = subprocess.run(
         ["bash", "-c", command],
-        cwd=project_copy.project_dir, env=env, capture_output=True, text=True,
+        cwd=project_copy.project_dir,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     out = result.stdout
     assert "Undefined" not in out and "Compilation Error" not in out, out[-3000:]

@@ -54,7 +54,9 @@ def test_demo_build_appends_the_same_log_rows_as_before_the_contract(built_wareh
 
 def _write_parquet_from_seed(seed: str, dest: Path) -> Path:
     with duckdb.connect() as con:
-        con.sql(f"copy (select * from read_csv('{SEEDS / seed}.csv', header = true, all_varchar = true)) to '{dest}' (format parquet)")
+        con.sql(
+            f"copy (select * from read_csv('{SEEDS / seed}.csv', header = true, all_varchar = true)) to '{dest}' (format parquet)"
+        )
     return dest
 
 
@@ -68,7 +70,9 @@ def test_raw_tables_mix_csv_parquet_folders_warehouse_tables_and_seeds(project_c
     _write_parquet_from_seed("sales_northmart", files / "northmart" / "part-0.parquet")
     with duckdb.connect(str(project_copy.path)) as con:
         con.sql("create schema if not exists landing")
-        con.sql(f"create table landing.coastco as select * from read_csv('{SEEDS / 'sales_coastco'}.csv', header = true, all_varchar = true)")
+        con.sql(
+            f"create table landing.coastco as select * from read_csv('{SEEDS / 'sales_coastco'}.csv', header = true, all_varchar = true)"
+        )
     raw_tables = {
         "stores": str(files / "stores.csv"),
         "skus": str(files / "skus.parquet"),
@@ -78,9 +82,18 @@ def test_raw_tables_mix_csv_parquet_folders_warehouse_tables_and_seeds(project_c
         "products": "seed",
     }
     project_copy.dbt(
-        "build", "--indirect-selection", "cautious", "--select", "+unified_sales_data", "+stg_price_tracker__prices",
-        "+stg_price_tracker__products", "stg_price_tracker__alerts", "stg_marketing__campaigns",
-        "stg_narratives__narratives", "stg_canonical__sales", vars={"raw_tables": raw_tables},
+        "build",
+        "--indirect-selection",
+        "cautious",
+        "--select",
+        "+unified_sales_data",
+        "+stg_price_tracker__prices",
+        "+stg_price_tracker__products",
+        "stg_price_tracker__alerts",
+        "stg_marketing__campaigns",
+        "stg_narratives__narratives",
+        "stg_canonical__sales",
+        vars={"raw_tables": raw_tables},
     )
 
     def seed_rows(name: str) -> int:
@@ -88,18 +101,23 @@ def test_raw_tables_mix_csv_parquet_folders_warehouse_tables_and_seeds(project_c
             return sum(1 for _ in f) - 1
 
     for model, seed in [
-        ("stg_store_master__stores", "stores"), ("stg_store_master__skus", "skus"),
-        ("stg_northmart__sales", "sales_northmart"), ("stg_coastco__sales", "sales_coastco"),
+        ("stg_store_master__stores", "stores"),
+        ("stg_store_master__skus", "skus"),
+        ("stg_northmart__sales", "sales_northmart"),
+        ("stg_coastco__sales", "sales_coastco"),
         ("stg_price_tracker__prices", "prices"),
     ]:
         assert project_copy.scalar(f"select count(*) from staging.{model}") == seed_rows(seed), model
     for absent in ("stg_price_tracker__alerts", "stg_marketing__campaigns", "stg_narratives__narratives", "stg_canonical__sales"):
         assert project_copy.scalar(f"select count(*) from staging.{absent}") == 0, absent
     # EANs stay text with their leading zeros, whichever route the table took
-    assert project_copy.scalar(
-        "select count(*) from staging.stg_coastco__sales as c "
-        "left join staging.stg_store_master__skus as s on s.ean = c.ean where s.sku_id is null"
-    ) == 0
+    assert (
+        project_copy.scalar(
+            "select count(*) from staging.stg_coastco__sales as c "
+            "left join staging.stg_store_master__skus as s on s.ean = c.ean where s.sku_id is null"
+        )
+        == 0
+    )
     units = project_copy.scalar("select sum(units_sold) from intermediate.unified_sales_data")
     feeds = project_copy.scalar(
         "select (select sum(units_sold) from staging.stg_northmart__sales) + (select sum(units_sold) from staging.stg_coastco__sales)"
@@ -150,12 +168,22 @@ def test_a_third_feed_is_one_staging_model_and_one_line_of_configuration(project
     (feed_dir / "stg_harbourfresh__sales.sql").write_text(THIRD_FEED_SQL)
     (feed_dir / "_harbourfresh__sources.yml").write_text(THIRD_FEED_SOURCES)
     stores = (SEEDS / "stores.csv").read_text().splitlines()
-    (tmp_path / "stores.csv").write_text("\n".join(stores + ["ST900,harbourfresh,HF-1,Harbour One,coast,kiosk,Portsmouth"]) + "\n")
+    (tmp_path / "stores.csv").write_text(
+        "\n".join(stores + ["ST900,harbourfresh,HF-1,Harbour One,coast,kiosk,Portsmouth"]) + "\n"
+    )
     (tmp_path / "harbourfresh.csv").write_text("shop,article,day,qty\nHF-1,SKU-0001,01/08/2025,4\nHF-1,SKU-0002,12/08/2025,3\n")
-    raw_tables = {**DEMO_RAW_TABLES, "stores": str(tmp_path / "stores.csv"), "sales_harbourfresh": str(tmp_path / "harbourfresh.csv")}
+    raw_tables = {
+        **DEMO_RAW_TABLES,
+        "stores": str(tmp_path / "stores.csv"),
+        "sales_harbourfresh": str(tmp_path / "harbourfresh.csv"),
+    }
     feeds = ["stg_northmart__sales", "stg_coastco__sales", "stg_harbourfresh__sales"]
     project_copy.dbt(
-        "build", "--indirect-selection", "cautious", "--select", "+unified_sales_data",
+        "build",
+        "--indirect-selection",
+        "cautious",
+        "--select",
+        "+unified_sales_data",
         vars={"raw_tables": raw_tables, "sales_feeds": feeds},
     )
 
@@ -164,13 +192,23 @@ def test_a_third_feed_is_one_staging_model_and_one_line_of_configuration(project
         "where store_id = 'ST900' and units_sold > 0 order by sales_date"
     )
     assert rows == [("2025-08-01", 4, "harbourfresh"), ("2025-08-12", 3, "harbourfresh")]
-    region, store_type = project_copy.query("select region, store_type from staging.stg_store_master__stores where store_id = 'ST900'")[0]
+    region, store_type = project_copy.query(
+        "select region, store_type from staging.stg_store_master__stores where store_id = 'ST900'"
+    )[0]
     assert (region, store_type) == ("coast", "kiosk")  # free text, not a fixed list
 
 
 def test_a_feed_that_breaks_the_contract_fails_its_contract_test(project_copy: Warehouse, tmp_path: Path) -> None:
     (tmp_path / "sales.csv").write_text("store_id,sku_id,sales_date,units\nS1,A,2025-01-06,3\nS1,,2025-01-13,-2\n")
-    result = project_copy.dbt("build", "--indirect-selection", "cautious", "--select", "+stg_canonical__sales", vars={"raw_tables": {"sales": str(tmp_path / "sales.csv")}}, check=False)
+    result = project_copy.dbt(
+        "build",
+        "--indirect-selection",
+        "cautious",
+        "--select",
+        "+stg_canonical__sales",
+        vars={"raw_tables": {"sales": str(tmp_path / "sales.csv")}},
+        check=False,
+    )
     assert result.returncode != 0
     assert "sales_feed_contract_stg_canonical__sales" in result.stdout
 
@@ -234,7 +272,9 @@ def test_the_readme_recipe_builds_weekly_sales_without_masters_or_prices(project
     assert own.scalar("select max(sales_date) from ml.baseline_log") == last
     assert own.scalar("select count(*) from marts.daily_sales_vs_baseline") == baseline_rows
     # the masters are absent: attributes unknown, not invented
-    assert own.query("select distinct region, store_type, category from intermediate.int_sales_features") == [("unknown", "unknown", "unknown")]
+    assert own.query("select distinct region, store_type, category from intermediate.int_sales_features") == [
+        ("unknown", "unknown", "unknown")
+    ]
     # no prices: the insights side is empty, and the build says why
     assert own.scalar("select count(*) from ml.product_insights_log") == 0
     assert "MRS product_insights_log: no prices and no products" in build_output
@@ -246,9 +286,9 @@ def test_the_readme_recipe_builds_weekly_sales_without_masters_or_prices(project
     )[0]
     assert own.scalar("select count(*) from staging.stg_narratives__narratives") == 0
     assert reports[0] > 0 and reports[1:] == (1, "1", "1", "1", 0, reports[0])
-    assert own.scalar(
-        f"select count(*) from ml.detection_log where date_diff('day', date '{first}', window_start) % 7 <> 0"
-    ) == 0  # events start on the data's weeks
+    assert (
+        own.scalar(f"select count(*) from ml.detection_log where date_diff('day', date '{first}', window_start) % 7 <> 0") == 0
+    )  # events start on the data's weeks
 
 
 def _daily_sales_with_masters(folder: Path) -> dict[str, str]:
@@ -292,8 +332,13 @@ def test_a_prices_only_build_is_green_and_says_why_the_sales_side_is_empty(proje
 def test_a_declared_sales_range_is_still_tested(project_copy: Warehouse, tmp_path: Path) -> None:
     raw_tables = _daily_sales_with_masters(tmp_path / "own")
     result = project_copy.dbt(
-        "build", "--indirect-selection", "cautious", "--select", "+stg_canonical__sales",
-        vars={"raw_tables": raw_tables, "sales_start_date": "2024-02-01", "sales_end_date": "2024-12-31"}, check=False,
+        "build",
+        "--indirect-selection",
+        "cautious",
+        "--select",
+        "+stg_canonical__sales",
+        vars={"raw_tables": raw_tables, "sales_start_date": "2024-02-01", "sales_end_date": "2024-12-31"},
+        check=False,
     )
     assert result.returncode != 0
     assert "Failure in test stg_canonical__sales_sales_date_in_declared_range" in result.stdout
@@ -340,13 +385,25 @@ def test_a_weekly_world_trains_a_baseline_that_registers_is_approved_and_scores_
     print(trained)  # the hold-out figures, for the record
 
     approvals = project_copy.project_dir / "seeds" / "model_approvals.csv"
-    cli("approve", "baseline", "1", "--by", "Test Reviewer", "--reason", "weekly hold-out figures reviewed",
-        "--approvals-file", str(approvals), "--artifacts-dir", str(artifacts))
+    cli(
+        "approve",
+        "baseline",
+        "1",
+        "--by",
+        "Test Reviewer",
+        "--reason",
+        "weekly hold-out figures reviewed",
+        "--approvals-file",
+        str(approvals),
+        "--artifacts-dir",
+        str(artifacts),
+    )
     # one build registers the version, passes the gate (registered and approved) and scores with it
     project_copy.dbt("build", vars=weekly | {"active_model_versions": {"baseline": "1"}})
-    assert project_copy.scalar(
-        "select model_kind from ml.model_registry_log where model_name = 'baseline' and model_version = '1'"
-    ) == "trained"
+    assert (
+        project_copy.scalar("select model_kind from ml.model_registry_log where model_name = 'baseline' and model_version = '1'")
+        == "trained"
+    )
     first = date(2023, 1, 6)  # the example's first week
     rows, off_grid, periods = project_copy.query(
         f"select count(*), count(*) filter (where date_diff('day', date '{first}', sales_date) % 7 <> 0), "

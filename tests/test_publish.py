@@ -20,9 +20,7 @@ _CON = duckdb.connect()
 
 def _table(n: int) -> duckdb.DuckDBPyRelation:
     """A mart of ``n`` rows as the warehouse relation the validation step publishes from."""
-    return _CON.from_arrow(
-        pa.table({"product_id": [f"P{i:04d}" for i in range(n)], "hype_score": [float(i) for i in range(n)]})
-    )
+    return _CON.from_arrow(pa.table({"product_id": [f"P{i:04d}" for i in range(n)], "hype_score": [float(i) for i in range(n)]}))
 
 
 def test_a_mart_is_written_whole_with_its_build_in_the_metadata(tmp_path: Path) -> None:
@@ -47,6 +45,7 @@ def test_the_new_version_replaces_the_old_one_by_rename(tmp_path: Path, monkeypa
 def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path: Path) -> None:
     path = tmp_path / "m.parquet"
     write_mart(_table(2), path, mart="m", run=RunContext("run-1"))
+
     class Boom(Exception):
         pass
 
@@ -76,14 +75,14 @@ def test_only_marts_that_passed_their_validation_are_published(tmp_path: Path) -
     assert manifest["run_id"] == "new" and manifest["not_published"] == ["minority_reports"]
     # the manifest lists what the folder holds: the new file, and the failed mart's previous one
     assert {m["mart"]: (m["rows"], m["run_id"]) for m in manifest["marts"]} == {
-        "product_insights": (4, "new"), "minority_reports": (1, "old")}
+        "product_insights": (4, "new"),
+        "minority_reports": (1, "old"),
+    }
 
 
 def test_a_mart_left_unchanged_keeps_its_file_and_a_missing_one_is_written(tmp_path: Path) -> None:
     write_mart(_table(2), tmp_path / "product_insights.parquet", mart="product_insights", run=RunContext("old"))
-    published = publish_marts(
-        {"product_insights": _table(2), "model_versions": _table(3)}, {}, tmp_path, RunContext("new")
-    )
+    published = publish_marts({"product_insights": _table(2), "model_versions": _table(3)}, {}, tmp_path, RunContext("new"))
     assert [p.mart for p in published] == ["model_versions"]
     assert read_metadata(tmp_path / "product_insights.parquet")["run_id"] == "old"
 

@@ -70,7 +70,10 @@ def test_readme_commands_are_found() -> None:
     commands = readme_commands()
     assert "make build" in commands and "make test" in commands
     assert readme_commands("```bash\nmake x   # why\n```\nrun `.venv/bin/mrs y --z` now\n   ```bash\n   make w\n   ```\n") == [
-        "make x", ".venv/bin/mrs y --z", "make w"]
+        "make x",
+        ".venv/bin/mrs y --z",
+        "make w",
+    ]
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -79,15 +82,17 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def _in_project(command: str, project: Path, env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["bash", "-c", command], cwd=project, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run(["bash", "-c", command], cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def _serve_briefly(command: str, project: Path, env: dict[str, str]) -> None:
     """Run a command that starts a server (`dbt docs serve`): it must answer on its port, then stop."""
     server = subprocess.Popen(
-        ["bash", "-c", command], cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        ["bash", "-c", command],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -135,8 +140,7 @@ def test_every_readme_command_is_run_by_a_test(tmp_path: Path) -> None:
         else:
             result = _in_project(runnable, project, env)
             assert result.returncode == 0, (
-                f"README command failed ({result.returncode}): {command}\n"
-                f"{result.stdout[-4000:]}\n{result.stderr[-3000:]}"
+                f"README command failed ({result.returncode}): {command}\n{result.stdout[-4000:]}\n{result.stderr[-3000:]}"
             )
         ran.append(command)
     assert ran, "no README command ran"

@@ -18,8 +18,15 @@ from mrs.cli import main
 from mrs.report import ReportInputError, ReportLinks, load, write_report
 
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-logging=stderr",
+    "--v=0",
 )
 CONSOLE_LINE = re.compile(r":CONSOLE[:(]\d*\)?\]? (.*)")
 DRAWN_MARK = re.compile(r'<path[^>]*\bd="M[^"]{20,}')
@@ -61,7 +68,12 @@ def test_the_report_tolerates_new_columns_and_shows_them(tmp_path: Path) -> None
     with duckdb.connect() as con:
         _tiny_warehouse(con)
         data = load(con)
-    assert set(data.missing) == {"marts.product_insights", "ml.product_insights_log", "ml.model_monitoring_log", "ml.model_activation_log"}
+    assert set(data.missing) == {
+        "marts.product_insights",
+        "ml.product_insights_log",
+        "ml.model_monitoring_log",
+        "ml.model_activation_log",
+    }
     result = write_report(data, tmp_path, links=ReportLinks("dd/index.html", "target/index.html"), source="test")
     page = result.minority_report_pages[0].read_text()
     assert "added by a later version" in page and "new_column_nobody_knew" in page

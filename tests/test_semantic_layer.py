@@ -34,17 +34,23 @@ def semantic_project(built_warehouse: Warehouse, tmp_path_factory: pytest.TempPa
 
 def _env(warehouse: Warehouse) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DBT_TARGET_PATH"}
-    env.update(MRS_DUCKDB_PATH=str(warehouse.path), DBT_PROFILES_DIR=str(warehouse.project_dir),
-               DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env.update(
+        MRS_DUCKDB_PATH=str(warehouse.path), DBT_PROFILES_DIR=str(warehouse.project_dir), DBT_SEND_ANONYMOUS_USAGE_STATS="false"
+    )
     return env
 
 
 def mf_query(warehouse: Warehouse, metrics: list[str], group_by: list[str], out: Path) -> list[dict[str, str]]:
     result = subprocess.run(
         [MF, "query", "--metrics", ",".join(metrics), "--group-by", ",".join(group_by), "--csv", str(out)],
-        cwd=warehouse.project_dir, env=_env(warehouse), capture_output=True, text=True,
+        cwd=warehouse.project_dir,
+        env=_env(warehouse),
+        capture_output=True,
+        text=True,
     )
-    assert result.returncode == 0 and out.is_file(), f"mf query {metrics} by {group_by}:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
+    assert result.returncode == 0 and out.is_file(), (
+        f"mf query {metrics} by {group_by}:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
+    )
     with out.open(newline="") as f:
         return list(csv.DictReader(f))
 
@@ -66,7 +72,10 @@ def test_every_metric_answers_by_day_on_the_demo_world(semantic_project: Warehou
     sold, expected = semantic_project.query("select sum(actual_units), sum(expected_units) from marts.daily_sales_vs_baseline")[0]
     days = [r for r in rows if r["units_vs_baseline"] not in ("", None)]
     assert sum(float(r["units_vs_baseline"]) for r in days) == pytest.approx(sold - expected, abs=1e-3)
-    assert all(float(r["units_vs_baseline"]) == pytest.approx(float(r["units_sold"]) - float(r["units_expected"]), abs=1e-3) for r in days)
+    assert all(
+        float(r["units_vs_baseline"]) == pytest.approx(float(r["units_sold"]) - float(r["units_expected"]), abs=1e-3)
+        for r in days
+    )
 
 
 def test_anomalies_per_cluster_and_week_match_the_mart(semantic_project: Warehouse, tmp_path: Path) -> None:
@@ -84,7 +93,9 @@ def test_anomalies_per_cluster_and_week_match_the_mart(semantic_project: Warehou
 def test_products_at_sellout_risk_per_category_match_the_mart(semantic_project: Warehouse, tmp_path: Path) -> None:
     rows = mf_query(semantic_project, ["products_at_sellout_risk"], ["product__category"], tmp_path / "p.csv")
     got = {r["product__category"]: int(float(r["products_at_sellout_risk"])) for r in rows}
-    expected = dict(semantic_project.query(
-        "select category, count(*) filter (where sellout_risk >= 0.7) from marts.product_insights group by 1"
-    ))
+    expected = dict(
+        semantic_project.query(
+            "select category, count(*) filter (where sellout_risk >= 0.7) from marts.product_insights group by 1"
+        )
+    )
     assert got == expected

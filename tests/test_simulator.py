@@ -129,9 +129,7 @@ def test_in_memory_world_and_streamed_world_write_the_same_csv(tmp_path: Path) -
     write_world(simulate(SMALL), tmp_path / "memory", "csv")
     write_simulation(dataclasses.replace(SMALL, chunk_stores=3), tmp_path / "streamed", "csv")
     for table in TABLE_SCHEMAS:
-        assert (tmp_path / "memory" / f"{table}.csv").read_bytes() == (
-            tmp_path / "streamed" / f"{table}.csv"
-        ).read_bytes(), table
+        assert (tmp_path / "memory" / f"{table}.csv").read_bytes() == (tmp_path / "streamed" / f"{table}.csv").read_bytes(), table
 
 
 def test_sales_do_not_depend_on_the_chunk_size() -> None:
@@ -198,10 +196,14 @@ def test_feeds_differ_in_shape_and_map_onto_stores_and_skus(demo: dict[str, pd.D
     assert len(nm_refs | cc_refs) == len(stores) == 20 and len(skus) == 15
 
     # same days for both feeds
-    assert (pd.to_datetime(nm.date).min(), pd.to_datetime(nm.date).max()) == (
-        pd.to_datetime(cc.TXN_DATE).min(),
-        pd.to_datetime(cc.TXN_DATE).max(),
-    ) == (pd.Timestamp("2025-05-01"), pd.Timestamp("2025-08-12"))
+    assert (
+        (pd.to_datetime(nm.date).min(), pd.to_datetime(nm.date).max())
+        == (
+            pd.to_datetime(cc.TXN_DATE).min(),
+            pd.to_datetime(cc.TXN_DATE).max(),
+        )
+        == (pd.Timestamp("2025-05-01"), pd.Timestamp("2025-08-12"))
+    )
 
 
 def test_eans_are_valid_ean13_barcodes(demo: dict[str, pd.DataFrame]) -> None:
@@ -427,7 +429,23 @@ def test_cli_writes_parquet_with_the_contract_types(tmp_path: Path) -> None:
     out = tmp_path / "world"
     result = CliRunner().invoke(
         simulate_command,
-        ["--seed", "3", "--stores", "6", "--skus", "8", "--days", "40", "--products", "10", "--format", "parquet", "--out", str(out), "--no-progress"],
+        [
+            "--seed",
+            "3",
+            "--stores",
+            "6",
+            "--skus",
+            "8",
+            "--days",
+            "40",
+            "--products",
+            "10",
+            "--format",
+            "parquet",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert re.search(r"11 tables, [\d,]+ rows .* as parquet in .*world", result.output)

@@ -16,4 +16,3 @@ def build_note(model: str, message: str) -> str:
     line = f"MRS {model}: {message}"
     print(line, file=sys.stdout, flush=True)
     return line
-

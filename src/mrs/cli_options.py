@@ -50,12 +50,21 @@ def warehouse_option(help: str = "Warehouse file (opened read-only).") -> Callab
 
     def decorate(f: F) -> F:
         f = click.option(
-            "--warehouse", "warehouse", type=click.Path(dir_okay=False, path_type=Path), default=None,
-            callback=_resolve_warehouse, help=f"{help}  [default: ${WAREHOUSE_ENV} or ./{DEFAULT_WAREHOUSE}]",
+            "--warehouse",
+            "warehouse",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            callback=_resolve_warehouse,
+            help=f"{help}  [default: ${WAREHOUSE_ENV} or ./{DEFAULT_WAREHOUSE}]",
         )(f)
         return click.option(
-            "--duckdb", type=click.Path(dir_okay=False, path_type=Path), default=None, hidden=True,
-            expose_value=False, is_eager=True, callback=_remember_deprecated_warehouse,
+            "--duckdb",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            hidden=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_remember_deprecated_warehouse,
         )(f)
 
     return decorate
@@ -68,7 +77,12 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 def json_option(f: F) -> F:
     """``--json``: print the result as JSON (see :func:`emit`); the command's signature is unchanged."""
     return click.option(
-        JSON_FLAG, "as_json", is_flag=True, expose_value=False, is_eager=True, callback=_set_json,
+        JSON_FLAG,
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_json,
         help="Print the result as JSON on stdout; errors too, with a non-zero exit code.",
     )(f)
 

@@ -141,8 +141,7 @@ def with_log_ids(
         f"select *, {fingerprint} as input_fingerprint from mrs_inputs",
     ).query(
         "mrs_fingerprinted",
-        f"select *, {log_id_sql(spec.key_columns, card, 'input_fingerprint')} as log_id "
-        "from mrs_fingerprinted",
+        f"select *, {log_id_sql(spec.key_columns, card, 'input_fingerprint')} as log_id from mrs_fingerprinted",
     )
 
 
@@ -203,17 +202,12 @@ def finalize(
         if not f.nullable and column.null_count:
             rows = pc.indices_nonzero(pc.is_null(column)).to_pylist()[:10]
             keys = outputs.select(list(spec.key_columns)).take(rows).to_pylist()
-            raise LogSchemaError(
-                f"{spec.name}.{f.name}: {column.null_count} null value(s) in a required column, "
-                f"e.g. at {keys}"
-            )
+            raise LogSchemaError(f"{spec.name}.{f.name}: {column.null_count} null value(s) in a required column, e.g. at {keys}")
         arrays.append(column)
     return pa.Table.from_arrays(arrays, schema=spec.schema)
 
 
-def add_missing_log_columns(
-    con: "duckdb.DuckDBPyConnection", log_relation: str | None, schema: pa.Schema
-) -> tuple[str, ...]:
+def add_missing_log_columns(con: "duckdb.DuckDBPyConnection", log_relation: str | None, schema: pa.Schema) -> tuple[str, ...]:
     """Upgrade an existing log table in place to its declared ``schema``; returns the added columns.
 
     A log's columns may grow (a new model version needs a column, which is then added for every
@@ -277,9 +271,7 @@ def score_new_rows(
         batch = fresh.to_arrow_table()
         outputs = predict(batch.drop_columns(["log_id", "input_fingerprint"]))
         if outputs.num_rows != batch.num_rows:
-            raise LogSchemaError(
-                f"{spec.name}: predict returned {outputs.num_rows} rows for {batch.num_rows} inputs"
-            )
+            raise LogSchemaError(f"{spec.name}: predict returned {outputs.num_rows} rows for {batch.num_rows} inputs")
         outputs = outputs.append_column("log_id", batch.column("log_id")).append_column(
             "input_fingerprint", batch.column("input_fingerprint")
         )

@@ -56,7 +56,9 @@ def publish_dir(configured: str | os.PathLike[str] | None, project_dir: str | os
     a relative path is relative to the dbt project (``project_dir``, default the working directory)."""
     chosen = os.environ.get(PUBLISH_DIR_ENV) or configured
     if not chosen:
-        raise PublishError(f"no folder for the Parquet marts: set vars.marts_parquet_dir in dbt_project.yml or ${PUBLISH_DIR_ENV}")
+        raise PublishError(
+            f"no folder for the Parquet marts: set vars.marts_parquet_dir in dbt_project.yml or ${PUBLISH_DIR_ENV}"
+        )
     return Path(project_dir or ".") / Path(chosen).expanduser()
 
 
@@ -148,7 +150,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The ``mrs.*`` metadata of a published mart file (``mart``, ``run_id``, ``rows``)."""
     raw = pq.read_schema(path).metadata or {}
     return {
-        key.decode()[len(METADATA_PREFIX):]: value.decode()
+        key.decode()[len(METADATA_PREFIX) :]: value.decode()
         for key, value in raw.items()
         if key.decode().startswith(METADATA_PREFIX)
     }

@@ -20,8 +20,14 @@ def model(dbt, session):
     card = active.card
     runner = runner_for_active(active)
     log = str(dbt.this) if dbt.is_incremental else None
-    if not dbt.ref("stg_price_tracker__prices").limit(1).fetchall() and not dbt.ref("stg_price_tracker__products").limit(1).fetchall():
-        build_note("product_insights_log", "no prices and no products (vars.raw_tables names neither): the product-insights logs and marts stay empty")
+    if (
+        not dbt.ref("stg_price_tracker__prices").limit(1).fetchall()
+        and not dbt.ref("stg_price_tracker__products").limit(1).fetchall()
+    ):
+        build_note(
+            "product_insights_log",
+            "no prices and no products (vars.raw_tables names neither): the product-insights logs and marts stay empty",
+        )
     # a log built before a column was declared gets it now (ALTER TABLE; no row rewritten)
     add_missing_log_columns(session, log, PRODUCT_INSIGHTS_LOG.schema)
     inputs = dbt.ref("product_insight_inputs")

@@ -10,7 +10,9 @@ from mrs.minority.scoring_v1 import score_attributions_v1
 
 def model(dbt, session):
     dbt.config(materialized="incremental")
-    active = resolve_active("attribution_model", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log"))
+    active = resolve_active(
+        "attribution_model", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log")
+    )
     log_relation = str(dbt.this) if dbt.is_incremental else None
     # a log built before a column was declared gets it now (ALTER TABLE; no row rewritten)
     add_missing_log_columns(session, log_relation, ATTRIBUTION_LOG.schema)
@@ -26,9 +28,13 @@ def model(dbt, session):
     }
     if active.kind == TRAINED:  # v1: ranks causes from the evidence; never reads the narratives
         return score_attributions_v1(
-            session, active=active, detections=dbt.ref("int_minority__current_detections"),
-            scored_periods=dbt.ref("int_minority__scored_periods"), campaigns=relations["campaigns"],
-            context_events=relations["context_events"], log_relation=log_relation,
+            session,
+            active=active,
+            detections=dbt.ref("int_minority__current_detections"),
+            scored_periods=dbt.ref("int_minority__scored_periods"),
+            campaigns=relations["campaigns"],
+            context_events=relations["context_events"],
+            log_relation=log_relation,
         )
     return score_attributions(
         session,

@@ -10,7 +10,9 @@ from mrs.minority.config import AnomalyWindow, BaselineScoring, SalesGrain
 def model(dbt, session):
     dbt.config(materialized="incremental")
     # the gate: a registered, approved version, or the build fails here before scoring anything
-    active = resolve_active("baseline", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log"))
+    active = resolve_active(
+        "baseline", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log")
+    )
     rereview = Rereview.parse(dbt.config.get("rereview"))
     sales = dbt.ref("unified_sales_data")
     scoring = BaselineScoring(
@@ -23,7 +25,10 @@ def model(dbt, session):
     )
     first_day, last_day = sales_date_range(sales)
     if last_day is None:
-        build_note("baseline_log", "no sales data (vars.raw_tables names no sales table or feed with rows): the minority-report logs and marts stay empty")
+        build_note(
+            "baseline_log",
+            "no sales data (vars.raw_tables names no sales table or feed with rows): the minority-report logs and marts stay empty",
+        )
     scoring.check_covers(first_day, last_day)
     return score_active_baseline(
         session,

@@ -10,7 +10,9 @@ from mrs.minority.scoring_v1 import score_clusters_v1
 
 def model(dbt, session):
     dbt.config(materialized="incremental")
-    active = resolve_active("cluster_model", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log"))
+    active = resolve_active(
+        "cluster_model", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log")
+    )
     log_relation = str(dbt.this) if dbt.is_incremental else None
     # a log built before a column was declared gets it now (ALTER TABLE; no row rewritten)
     add_missing_log_columns(session, log_relation, CLUSTER_LOG.schema)
@@ -18,8 +20,11 @@ def model(dbt, session):
     baseline_version = str(dbt.config.get("baseline_version"))
     if active.kind == TRAINED:  # v1: HDBSCAN shape clusters of the incidents; never reads the narratives
         return score_clusters_v1(
-            session, active=active, detections=dbt.ref("int_minority__current_detections"),
-            scored_periods=dbt.ref("int_minority__scored_periods"), log_relation=log_relation,
+            session,
+            active=active,
+            detections=dbt.ref("int_minority__current_detections"),
+            scored_periods=dbt.ref("int_minority__scored_periods"),
+            log_relation=log_relation,
         )
     return score_clusters(
         session,

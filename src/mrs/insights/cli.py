@@ -46,8 +46,11 @@ def render_text(result: ProductInsights) -> str:
         + ("" if i.get("price_age_days") is None else f" ({i['price_age_days']} days old)")
         + f", forecast by {i.get('forecast_method') or 'n/a'}",
         f"  bounds            "
-        + ("no stated level (version 0's heuristic spread, not calibrated)" if i.get("bound_level") is None
-           else f"{i['bound_level']:.0%} prediction interval (split-conformal)"),
+        + (
+            "no stated level (version 0's heuristic spread, not calibrated)"
+            if i.get("bound_level") is None
+            else f"{i['bound_level']:.0%} prediction interval (split-conformal)"
+        ),
         f"  trend (7 days)    observed {observed}, used {i['trend_ratio_used']:.3f}",
         f"  forecast week     {_money(i['price_forecast_next_week'])}  "
         f"[{_money(i['price_forecast_next_week_low'])} .. {_money(i['price_forecast_next_week_high'])}]",
@@ -66,7 +69,9 @@ def render_text(result: ProductInsights) -> str:
 @click.argument("product_id")
 @json_option
 @warehouse_option("DuckDB warehouse file (opened read-only).")
-@click.option("--model-version", "version", default=None, help="Model version for an on-the-spot computation [default: the active one].")
+@click.option(
+    "--model-version", "version", default=None, help="Model version for an on-the-spot computation [default: the active one]."
+)
 def insights(product_id: str, warehouse: Path, version: str | None) -> None:
     """Price forecast with bounds, sellout risk, ROI and hype for PRODUCT_ID.
 
@@ -88,12 +93,25 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 
 @click.command("insights")
-@click.option("--train-seeds", default=",".join(map(str, EvaluationConfig().train_seeds)), show_default=True,
-              help="Simulated worlds the recipe is fitted on.")
-@click.option("--test-seeds", default=",".join(map(str, EvaluationConfig().test_seeds)), show_default=True,
-              help="Simulated worlds it is judged on (never used to fit or tune).")
-@click.option("--products", type=click.IntRange(min=8), default=EvaluationConfig().simulated_products, show_default=True,
-              help="Products per simulated world.")
+@click.option(
+    "--train-seeds",
+    default=",".join(map(str, EvaluationConfig().train_seeds)),
+    show_default=True,
+    help="Simulated worlds the recipe is fitted on.",
+)
+@click.option(
+    "--test-seeds",
+    default=",".join(map(str, EvaluationConfig().test_seeds)),
+    show_default=True,
+    help="Simulated worlds it is judged on (never used to fit or tune).",
+)
+@click.option(
+    "--products",
+    type=click.IntRange(min=8),
+    default=EvaluationConfig().simulated_products,
+    show_default=True,
+    help="Products per simulated world.",
+)
 @click.option("--real/--no-real", default=True, show_default=True, help="Also judge on the real share prices (bokeh-sampledata).")
 @click.option("--bound-level", type=click.FloatRange(0.5, 0.99), default=ForecasterConfig().bound_level, show_default=True)
 @json_option
@@ -101,8 +119,13 @@ def evaluate_insights(train_seeds: str, test_seeds: str, products: int, real: bo
     """Fit the product_insights v1 recipe and print its figures on unseen simulated worlds and real prices:
     MAPE vs the last price, MASE, coverage and median width of the bounds, next week and next month."""
     try:
-        config = EvaluationConfig(train_seeds=_seeds(train_seeds), test_seeds=_seeds(test_seeds), simulated_products=products,
-                                  real=real, forecaster=ForecasterConfig(bound_level=bound_level))
+        config = EvaluationConfig(
+            train_seeds=_seeds(train_seeds),
+            test_seeds=_seeds(test_seeds),
+            simulated_products=products,
+            real=real,
+            forecaster=ForecasterConfig(bound_level=bound_level),
+        )
         results = evaluate(config)
     except (ValueError, EvaluationDataError) as exc:
         raise click.ClickException(str(exc)) from None

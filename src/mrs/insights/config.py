@@ -106,8 +106,15 @@ class HeuristicConfig:
             raise ValueError("full_history_points, alert_saturation and confidence_full_points must be positive")
         if not 0 <= self.confidence_floor <= self.confidence_ceiling <= 1:
             raise ValueError("confidence bounds must satisfy 0 <= floor <= ceiling <= 1")
-        for name in ("thin_history_widening", "alert_widening", "risk_popularity_weight", "risk_per_alert",
-                     "hype_popularity_weight", "hype_alert_weight", "hype_points_per_alert"):
+        for name in (
+            "thin_history_widening",
+            "alert_widening",
+            "risk_popularity_weight",
+            "risk_per_alert",
+            "hype_popularity_weight",
+            "hype_alert_weight",
+            "hype_points_per_alert",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         for horizon in (self.next_week, self.next_month):

@@ -26,7 +26,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mrs.insights.forecaster import HORIZONS, ForecasterConfig, TrainingRows, _stable_bucket, fit, forecast_metrics, panel_features
+from mrs.insights.forecaster import (
+    HORIZONS,
+    ForecasterConfig,
+    TrainingRows,
+    _stable_bucket,
+    fit,
+    forecast_metrics,
+    panel_features,
+)
 from mrs.insights.training import InsightsTrainingConfig, simulated_panel, training_rows
 
 TEST_SEEDS: tuple[int, ...] = (9001, 9002, 9003)
@@ -65,7 +73,9 @@ def real_panel() -> pd.DataFrame:
         with resources.as_file(source) as path:
             frame = pd.read_csv(path)
     except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise EvaluationDataError(f"the real data set needs the bokeh-sampledata package (pip install bokeh-sampledata): {exc}") from exc
+        raise EvaluationDataError(
+            f"the real data set needs the bokeh-sampledata package (pip install bokeh-sampledata): {exc}"
+        ) from exc
     frame = frame.rename(columns={"Ticker": "series_id", "Date": "date", "Adj Close": "price"})
     frame["date"] = pd.to_datetime(frame["date"])
     return frame.loc[:, ["series_id", "date", "price"]].dropna()
@@ -88,19 +98,26 @@ def _judge(model, rows: pd.DataFrame, level: float) -> dict[str, dict[str, Any]]
 def evaluate(config: EvaluationConfig | None = None) -> dict[str, Any]:
     """Fit the recipe and judge it; returns the figures per data set and horizon."""
     config = config or EvaluationConfig()
-    training = InsightsTrainingConfig(forecaster=config.forecaster, simulated_seeds=config.train_seeds,
-                                      simulated_products=config.simulated_products)
+    training = InsightsTrainingConfig(
+        forecaster=config.forecaster, simulated_seeds=config.train_seeds, simulated_products=config.simulated_products
+    )
     worlds = [simulated_panel(seed, config.simulated_products) for seed in config.train_seeds]
     ratios = np.concatenate([world[1] for world in worlds])
     sim_rows = training_rows([world[0] for world in worlds], training)
     level = config.forecaster.bound_level
     model, _ = fit(TrainingRows.from_frame(sim_rows, sim_rows["role"].to_numpy()), config.forecaster, ratios)
-    test_rows = pd.concat([panel_features(simulated_panel(seed, config.simulated_products)[0], config.forecaster.history_points)
-                           for seed in config.test_seeds], ignore_index=True)
+    test_rows = pd.concat(
+        [
+            panel_features(simulated_panel(seed, config.simulated_products)[0], config.forecaster.history_points)
+            for seed in config.test_seeds
+        ],
+        ignore_index=True,
+    )
     results: dict[str, Any] = {
         "bound_level": level,
         "simulated": {
-            "train_seeds": list(config.train_seeds), "test_seeds": list(config.test_seeds),
+            "train_seeds": list(config.train_seeds),
+            "test_seeds": list(config.test_seeds),
             "chosen": {n: h.candidate for n, h in model.horizons.items()},
             "horizons": _judge(model, test_rows, level),
         },
@@ -136,8 +153,11 @@ def render_text(results: dict[str, Any]) -> str:
 
     def block(label: str, horizons: dict[str, dict[str, Any]]) -> None:
         for name, m in horizons.items():
-            verdict = [("ok" if m["beats_last_price"] else "MISS mape"), ("ok" if m["coverage_in_range"] else "MISS coverage"),
-                       ("ok" if m["width_ok"] else "MISS width")]
+            verdict = [
+                ("ok" if m["beats_last_price"] else "MISS mape"),
+                ("ok" if m["coverage_in_range"] else "MISS coverage"),
+                ("ok" if m["width_ok"] else "MISS width"),
+            ]
             lines.append(
                 f"{label:<34} {name:<11} {int(m['rows']):>6} {m['mape']:>7.2%} {m['last_price_mape']:>7.2%} "
                 f"{m['mase_vs_last_price']:>6.3f} {m['coverage']:>6.1%} {m['median_width']:>6.1%} "

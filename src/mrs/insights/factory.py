@@ -111,6 +111,7 @@ def runner_for_active(active: "ActiveVersion") -> ModelRunner:
         return get_active_runner(active.card.model_name, version)
     manifest = artifact_folder(active.artifact_uri or "") / MANIFEST_FILE
     if not manifest.is_file() or sha256_file(manifest) != active.registry_row["entry_fingerprint"]:
-        raise ArtifactError(f"{manifest} is missing or differs from the registered manifest: versions are immutable; "
-                            "train a new version")
+        raise ArtifactError(
+            f"{manifest} is missing or differs from the registered manifest: versions are immutable; train a new version"
+        )
     return LearnedModelRunner.from_artifact(artifact_folder(active.artifact_uri), version, active.artifact_sha256)

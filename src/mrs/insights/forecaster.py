@@ -46,9 +46,21 @@ HORIZONS: dict[str, int] = {"next_week": 7, "next_month": 28}
 """Forecast horizons in days (the log's ``price_forecast_next_week`` / ``_next_month``)."""
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "gap_0_6", "gap_7_13", "gap_14_27", "gap_28_55", "gap_56_89",
-    "slope_28", "slope_90", "vol_1", "rms_7", "rms_28", "pairs_7", "pairs_28",
-    "depth", "span_days", "last_age_days",
+    "gap_0_6",
+    "gap_7_13",
+    "gap_14_27",
+    "gap_28_55",
+    "gap_56_89",
+    "slope_28",
+    "slope_90",
+    "vol_1",
+    "rms_7",
+    "rms_28",
+    "pairs_7",
+    "pairs_28",
+    "depth",
+    "span_days",
+    "last_age_days",
 )
 """The columns of :func:`history_features`, in order."""
 
@@ -125,8 +137,7 @@ def history_features(prices: Sequence[Sequence[float]], ages: Sequence[Sequence[
     return flat_history_features(len(prices), row, flat_ages, flat_prices)
 
 
-def flat_history_features(n_rows: int, row: np.ndarray, age: np.ndarray, price: np.ndarray,
-                          chunk_rows: int = 4096) -> np.ndarray:
+def flat_history_features(n_rows: int, row: np.ndarray, age: np.ndarray, price: np.ndarray, chunk_rows: int = 4096) -> np.ndarray:
     """:func:`history_features` of histories given as flat (row, age in days, price) triplets."""
     keep = np.isfinite(price) & (price > 0) & (age >= 0)
     row, age, logp = row[keep], age[keep].astype(np.int64), np.log(price[keep])
@@ -170,7 +181,7 @@ def flat_history_features(n_rows: int, row: np.ndarray, age: np.ndarray, price: 
         with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             for j, (w_lo, w_hi) in enumerate(_WINDOWS):
-                part = grid[:, w_lo: w_hi + 1]
+                part = grid[:, w_lo : w_hi + 1]
                 block[:, j] = last_of - np.nanmean(part, axis=1) if part.shape[1] else np.nan
             for name, span in (("slope_28", 27), ("slope_90", 89)):
                 part = grid[:, : span + 1]
@@ -340,8 +351,10 @@ def regime(features: np.ndarray) -> np.ndarray:
 def binned_quantiles(scores: np.ndarray, bins: np.ndarray, level: float, min_rows: int = 50) -> list[float]:
     """The conformal quantile per Mondrian bin (the pooled one for a bin with too few rows)."""
     pooled = conformal_quantile(scores, level)
-    return [conformal_quantile(scores[bins == b], level) if np.sum(bins == b) >= min_rows else pooled
-            for b in range(len(REGIME_EDGES) + 1)]
+    return [
+        conformal_quantile(scores[bins == b], level) if np.sum(bins == b) >= min_rows else pooled
+        for b in range(len(REGIME_EDGES) + 1)
+    ]
 
 
 def row_scale(features: np.ndarray, horizon_days: int, config: ForecasterConfig) -> np.ndarray:
@@ -386,8 +399,9 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
 # ---- metrics ----------------------------------------------------------------------------------------
 
 
-def forecast_metrics(actual: np.ndarray, point: np.ndarray, low: np.ndarray, high: np.ndarray, last: np.ndarray,
-                     level: float) -> dict[str, float]:
+def forecast_metrics(
+    actual: np.ndarray, point: np.ndarray, low: np.ndarray, high: np.ndarray, last: np.ndarray, level: float
+) -> dict[str, float]:
     """MAPE, the last price's MAPE, MASE against the last price (MAE / the last price's MAE),
     coverage and median width (relative to the point) of the bounds, and the width of the
     empirical ``level`` band of the last price's relative errors."""
@@ -447,8 +461,9 @@ def time_roles(as_of: pd.Series, series: pd.Series, *, holdout_days: int = 14) -
     holdout_start = days.max() - np.timedelta64(horizon + holdout_days - 1, "D")
     bucket = np.array([_stable_bucket(str(s)) for s in pd.Series(series)])
     early = np.where(bucket < 6, "train", np.where(bucket < 8, "validation", "calibration"))
-    return np.where(days >= holdout_start, "holdout",
-                    np.where(days > holdout_start - np.timedelta64(horizon + 1, "D"), "purged", early))
+    return np.where(
+        days >= holdout_start, "holdout", np.where(days > holdout_start - np.timedelta64(horizon + 1, "D"), "purged", early)
+    )
 
 
 def _stable_bucket(text: str) -> int:
@@ -458,8 +473,12 @@ def _stable_bucket(text: str) -> int:
     return hashlib.md5(text.encode()).digest()[0] % 10
 
 
-def fit(rows: TrainingRows, config: ForecasterConfig | None = None, msrp_log_ratios: np.ndarray | None = None,
-        evaluation_roles: tuple[str, ...] = ("holdout",)) -> tuple[FittedForecaster, dict[str, Any]]:
+def fit(
+    rows: TrainingRows,
+    config: ForecasterConfig | None = None,
+    msrp_log_ratios: np.ndarray | None = None,
+    evaluation_roles: tuple[str, ...] = ("holdout",),
+) -> tuple[FittedForecaster, dict[str, Any]]:
     """Fit every candidate per horizon on the ``train`` rows (LightGBM early-stopped on
     ``validation``), keep the one with the lowest validation MAPE, calibrate its bounds on the
     ``calibration`` rows, and report figures on the ``holdout`` rows."""
@@ -478,8 +497,10 @@ def fit(rows: TrainingRows, config: ForecasterConfig | None = None, msrp_log_rat
         train, val = usable & (role == "train"), usable & (role == "validation")
         calib = usable & (role == "calibration")
         if train.sum() < 50 or val.sum() < 20 or calib.sum() < 20:
-            raise ValueError(f"{name}: too few rows with a realised price to train ({train.sum()}), validate "
-                             f"({val.sum()}) and calibrate ({calib.sum()}) on")
+            raise ValueError(
+                f"{name}: too few rows with a realised price to train ({train.sum()}), validate "
+                f"({val.sum()}) and calibrate ({calib.sum()}) on"
+            )
         boosters: dict[str, Any] = {}
         steps: dict[str, np.ndarray] = {}
         for candidate in config.candidates:
@@ -503,8 +524,10 @@ def fit(rows: TrainingRows, config: ForecasterConfig | None = None, msrp_log_rat
             qs = binned_quantiles(np.abs(np.log(actual[calib] / point[calib])) / scale[calib], bins[calib], config.bound_level)
             q = np.asarray(qs)[bins]
             lo, hi = point * np.exp(-q * scale), point * np.exp(q * scale)
-            figures[candidate] = {"validation_mape": float(np.mean(np.abs(point[val] - actual[val]) / actual[val])),
-                                  "q_recent": qs}
+            figures[candidate] = {
+                "validation_mape": float(np.mean(np.abs(point[val] - actual[val]) / actual[val])),
+                "q_recent": qs,
+            }
             for r in evaluation_roles:
                 m = usable & (role == r)
                 for key, value in forecast_metrics(actual[m], point[m], lo[m], hi[m], last[m], config.bound_level).items():
@@ -513,7 +536,11 @@ def fit(rows: TrainingRows, config: ForecasterConfig | None = None, msrp_log_rat
         short = np.isfinite(target) & (depth > 0) & ~recent & np.isin(role, ["train", "validation", "calibration"])
         short_scale = float(np.median(np.abs(target[short]))) if short.sum() >= 20 else float(np.median(scale[calib]))
         short_scale = max(short_scale, config.scale_floor)
-        q_short = conformal_quantile(np.abs(target[short]) / short_scale, config.bound_level) if short.sum() >= 20 else max(figures[chosen]["q_recent"]) * 1.5
+        q_short = (
+            conformal_quantile(np.abs(target[short]) / short_scale, config.bound_level)
+            if short.sum() >= 20
+            else max(figures[chosen]["q_recent"]) * 1.5
+        )
         best = boosters.get(chosen)
         horizons[name] = HorizonModel(
             horizon_days=h,

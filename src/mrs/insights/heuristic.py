@@ -53,9 +53,7 @@ def validate_features(features: pa.Table, *, needs_recent_mean: bool = True) -> 
     if missing:
         raise InsightsInputError(f"{FEATURES_TABLE}: missing column(s) {missing}")
     try:
-        table = pa.Table.from_arrays(
-            [features.column(f.name).cast(f.type) for f in FEATURE_SCHEMA], names=FEATURE_SCHEMA.names
-        )
+        table = pa.Table.from_arrays([features.column(f.name).cast(f.type) for f in FEATURE_SCHEMA], names=FEATURE_SCHEMA.names)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise InsightsInputError(f"{FEATURES_TABLE}: a column has the wrong type: {exc}") from exc
     for f in FEATURE_SCHEMA:

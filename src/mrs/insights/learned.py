@@ -55,7 +55,9 @@ def history_triplets(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarra
     dates = table.column("price_history_dates").combine_chunks()
     if pc.any(pc.not_equal(pc.list_value_length(prices), pc.list_value_length(dates))).as_py():
         mask = pc.not_equal(pc.list_value_length(prices), pc.list_value_length(dates))
-        raise InsightsInputError(f"{FEATURES_TABLE}.price_history_dates: not one date per price; offending rows: {_keys(table, mask)}")
+        raise InsightsInputError(
+            f"{FEATURES_TABLE}.price_history_dates: not one date per price; offending rows: {_keys(table, mask)}"
+        )
     row = pc.list_parent_indices(prices).to_numpy(zero_copy_only=False).astype(np.int64)
     price = pc.list_flatten(prices).to_numpy(zero_copy_only=False).astype(float)
     day = pc.list_flatten(dates).cast(pa.date32()).to_numpy(zero_copy_only=False).astype("datetime64[D]")
@@ -64,7 +66,9 @@ def history_triplets(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if (age < 0).any():
         bad = np.zeros(table.num_rows, bool)
         bad[row[age < 0]] = True
-        raise InsightsInputError(f"{FEATURES_TABLE}.price_history_dates: a day after the as-of date; offending rows: {_keys(table, bad)}")
+        raise InsightsInputError(
+            f"{FEATURES_TABLE}.price_history_dates: a day after the as-of date; offending rows: {_keys(table, bad)}"
+        )
     return row, age, price
 
 
@@ -87,8 +91,9 @@ class LearnedModelRunner(ModelRunner):
         self.market = market or HeuristicConfig()
 
     @classmethod
-    def from_artifact(cls, artifact_dir: Path, version: str, expected_sha256: str | None = None,
-                      features: FeatureSource | None = None) -> "LearnedModelRunner":
+    def from_artifact(
+        cls, artifact_dir: Path, version: str, expected_sha256: str | None = None, features: FeatureSource | None = None
+    ) -> "LearnedModelRunner":
         """The runner of a trained artefact (``model.txt``), checked against ``expected_sha256``."""
         from mrs.lifecycle.artifacts import MANIFEST_FILE, read_manifest, read_verified_model
 
@@ -116,8 +121,11 @@ class LearnedModelRunner(ModelRunner):
         baseline = np.where(no_price, msrp, last)
         week = out["next_week"]
         methods = {name: self.forecaster.horizons[name].candidate for name in HORIZONS}
-        method = np.where(no_price, "msrp", np.where(source == "last_known_price", "last_price",
-                                                     f"week:{methods['next_week']},month:{methods['next_month']}"))
+        method = np.where(
+            no_price,
+            "msrp",
+            np.where(source == "last_known_price", "last_price", f"week:{methods['next_week']},month:{methods['next_month']}"),
+        )
         columns: dict[str, pa.Array] = {
             "product_id": table.column("product_id"),
             "as_of_date": table.column("as_of_date"),
@@ -141,8 +149,17 @@ class LearnedModelRunner(ModelRunner):
         width = (out["next_week_high"] - out["next_week_low"]) / np.where(week > 0, week, 1.0)
         columns["forecast_confidence"] = pa.array(np.clip(1.0 - width, 0.0, 1.0), pa.float64())
         rise = np.where(no_price, 0.0, np.maximum(0.0, out["next_month"] / baseline - 1.0))
-        columns.update(market_signals(self.market, msrp, _floats(table, "latest_price"), forecasts, popularity, alerts,
-                                      extra_risk=self.signals.risk_per_expected_rise * rise))
+        columns.update(
+            market_signals(
+                self.market,
+                msrp,
+                _floats(table, "latest_price"),
+                forecasts,
+                popularity,
+                alerts,
+                extra_risk=self.signals.risk_per_expected_rise * rise,
+            )
+        )
         youngest = np.full(n, np.iinfo(np.int64).max)
         np.minimum.at(youngest, row, age)
         columns["price_source"] = pa.array(source.tolist(), pa.string())

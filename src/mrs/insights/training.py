@@ -110,8 +110,9 @@ def holdout_figures(model: FittedForecaster, rows: pd.DataFrame) -> dict[str, fl
     out = model.forecast(tr.features, tr.last_price)
     figures: dict[str, float] = {}
     for name in HORIZONS:
-        for key, value in forecast_metrics(tr.actual[name], out[name], out[f"{name}_low"], out[f"{name}_high"],
-                                           tr.last_price, model.config.bound_level).items():
+        for key, value in forecast_metrics(
+            tr.actual[name], out[name], out[f"{name}_low"], out[f"{name}_high"], tr.last_price, model.config.bound_level
+        ).items():
             figures[f"holdout_{name}_{key}"] = value
     actual, point = tr.actual["next_week"], out["next_week"]
     ok = np.isfinite(actual)
@@ -157,8 +158,7 @@ def train_product_insights(
     rows = training_rows(panels, config)
     echo(f"fitting {len(config.forecaster.candidates)} candidates per horizon on {int((rows.role == 'train').sum()):,} rows")
     try:
-        model, report = fit(TrainingRows.from_frame(rows, rows["role"].to_numpy()), config.forecaster,
-                            np.concatenate(all_ratios))
+        model, report = fit(TrainingRows.from_frame(rows, rows["role"].to_numpy()), config.forecaster, np.concatenate(all_ratios))
     except ValueError as exc:
         raise InsightsTrainingError(str(exc)) from exc
     warehouse_rows = rows[rows["series_id"].isin(set(panel["series_id"]))]
@@ -166,7 +166,10 @@ def train_product_insights(
     if holdout.empty:
         raise InsightsTrainingError(f"{PRICES_TABLE}: the time split left no hold-out rows (the history is too short)")
     metrics: dict[str, Any] = holdout_figures(model, holdout)
-    metrics |= {f"simulated_{k}": v for k, v in holdout_figures(model, rows[(rows["role"] == "holdout") & ~rows.index.isin(warehouse_rows.index)]).items()}
+    metrics |= {
+        f"simulated_{k}": v
+        for k, v in holdout_figures(model, rows[(rows["role"] == "holdout") & ~rows.index.isin(warehouse_rows.index)]).items()
+    }
     for name, horizon in report["horizons"].items():
         for candidate, figures in horizon["candidates"].items():
             for key in ("validation_mape", "holdout_mape", "holdout_coverage", "holdout_median_width"):
@@ -178,8 +181,12 @@ def train_product_insights(
     if _table_exists(con, FEATURES_TABLE):
         split_start = holdout["as_of_date"].min()
         train_sql = f"select * from {FEATURES_TABLE} where as_of_date < date '{pd.Timestamp(split_start).date().isoformat()}'"
-        reference = {f: s.to_dict() for f, s in summarise(
-            con, long_features_sql(train_sql, dict(monitor.drift_features or {}), entity=monitor.entity)).items()}
+        reference = {
+            f: s.to_dict()
+            for f, s in summarise(
+                con, long_features_sql(train_sql, dict(monitor.drift_features or {}), entity=monitor.entity)
+            ).items()
+        }
     dates = pd.to_datetime(panel["date"]).dt.date
     roles = rows["role"].value_counts().to_dict()
     level = config.forecaster.bound_level
@@ -210,11 +217,17 @@ def train_product_insights(
         },
         metrics=metrics,
         splits={
-            "train": {"start": min(dates).isoformat(), "end": (pd.Timestamp(holdout["as_of_date"].min()).date()).isoformat(),
-                      "rows": int(roles.get("train", 0))},
+            "train": {
+                "start": min(dates).isoformat(),
+                "end": (pd.Timestamp(holdout["as_of_date"].min()).date()).isoformat(),
+                "rows": int(roles.get("train", 0)),
+            },
             "validation": {"rows": int(roles.get("validation", 0)), "calibration_rows": int(roles.get("calibration", 0))},
-            "holdout": {"start": pd.Timestamp(holdout["as_of_date"].min()).date().isoformat(),
-                        "end": pd.Timestamp(holdout["as_of_date"].max()).date().isoformat(), "rows": int(len(holdout))},
+            "holdout": {
+                "start": pd.Timestamp(holdout["as_of_date"].min()).date().isoformat(),
+                "end": pd.Timestamp(holdout["as_of_date"].max()).date().isoformat(),
+                "rows": int(len(holdout)),
+            },
         },
         reference=reference,
         confidence_metric=round(float(week_cov if week_cov is not None else level), 6),
@@ -237,9 +250,11 @@ def summary_text(result) -> str:
         f" (lowest validation MAPE); bounds at {m.parameters['bound_level']:.0%}",
     ]
     for name in HORIZONS:
+
         def f(key: str) -> float:
             value = x.get(f"holdout_{name}_{key}")
             return float("nan") if value is None else value
+
         lines.append(
             f"  hold-out {name:<10} MAPE {f('mape'):.2%} (last price {f('last_price_mape'):.2%}), MASE {f('mase_vs_last_price'):.3f}, "
             f"coverage {f('coverage'):.1%}, median width {f('median_width'):.1%} (last-price band {f('last_price_band_width'):.1%})"
@@ -247,6 +262,6 @@ def summary_text(result) -> str:
     lines.append(
         "next: `dbt build` registers it in model_registry_log; then "
         f"`mrs approve {m.model_name} {m.model_version} --by NAME --reason TEXT` and set "
-        f"vars.active_model_versions.{m.model_name}: \"{m.model_version}\" to activate it"
+        f'vars.active_model_versions.{m.model_name}: "{m.model_version}" to activate it'
     )
     return "\n".join(lines)

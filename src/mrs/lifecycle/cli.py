@@ -45,7 +45,9 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
 
 _warehouse_option = warehouse_option()
 _artifacts_option = click.option(
-    "--artifacts-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--artifacts-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Artefacts root.  [default: $MRS_ARTIFACTS_DIR or artifacts/models of the project]",
 )
 
@@ -59,25 +61,39 @@ def _summary(model: str, result: TrainingResult) -> str:
     return summary_text(result)
 
 
-def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: TrainingConfig, progress: bool,
-           retrain_event_ids: tuple[str, ...] = (), quiet: bool = False) -> TrainingResult:
+def _train(
+    model: str,
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    config: TrainingConfig,
+    progress: bool,
+    retrain_event_ids: tuple[str, ...] = (),
+    quiet: bool = False,
+) -> TrainingResult:
     if model == "product_insights":
         from mrs.insights.training import InsightsTrainingError, train_product_insights
 
         try:
-            insights_result = train_product_insights(con, root, retrain_event_ids=retrain_event_ids,
-                                                     echo=lambda line: click.echo(line, err=True))
+            insights_result = train_product_insights(
+                con, root, retrain_event_ids=retrain_event_ids, echo=lambda line: click.echo(line, err=True)
+            )
         except (InsightsTrainingError, ArtifactError) as exc:
             raise click.ClickException(str(exc)) from exc
         if not quiet:
-            emit({"trained": asdict(insights_result.manifest), "path": insights_result.path},
-                 lambda: _summary(model, insights_result))
+            emit(
+                {"trained": asdict(insights_result.manifest), "path": insights_result.path},
+                lambda: _summary(model, insights_result),
+            )
         return insights_result
     if model != "baseline":  # pragma: no cover - TRAINABLE_MODELS lists the trainers
         raise click.ClickException(f"no trainer for {model!r}")
     try:
         result = train_baseline(
-            con, root, config=config, retrain_event_ids=retrain_event_ids, progress=progress,
+            con,
+            root,
+            config=config,
+            retrain_event_ids=retrain_event_ids,
+            progress=progress,
             echo=lambda line: click.echo(line, err=True),
         )
     except (TrainingError, ArtifactError) as exc:
@@ -92,19 +108,48 @@ def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: Train
 @json_option
 @_warehouse_option
 @_artifacts_option
-@click.option("--holdout-periods", "--holdout-days", "holdout_periods", type=click.IntRange(min=1),
-              default=TrainingConfig.holdout_periods, show_default=True,
-              help="Last periods (days, or weeks at sales_grain: week) held out.")
-@click.option("--validation-periods", "--validation-days", "validation_periods", type=click.IntRange(min=1),
-              default=TrainingConfig.validation_periods, show_default=True,
-              help="Periods before the hold-out used for early stopping.")
+@click.option(
+    "--holdout-periods",
+    "--holdout-days",
+    "holdout_periods",
+    type=click.IntRange(min=1),
+    default=TrainingConfig.holdout_periods,
+    show_default=True,
+    help="Last periods (days, or weeks at sales_grain: week) held out.",
+)
+@click.option(
+    "--validation-periods",
+    "--validation-days",
+    "validation_periods",
+    type=click.IntRange(min=1),
+    default=TrainingConfig.validation_periods,
+    show_default=True,
+    help="Periods before the hold-out used for early stopping.",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Random state of a minority-report model (anomaly_classifier, cluster_model, attribution_model).")
-@click.option("--world-cache", type=click.Path(file_okay=False), default=None,
-              help="Minority-report models: keep the simulated training worlds here.")
-def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_periods: int, validation_periods: int,
-          progress: bool, seed: int, world_cache: str | None) -> None:
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Random state of a minority-report model (anomaly_classifier, cluster_model, attribution_model).",
+)
+@click.option(
+    "--world-cache",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Minority-report models: keep the simulated training worlds here.",
+)
+def train(
+    model: str,
+    warehouse: Path,
+    artifacts_dir: Path | None,
+    holdout_periods: int,
+    validation_periods: int,
+    progress: bool,
+    seed: int,
+    world_cache: str | None,
+) -> None:
     """Train a new version of MODEL outside the DAG and write it as an immutable artefact.
 
     Reads the warehouse read-only, splits train / validation / hold-out by time, trains, evaluates
@@ -115,7 +160,13 @@ def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_perio
         _train_minority(model, artifacts_root(artifacts_dir), seed=seed, world_cache=world_cache)
         return
     with connect_read_only(warehouse) as con:
-        _train(model, con, artifacts_root(artifacts_dir), TrainingConfig(holdout_periods=holdout_periods, validation_periods=validation_periods), progress)
+        _train(
+            model,
+            con,
+            artifacts_root(artifacts_dir),
+            TrainingConfig(holdout_periods=holdout_periods, validation_periods=validation_periods),
+            progress,
+        )
 
 
 def _train_minority(model: str, root: Path, seed: int = 0, world_cache: str | None = None) -> None:
@@ -131,8 +182,9 @@ def _version_exists(model: str, version: str, root: Path) -> bool:
     return (model, version) in BUILTIN_CARDS or (locate_version(root, model, version) / "manifest.json").is_file()
 
 
-def _decide(decision: str, model: str, version: str, by: str, reason: str, approvals_file: Path | None,
-            artifacts_dir: Path | None) -> None:
+def _decide(
+    decision: str, model: str, version: str, by: str, reason: str, approvals_file: Path | None, artifacts_dir: Path | None
+) -> None:
     root = artifacts_root(artifacts_dir)
     if not _version_exists(model, version, root):
         raise click.ClickException(
@@ -168,8 +220,12 @@ def _decision_command(decision: str, verb: str) -> click.Command:
     @json_option
     @click.option("--by", "by", required=True, help="Who decides.")
     @click.option("--reason", required=True, help="Why, in one line.")
-    @click.option("--approvals-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="Approvals file.  [default: $MRS_APPROVALS_FILE or seeds/model_approvals.csv of the project]")
+    @click.option(
+        "--approvals-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Approvals file.  [default: $MRS_APPROVALS_FILE or seeds/model_approvals.csv of the project]",
+    )
     @_artifacts_option
     def command(model: str, version: str, by: str, reason: str, approvals_file: Path | None, artifacts_dir: Path | None) -> None:
         _decide(decision, model, version, by, reason, approvals_file, artifacts_dir)
@@ -225,9 +281,13 @@ def retrain(warehouse: Path, artifacts_dir: Path | None, dry_run: bool, progress
                 entry["action"] = "no_trainer"
                 lines.append(f"  no trainer for {model} yet (trainable: {', '.join(TRAINABLE_MODELS)}); the events stay open")
                 continue
-            if model in MINORITY_TRAINABLE:  # trained on the fixed simulated seed sets: the warehouse's drift does not change them
+            if (
+                model in MINORITY_TRAINABLE
+            ):  # trained on the fixed simulated seed sets: the warehouse's drift does not change them
                 entry["action"] = "train_on_simulated_worlds"
-                lines.append(f"  {model} trains on simulated worlds, not this warehouse: run `mrs train {model}`; the events stay open")
+                lines.append(
+                    f"  {model} trains on simulated worlds, not this warehouse: run `mrs train {model}`; the events stay open"
+                )
                 continue
             if dry_run:
                 entry["action"] = "would_train"

@@ -152,12 +152,12 @@ def summarise(
                 select feature, value from ({long_sql}) where value is not null and isfinite(value)
             ),
             means as (
-                select feature, count(value) as n, {exact_mean_sql('value')} as mean,
+                select feature, count(value) as n, {exact_mean_sql("value")} as mean,
                        quantile_cont(value, {probs}) as quantiles
                 from values_ group by feature
             ),
             spreads as (
-                select values_.feature, {exact_mean_sql('(values_.value - means.mean) * (values_.value - means.mean)')} as variance
+                select values_.feature, {exact_mean_sql("(values_.value - means.mean) * (values_.value - means.mean)")} as variance
                 from values_ join means using (feature) group by values_.feature
             )
             select means.feature, means.n, means.mean, coalesce(sqrt(spreads.variance), 0), means.quantiles
@@ -188,9 +188,7 @@ def quote_text(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def long_features_sql(
-    relation_sql: str, features: Mapping[str, str], where: str = "true", entity: str | None = None
-) -> str:
+def long_features_sql(relation_sql: str, features: Mapping[str, str], where: str = "true", entity: str | None = None) -> str:
     """SQL turning a wide relation into ``(feature, value)`` rows, one per feature expression.
 
     With ``entity`` (an expression, e.g. ``product_id``) the values are first averaged per entity:

@@ -44,7 +44,13 @@ APPROVALS_ENV = "MRS_APPROVALS_FILE"
 
 APPROVALS_SEED = "model_approvals"
 APPROVAL_COLUMNS: tuple[str, ...] = (
-    "approval_id", "model_name", "model_version", "decision", "decided_by", "decided_at", "reason",
+    "approval_id",
+    "model_name",
+    "model_version",
+    "decision",
+    "decided_by",
+    "decided_at",
+    "reason",
 )
 APPROVED, REJECTED = "approved", "rejected"
 DECISIONS: tuple[str, ...] = (APPROVED, REJECTED)
@@ -95,14 +101,26 @@ class Approval:
 
     def is_for_artifact(self, artifact_digest: str) -> bool:
         """Whether this record approves (or rejects) the artefact with that digest."""
-        fields = (self.model_name, self.model_version, self.decision, self.decided_by,
-                  self.decided_at.isoformat(sep=" "), self.reason)
+        fields = (
+            self.model_name,
+            self.model_version,
+            self.decision,
+            self.decided_by,
+            self.decided_at.isoformat(sep=" "),
+            self.reason,
+        )
         return self.approval_id == self.record_id(fields, artifact_digest)
 
     @classmethod
     def make(
-        cls, model_name: str, model_version: str, decision: str, decided_by: str, reason: str,
-        decided_at: datetime | None = None, artifact_digest: str = "",
+        cls,
+        model_name: str,
+        model_version: str,
+        decision: str,
+        decided_by: str,
+        reason: str,
+        decided_at: datetime | None = None,
+        artifact_digest: str = "",
     ) -> "Approval":
         """A validated record; ``decided_at`` defaults to now (UTC, to the second). A decision about
         a trained version names its artefact's digest (``artifact_digest``); a built-in one none."""
@@ -121,8 +139,13 @@ class Approval:
 
     def csv_values(self) -> list[str]:
         return [
-            self.approval_id, self.model_name, self.model_version, self.decision,
-            self.decided_by, self.decided_at.isoformat(sep=" "), self.reason,
+            self.approval_id,
+            self.model_name,
+            self.model_version,
+            self.decision,
+            self.decided_by,
+            self.decided_at.isoformat(sep=" "),
+            self.reason,
         ]
 
 
@@ -184,9 +207,7 @@ def record_approvals(
     if any(b is not False for b in bad):
         rows = [i for i, b in enumerate(bad) if b is not False][:10]
         ids = typed.column("approval_id").take(rows).to_pylist()
-        raise GovernanceError(
-            f"{APPROVALS_SEED}.decision: must be one of {DECISIONS}; offending approval_id(s) {ids}"
-        )
+        raise GovernanceError(f"{APPROVALS_SEED}.decision: must be one of {DECISIONS}; offending approval_id(s) {ids}")
     run = run or RunContext.current()
     n = typed.num_rows
     batch = typed.append_column("run_id", pa.array([run.run_id] * n, pa.string())).append_column(
@@ -266,7 +287,9 @@ def resolve_active(model_name: str, version: Any, registry: Rows, approvals: Row
     records = _rows_of_model(approvals, model_name)
     # a decision about a trained version holds only for the artefact it names (Approval.record_id)
     foreign = [r for r in records if rows and str(r["model_version"]) == version and not _applies_to(r, rows[0])]
-    decisions = latest_decisions([r for r in records if not (rows and str(r["model_version"]) == version) or _applies_to(r, rows[0])])
+    decisions = latest_decisions(
+        [r for r in records if not (rows and str(r["model_version"]) == version) or _applies_to(r, rows[0])]
+    )
     registered = sorted({str(e["model_version"]) for e in entries})
     approved = sorted(v for v, d in decisions.items() if d["decision"] == APPROVED and v in registered)
     if not rows:

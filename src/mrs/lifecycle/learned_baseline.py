@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from mrs.lifecycle.artifacts import MANIFEST_FILE, ArtifactError, Manifest, artifact_folder, read_manifest, read_verified_model, sha256_file
+from mrs.lifecycle.artifacts import (
+    MANIFEST_FILE,
+    ArtifactError,
+    Manifest,
+    artifact_folder,
+    read_manifest,
+    read_verified_model,
+    sha256_file,
+)
 from mrs.build_notes import build_note
 from mrs.lifecycle.features import (
     FEATURE_HORIZON_DAYS,
@@ -100,8 +108,7 @@ def load_registered_model(active: ActiveVersion) -> LoadedModel:
     manifest_path = artifact_folder(active.artifact_uri) / MANIFEST_FILE
     if not manifest_path.is_file() or sha256_file(manifest_path) != active.registry_row["entry_fingerprint"]:
         raise ArtifactError(
-            f"{manifest_path} is missing or differs from the registered manifest: versions are immutable; "
-            "train a new version"
+            f"{manifest_path} is missing or differs from the registered manifest: versions are immutable; train a new version"
         )
     text = read_verified_model(active.artifact_uri, active.artifact_sha256)
     return LoadedModel(read_manifest(manifest_path), lightgbm.Booster(model_str=text))
@@ -129,7 +136,8 @@ def predict_batch(inputs: pa.Table, model: LoadedModel) -> pa.Table:
     frame = inputs.to_pandas()
     expected = (
         np.asarray(model.booster.predict(model_frame(frame, model.manifest.categorical_levels)), float)
-        if len(frame) else np.zeros(0)
+        if len(frame)
+        else np.zeros(0)
     )
     lags = frame[["lag_7d", "lag_14d", "lag_21d"]].to_numpy(float)
     known = np.isfinite(lags).sum(axis=1)
@@ -162,7 +170,7 @@ def check_model_grain(model: LoadedModel, scoring: BaselineScoring) -> None:
         raise MinorityConfigError(
             f"baseline {m.model_version} was trained at sales_grain {trained_grain!r} and this build's "
             f"vars.sales_grain is {scoring.grain.name!r}: train a version on this grain's warehouse "
-            f"(`mrs train baseline`), or activate a built-in baseline version (e.g. \"0\"), which follows the grain"
+            f'(`mrs train baseline`), or activate a built-in baseline version (e.g. "0"), which follows the grain'
         )
 
 
@@ -224,7 +232,11 @@ def short_history_warning(
         if scorable
         else f"bring more than {history_needed_days(active.kind, scoring) // period} {unit}s of sales history"
     )
-    what = "nothing is scored" if unscorable == len(scored) else f"the {unscorable} {unit}s before it get no baseline and no detection"
+    what = (
+        "nothing is scored"
+        if unscorable == len(scored)
+        else f"the {unscorable} {unit}s before it get no baseline and no detection"
+    )
     window = ", reaching back to the anomaly window" if scoring.window and scoring.window.start < recent else ""
     return (
         f"WARNING baseline {active.card.model_version} has no history for {unscorable} of the {len(scored)} {unit}s "

@@ -161,7 +161,7 @@ def _anomaly_cells() -> str:
 
 
 def _baseline_rows(v: Versions) -> str:
-    return f"""select b.*, b.sales_date as obs_date from ({current_rows_sql('baseline_log', ('store_id', 'sku_id', 'sales_date'), {'model_version': v['baseline']})}) as b
+    return f"""select b.*, b.sales_date as obs_date from ({current_rows_sql("baseline_log", ("store_id", "sku_id", "sales_date"), {"model_version": v["baseline"]})}) as b
                anti join ({_anomaly_cells()}) as a
                    on a.store_id = b.store_id and a.sku_id = b.sku_id and a.obs_date = b.sales_date"""
 
@@ -190,8 +190,8 @@ def _detections_per_pair_day(v: Versions) -> str:
                from ({baseline}) as b
                left join detection_log as d
                    on d.store_id = b.store_id and d.sku_id = b.sku_id and d.window_end = b.sales_date
-                   and d.model_version = {sql_literal(v['anomaly_classifier'])}
-                   and d.baseline_model_version = {sql_literal(v['baseline'])}
+                   and d.model_version = {sql_literal(v["anomaly_classifier"])}
+                   and d.baseline_model_version = {sql_literal(v["baseline"])}
                group by b.store_id, b.sku_id, b.sales_date"""
 
 
@@ -234,11 +234,13 @@ MONITORS: dict[str, MonitorSpec] = {
         # a product's daily rows are one product seen 14 times, not 14 independent values
         entity="product_id",
         # next week's forecast against the mean price of the 7 days that followed
-        residuals=lambda v: f"""select f.as_of_date as obs_date, f.mean_last_7d as actual, i.price_forecast_next_week as predicted
+        residuals=lambda v: (
+            f"""select f.as_of_date as obs_date, f.mean_last_7d as actual, i.price_forecast_next_week as predicted
                                 from ({_insight_rows(v)}) as i
                                 join insight_features as f
                                     on f.product_id = i.product_id and f.as_of_date = i.as_of_date + 7
-                                where f.mean_last_7d is not null""",
+                                where f.mean_last_7d is not null"""
+        ),
         confidence=lambda v: f"select as_of_date as obs_date, model_confidence_metric as confidence from ({_insight_rows(v)})",
     ),
     "anomaly_classifier": MonitorSpec(
@@ -251,17 +253,26 @@ MONITORS: dict[str, MonitorSpec] = {
         detection_rate=lambda v: _detections_per_pair_day(v),
     ),
     "cluster_model": MonitorSpec(
-        "cluster_model", as_of=SALES_AS_OF, confidence=_stage_confidence("cluster_log", "cluster_model"),
+        "cluster_model",
+        as_of=SALES_AS_OF,
+        confidence=_stage_confidence("cluster_log", "cluster_model"),
     ),
     "attribution_model": MonitorSpec(
-        "attribution_model", as_of=SALES_AS_OF, confidence=_stage_confidence("attribution_log", "attribution_model"),
+        "attribution_model",
+        as_of=SALES_AS_OF,
+        confidence=_stage_confidence("attribution_log", "attribution_model"),
     ),
 }
 """The monitored quantities of every model in the project."""
 
 MONITOR_RELATIONS: tuple[str, ...] = (
-    "sales_features", "insight_features", "baseline_log", "product_insights_log",
-    "detection_log", "cluster_log", "attribution_log",
+    "sales_features",
+    "insight_features",
+    "baseline_log",
+    "product_insights_log",
+    "detection_log",
+    "cluster_log",
+    "attribution_log",
 )
 
 
@@ -327,15 +338,24 @@ class _Sql:
         self.temporary.clear()
 
 
-def _row(signal: str, subject: str, method: str, value: float | None, threshold: float, *, enough: bool,
-         breach: bool, **extra: Any) -> dict[str, Any]:
+def _row(
+    signal: str, subject: str, method: str, value: float | None, threshold: float, *, enough: bool, breach: bool, **extra: Any
+) -> dict[str, Any]:
     breach = bool(enough and value is not None and breach)
     return {
-        "signal": signal, "subject": subject, "method": method,
-        "value": value if enough else None, "threshold": float(threshold), "is_breach": breach,
+        "signal": signal,
+        "subject": subject,
+        "method": method,
+        "value": value if enough else None,
+        "threshold": float(threshold),
+        "is_breach": breach,
         "status": "insufficient_data" if not enough else ("breach" if breach else "ok"),
-        "psi": None, "ks_statistic": None, "ks_pvalue": None, "wasserstein_normed": None,
-        "reference_value": None, "current_value": None,
+        "psi": None,
+        "ks_statistic": None,
+        "ks_pvalue": None,
+        "wasserstein_normed": None,
+        "reference_value": None,
+        "current_value": None,
     } | extra
 
 
@@ -344,8 +364,10 @@ def _period_fields(source: str, reference: Period | None, current: Period, ref_r
         "reference_source": source,
         "reference_start": reference.start if reference else None,
         "reference_end": reference.end if reference else None,
-        "current_start": current.start, "current_end": current.end,
-        "reference_rows": int(ref_rows), "current_rows": int(cur_rows),
+        "current_start": current.start,
+        "current_end": current.end,
+        "reference_rows": int(ref_rows),
+        "current_rows": int(cur_rows),
     }
 
 
@@ -359,8 +381,15 @@ def _manifest_reference(active: ActiveVersion) -> tuple[Period | None, dict[str,
     return ref_period, {f: DistributionSummary.from_dict(s) for f, s in data.get("features", {}).items()}
 
 
-def _feature_drift(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions: Versions, current: Period,
-                   config: MonitoringConfig, fingerprints: list[str]) -> list[dict[str, Any]]:
+def _feature_drift(
+    db: _Sql,
+    spec: MonitorSpec,
+    active: ActiveVersion,
+    versions: Versions,
+    current: Period,
+    config: MonitoringConfig,
+    fingerprints: list[str],
+) -> list[dict[str, Any]]:
     exprs = dict(spec.drift_features or {})
     manifest = _manifest_reference(active)
     if manifest is not None:
@@ -383,7 +412,8 @@ def _feature_drift(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions:
     if source == "reference_period":
         ref_summaries = summarise(db.con, long_features_sql(f"select * from {wide}", named, reference.where(), entity_column))
     cur_summaries = summarise(
-        db.con, long_features_sql(f"select * from {wide}", named, current.where(), entity_column),
+        db.con,
+        long_features_sql(f"select * from {wide}", named, current.where(), entity_column),
         edges={f: s.bin_edges for f, s in ref_summaries.items()},
     )
     min_values = config.min_rows if spec.entity is None else config.min_entities
@@ -402,17 +432,35 @@ def _feature_drift(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions:
             drift = compare(ref, cur)
             value = drift.value(method)
             breach = drifted(method, value, threshold)
-            extra |= {"psi": drift.psi, "ks_statistic": drift.ks, "ks_pvalue": drift.ks_pvalue,
-                      "wasserstein_normed": drift.wasserstein_normed, "reference_value": ref.mean, "current_value": cur.mean}
+            extra |= {
+                "psi": drift.psi,
+                "ks_statistic": drift.ks,
+                "ks_pvalue": drift.ks_pvalue,
+                "wasserstein_normed": drift.wasserstein_normed,
+                "reference_value": ref.mean,
+                "current_value": cur.mean,
+            }
             evaluated += 1
             n_drifted += breach
         rows.append(_row("feature_drift", feature, method, value, threshold, enough=enough, breach=breach, **extra))
     share = n_drifted / evaluated if evaluated else None
     rows.append(
-        _row("feature_drift", "dataset", "drifted_feature_share", share, config.drift_share_threshold,
-             enough=evaluated > 0, breach=share is not None and share >= config.drift_share_threshold,
-             **_period_fields(source, reference, current, min((r["reference_rows"] for r in rows), default=0),
-                              min((r["current_rows"] for r in rows), default=0)))
+        _row(
+            "feature_drift",
+            "dataset",
+            "drifted_feature_share",
+            share,
+            config.drift_share_threshold,
+            enough=evaluated > 0,
+            breach=share is not None and share >= config.drift_share_threshold,
+            **_period_fields(
+                source,
+                reference,
+                current,
+                min((r["reference_rows"] for r in rows), default=0),
+                min((r["current_rows"] for r in rows), default=0),
+            ),
+        )
     )
     return rows
 
@@ -427,32 +475,67 @@ def _evaluated_rows(db: _Sql, name: str, sql: str, current: Period, config: Moni
     return f"select * from {db.materialise(name, f'select * from ({sql}) where {Period(first, current.end).where()}')}"
 
 
-def _residual_drift(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions: Versions, current: Period,
-                    config: MonitoringConfig, fingerprints: list[str]) -> dict[str, Any]:
+def _residual_drift(
+    db: _Sql,
+    spec: MonitorSpec,
+    active: ActiveVersion,
+    versions: Versions,
+    current: Period,
+    config: MonitoringConfig,
+    fingerprints: list[str],
+) -> dict[str, Any]:
     sql = _evaluated_rows(db, f"{spec.model_name}_residuals", spec.residuals(versions), current, config)
     wape = f"count(*), {exact_sum_sql('abs(actual - predicted)')} / nullif({exact_sum_sql('abs(actual)')}, 0)"
     cur_rows, cur_wape = _aggregate(db, sql, wape, current)
     trained = active.registry_row.get("holdout_wape")
     if trained is not None:
-        reference, source, ref_rows, ref_wape = None, "manifest", int(active.registry_row.get("training_rows") or 0), float(trained)
-        fingerprints.append(sql_fingerprint(db.con, db.wrap(f"select * from ({sql}) where {current.where()}"), ["obs_date", "actual", "predicted"]))
+        reference, source, ref_rows, ref_wape = (
+            None,
+            "manifest",
+            int(active.registry_row.get("training_rows") or 0),
+            float(trained),
+        )
+        fingerprints.append(
+            sql_fingerprint(
+                db.con, db.wrap(f"select * from ({sql}) where {current.where()}"), ["obs_date", "actual", "predicted"]
+            )
+        )
     else:
         reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
         ref_rows, ref_wape = _aggregate(db, sql, wape, reference)
         source = "reference_period"
         fingerprints.append(
-            sql_fingerprint(db.con, db.wrap(f"select * from ({sql}) where {Period(reference.start, current.end).where()}"),
-                            ["obs_date", "actual", "predicted"])
+            sql_fingerprint(
+                db.con,
+                db.wrap(f"select * from ({sql}) where {Period(reference.start, current.end).where()}"),
+                ["obs_date", "actual", "predicted"],
+            )
         )
     enough = cur_rows >= config.min_rows and ref_rows >= config.min_rows and bool(ref_wape) and cur_wape is not None
     value = (float(cur_wape) / float(ref_wape) - 1.0) if enough else None
-    return _row("residual_drift", "predictions", "wape_relative_change", value, config.residual_drift_threshold,
-                enough=enough, breach=value is not None and value > config.residual_drift_threshold, reference_value=ref_wape, current_value=cur_wape,
-                **_period_fields(source, reference, current, ref_rows, cur_rows))
+    return _row(
+        "residual_drift",
+        "predictions",
+        "wape_relative_change",
+        value,
+        config.residual_drift_threshold,
+        enough=enough,
+        breach=value is not None and value > config.residual_drift_threshold,
+        reference_value=ref_wape,
+        current_value=cur_wape,
+        **_period_fields(source, reference, current, ref_rows, cur_rows),
+    )
 
 
-def _confidence_decay(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions: Versions, current: Period,
-                      config: MonitoringConfig, fingerprints: list[str]) -> dict[str, Any]:
+def _confidence_decay(
+    db: _Sql,
+    spec: MonitorSpec,
+    active: ActiveVersion,
+    versions: Versions,
+    current: Period,
+    config: MonitoringConfig,
+    fingerprints: list[str],
+) -> dict[str, Any]:
     sql = _evaluated_rows(db, f"{spec.model_name}_confidence", spec.confidence(versions), current, config)
     cur_rows, cur_mean = _aggregate(db, sql, f"count(*), {exact_mean_sql('confidence')}", current)
     if active.kind == "trained":
@@ -463,16 +546,34 @@ def _confidence_decay(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versio
         reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
         ref_rows, ref_mean = _aggregate(db, sql, f"count(*), {exact_mean_sql('confidence')}", reference)
         source, span = "reference_period", Period(reference.start, current.end)
-    fingerprints.append(sql_fingerprint(db.con, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "confidence"]))
+    fingerprints.append(
+        sql_fingerprint(db.con, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "confidence"])
+    )
     enough = cur_rows >= config.min_rows and ref_rows >= config.min_rows and bool(ref_mean) and cur_mean is not None
     value = (1.0 - float(cur_mean) / float(ref_mean)) if enough else None
-    return _row("confidence_decay", "predictions", "mean_confidence_relative_drop", value, config.confidence_decay_threshold,
-                enough=enough, breach=value is not None and value > config.confidence_decay_threshold, reference_value=ref_mean, current_value=cur_mean,
-                **_period_fields(source, reference, current, ref_rows, cur_rows))
+    return _row(
+        "confidence_decay",
+        "predictions",
+        "mean_confidence_relative_drop",
+        value,
+        config.confidence_decay_threshold,
+        enough=enough,
+        breach=value is not None and value > config.confidence_decay_threshold,
+        reference_value=ref_mean,
+        current_value=cur_mean,
+        **_period_fields(source, reference, current, ref_rows, cur_rows),
+    )
 
 
-def _detection_rate(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions: Versions, current: Period,
-                    config: MonitoringConfig, fingerprints: list[str]) -> dict[str, Any]:
+def _detection_rate(
+    db: _Sql,
+    spec: MonitorSpec,
+    active: ActiveVersion,
+    versions: Versions,
+    current: Period,
+    config: MonitoringConfig,
+    fingerprints: list[str],
+) -> dict[str, Any]:
     """Detections per store × SKU × day now over the rate at training (a trained version's
     ``detections_per_pair_day`` metric) or in the reference period; a breach when it moved by
     more than ``detection_rate_factor`` either way (a classifier that went blind, or wild)."""
@@ -486,14 +587,25 @@ def _detection_rate(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions
         reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
         ref_n, ref_rate = _aggregate(db, sql, "count(*), avg(detections)", reference)
         source = "reference_period"
-    fingerprints.append(sql_fingerprint(db.con, f"select obs_date, detections from ({db.wrap(sql)}) where {current.where()}", ["obs_date", "detections"]))
+    fingerprints.append(
+        sql_fingerprint(
+            db.con, f"select obs_date, detections from ({db.wrap(sql)}) where {current.where()}", ["obs_date", "detections"]
+        )
+    )
     enough = bool(cur_n >= config.min_rows and ref_n >= config.min_rows and ref_rate)
     ratio = float(cur_rate or 0.0) / float(ref_rate) if enough else None
     factor = config.detection_rate_factor
     breach = ratio is not None and (ratio > factor or ratio < 1.0 / factor)
     return _row(
-        "detection_rate", "detections_per_pair_day", "ratio_to_reference", ratio, factor, enough=enough, breach=breach,
-        reference_value=float(ref_rate) if ref_rate is not None else None, current_value=float(cur_rate or 0.0),
+        "detection_rate",
+        "detections_per_pair_day",
+        "ratio_to_reference",
+        ratio,
+        factor,
+        enough=enough,
+        breach=breach,
+        reference_value=float(ref_rate) if ref_rate is not None else None,
+        current_value=float(cur_rate or 0.0),
         **_period_fields(source, reference, current, ref_n or 0, cur_n or 0),
     )
 
@@ -532,14 +644,23 @@ def evaluate_model(
     finally:
         db.close()
     evaluation_id = stable_id(
-        active.card.model_name, active.card.model_version, active.registry_log_id, as_of.isoformat(),
-        config.fingerprint, *fingerprints,
+        active.card.model_name,
+        active.card.model_version,
+        active.registry_log_id,
+        as_of.isoformat(),
+        config.fingerprint,
+        *fingerprints,
     )
     for row in rows:
         row |= {"as_of_date": as_of, "evaluation_id": evaluation_id, "input_fingerprint": evaluation_id}
         row["log_id"] = stable_id(
-            as_of.isoformat(), row["signal"], row["subject"], row["method"],
-            active.card.model_name, active.card.model_version, evaluation_id,
+            as_of.isoformat(),
+            row["signal"],
+            row["subject"],
+            row["method"],
+            active.card.model_name,
+            active.card.model_version,
+            evaluation_id,
         )
     return rows
 
@@ -564,7 +685,11 @@ def monitor_active_models(
         if name not in actives:
             continue
         rows = evaluate_model(con, relations, actives[name], versions, config)
-        outputs = pa.Table.from_pylist(rows, schema=_outputs_schema(MONITORING_LOG)) if rows else _outputs_schema(MONITORING_LOG).empty_table()
+        outputs = (
+            pa.Table.from_pylist(rows, schema=_outputs_schema(MONITORING_LOG))
+            if rows
+            else _outputs_schema(MONITORING_LOG).empty_table()
+        )
         batches.append(finalize(outputs, MONITORING_LOG, actives[name].card, run))
     batch = pa.concat_tables(batches) if batches else MONITORING_LOG.schema.empty_table()
     return keep_unlogged(con, batch, log_relation, MONITORING_LOG.name)
@@ -591,9 +716,10 @@ REACTIVE_SIGNALS = ("dataset", "predictions", "detections_per_pair_day")
 
 def latest_evaluation_sql(monitoring_log: str, versions: Versions) -> str:
     """The rows of the latest evaluation (latest as_of_date, then latest scored) of each active version."""
-    pairs = " or ".join(
-        f"(model_name = {sql_literal(m)} and model_version = {sql_literal(v)})" for m, v in sorted(versions.items())
-    ) or "false"
+    pairs = (
+        " or ".join(f"(model_name = {sql_literal(m)} and model_version = {sql_literal(v)})" for m, v in sorted(versions.items()))
+        or "false"
+    )
     return f"""
         with candidates as (
             select * from {monitoring_log} where {pairs}
@@ -632,31 +758,47 @@ def retrain_events(
         if breached:
             signals = [f"{r['signal']}:{r['subject']}" for r in breached]
             event_id = "rte-" + stable_id("reactive", name, active.card.model_version, evaluation_id)[:16]
-            events.append({
-                "event_id": event_id, "trigger": "reactive",
-                "reason": "; ".join(
-                    f"{r['signal']} {r['method']} = {r['value']:.3f} > {r['threshold']:g}" for r in breached
-                ) + f" (as of {as_of})",
-                "breached_signals": signals, "evidence_log_ids": [r["log_id"] for r in breached],
-                "evaluation_id": evaluation_id, "as_of_date": as_of, "age_days": age, "proactive_due_on": None,
-                "input_fingerprint": evaluation_id,
-            })
+            events.append(
+                {
+                    "event_id": event_id,
+                    "trigger": "reactive",
+                    "reason": "; ".join(f"{r['signal']} {r['method']} = {r['value']:.3f} > {r['threshold']:g}" for r in breached)
+                    + f" (as of {as_of})",
+                    "breached_signals": signals,
+                    "evidence_log_ids": [r["log_id"] for r in breached],
+                    "evaluation_id": evaluation_id,
+                    "as_of_date": as_of,
+                    "age_days": age,
+                    "proactive_due_on": None,
+                    "input_fingerprint": evaluation_id,
+                }
+            )
         if age >= config.proactive_retrain_days:
             due = active.card.trained_on + timedelta(days=config.proactive_retrain_days)
             event_id = "rte-" + stable_id("proactive", name, active.card.model_version, due.isoformat())[:16]
-            events.append({
-                "event_id": event_id, "trigger": "proactive",
-                "reason": f"the data is {age} days past trained_on {active.card.trained_on} "
-                          f"(proactive retraining every {config.proactive_retrain_days} days)",
-                "breached_signals": [], "evidence_log_ids": [], "evaluation_id": None,
-                "as_of_date": as_of, "age_days": age, "proactive_due_on": due,
-                "input_fingerprint": stable_id("proactive", due.isoformat()),
-            })
+            events.append(
+                {
+                    "event_id": event_id,
+                    "trigger": "proactive",
+                    "reason": f"the data is {age} days past trained_on {active.card.trained_on} "
+                    f"(proactive retraining every {config.proactive_retrain_days} days)",
+                    "breached_signals": [],
+                    "evidence_log_ids": [],
+                    "evaluation_id": None,
+                    "as_of_date": as_of,
+                    "age_days": age,
+                    "proactive_due_on": due,
+                    "input_fingerprint": stable_id("proactive", due.isoformat()),
+                }
+            )
         for event in events:
             event["log_id"] = stable_id(event["event_id"], name, active.card.model_version, event["input_fingerprint"])
         if events:
-            batches.append(finalize(pa.Table.from_pylist(events, schema=_outputs_schema(RETRAIN_EVENT_LOG)),
-                                    RETRAIN_EVENT_LOG, active.card, run))
+            batches.append(
+                finalize(
+                    pa.Table.from_pylist(events, schema=_outputs_schema(RETRAIN_EVENT_LOG)), RETRAIN_EVENT_LOG, active.card, run
+                )
+            )
     return pa.concat_tables(batches) if batches else RETRAIN_EVENT_LOG.schema.empty_table()
 
 

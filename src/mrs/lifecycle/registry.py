@@ -97,8 +97,12 @@ def builtin_entries() -> list[RegistryEntry]:
             card=card,
             kind=BUILTIN,
             entry_fingerprint=stable_id(
-                BUILTIN, card.model_name, card.model_version, card.trained_on.isoformat(),
-                card.registry_source, repr(card.confidence_metric),
+                BUILTIN,
+                card.model_name,
+                card.model_version,
+                card.trained_on.isoformat(),
+                card.registry_source,
+                repr(card.confidence_metric),
             ),
         )
         for _, card in sorted(BUILTIN_CARDS.items())

@@ -173,7 +173,7 @@ def training_extract_sql(con: "duckdb.DuckDBPyConnection", config: TrainingConfi
     sql = f"""
         select features.* from ({features}) as features
         anti join ({anomalies}) as anomalies using (store_id, sku_id, sales_date)
-        order by {', '.join(KEY_COLUMNS)}
+        order by {", ".join(KEY_COLUMNS)}
     """
     return sql, int(excluded)
 
@@ -206,9 +206,7 @@ def evaluate(frame: pd.DataFrame, predicted: np.ndarray, grain: SalesGrain = Sal
         )
     in_sample_naive_mae = float(np.mean(np.abs(y[naive_train] - naive[naive_train])))
     holdout_mae = float(np.mean(np.abs(y[hold] - predicted[hold])))
-    holdout_naive_mae = (
-        float(np.mean(np.abs(y[naive_hold] - naive[naive_hold]))) if naive_hold.any() else float("nan")
-    )
+    holdout_naive_mae = float(np.mean(np.abs(y[naive_hold] - naive[naive_hold]))) if naive_hold.any() else float("nan")
     holdout_model_mae_where_naive = (
         float(np.mean(np.abs(y[naive_hold] - predicted[naive_hold]))) if naive_hold.any() else float("nan")
     )
@@ -340,11 +338,13 @@ def train_baseline(
         splits={
             "train": {"start": data_start.isoformat(), "end": splits.train_end.isoformat(), "rows": int(counts.get("train", 0))},
             "validation": {
-                "start": splits.validation_start.isoformat(), "end": splits.validation_end.isoformat(),
+                "start": splits.validation_start.isoformat(),
+                "end": splits.validation_end.isoformat(),
                 "rows": int(counts.get("validation", 0)),
             },
             "holdout": {
-                "start": splits.holdout_start.isoformat(), "end": splits.holdout_end.isoformat(),
+                "start": splits.holdout_start.isoformat(),
+                "end": splits.holdout_end.isoformat(),
                 "rows": int(counts.get("holdout", 0)),
             },
         },
@@ -409,6 +409,6 @@ def summary_text(result: TrainingResult) -> str:
             f"  confidence  {m.confidence_metric:.3f} (1 - hold-out WAPE)",
             "next: `dbt build` registers it in model_registry_log; then "
             f"`mrs approve {m.model_name} {m.model_version} --by NAME --reason TEXT` and set "
-            f"vars.active_model_versions.{m.model_name}: \"{m.model_version}\" to activate it",
+            f'vars.active_model_versions.{m.model_name}: "{m.model_version}" to activate it',
         ]
     )

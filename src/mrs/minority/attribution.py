@@ -101,19 +101,22 @@ def predict_batch(inputs: pa.Table) -> pa.Table:
         pc.list_value_length(campaigns).to_numpy(zero_copy_only=False)
         + pc.list_value_length(events).to_numpy(zero_copy_only=False)
     ).astype(np.int32)
-    return with_unset_columns(pa.table(
-        {
-            "anomaly_id": inputs.column("anomaly_id"),
-            "detection_log_id": inputs.column("detection_log_id"),
-            "narrative_id": inputs.column("narrative_id"),
-            "cause_type": inputs.column("cause_type"),
-            "cause": inputs.column("cause"),
-            "confidence": inputs.column("confidence"),
-            "evidence_campaign_ids": campaigns,
-            "evidence_event_ids": events,
-            "evidence_count": pa.array(count, pa.int32()),
-        }
-    ), ATTRIBUTION_LOG)  # version 0 has no value for the columns version 1 added
+    return with_unset_columns(
+        pa.table(
+            {
+                "anomaly_id": inputs.column("anomaly_id"),
+                "detection_log_id": inputs.column("detection_log_id"),
+                "narrative_id": inputs.column("narrative_id"),
+                "cause_type": inputs.column("cause_type"),
+                "cause": inputs.column("cause"),
+                "confidence": inputs.column("confidence"),
+                "evidence_campaign_ids": campaigns,
+                "evidence_event_ids": events,
+                "evidence_count": pa.array(count, pa.int32()),
+            }
+        ),
+        ATTRIBUTION_LOG,
+    )  # version 0 has no value for the columns version 1 added
 
 
 def score_attributions(

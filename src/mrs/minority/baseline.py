@@ -89,8 +89,7 @@ def baseline_inputs_sql(config: BaselineConfig, scoring: BaselineScoring) -> str
         day_number = f"({day_number} // {grain.period_days})"
         season_position = f"({day_number} % {grain.season_periods})"
     trend_frame = (
-        "partition by store_id, sku_id order by sales_date "
-        f"rows between {config.trend_days - 1} preceding and current row"
+        f"partition by store_id, sku_id order by sales_date rows between {config.trend_days - 1} preceding and current row"
     )
     return f"""
     with days as (

@@ -29,10 +29,15 @@ EVENT_TYPES: tuple[str, ...] = ("weather", "local_event", "holiday", "supply_dis
 CATEGORIES: tuple[str, ...] = ("beverages", "snacks", "dairy", "household", "personal_care", "frozen")
 
 EVIDENCE_FEATURES: tuple[str, ...] = (
-    "campaigns", "campaign_max_discount", "campaign_names_sku", "campaign_starts_in_window",
+    "campaigns",
+    "campaign_max_discount",
+    "campaign_names_sku",
+    "campaign_starts_in_window",
     *(f"{t}_{k}" for t in EVENT_TYPES for k in ("store_events", "region_events", "max_severity", "starts_in_window")),
 )
-FEATURES: tuple[str, ...] = EVIDENCE_FEATURES + ("sign", "log_duration", "ramp", "level", "open") + tuple(f"category_{c}" for c in CATEGORIES)
+FEATURES: tuple[str, ...] = (
+    EVIDENCE_FEATURES + ("sign", "log_duration", "ramp", "level", "open") + tuple(f"category_{c}" for c in CATEGORIES)
+)
 
 EVIDENCE_SQL = """
 with detected as (
@@ -107,7 +112,13 @@ def evidence(events: pa.Table, stores: pa.Table, skus: pa.Table, campaigns: pa.T
     """One row of evidence per event (event_row, store_id, sku_id, window_start, window_end)."""
     con = duckdb.connect()
     try:
-        for name, table in {"events": events, "stores": stores, "skus": skus, "campaigns": campaigns, "context_events": context_events}.items():
+        for name, table in {
+            "events": events,
+            "stores": stores,
+            "skus": skus,
+            "campaigns": campaigns,
+            "context_events": context_events,
+        }.items():
             con.register(name, table)
         return con.sql(_evidence_sql()).to_df()
     finally:
@@ -158,7 +169,9 @@ class CauseModel:
         classes = np.asarray(self.booster.classes_, dtype=object)
         order = np.argsort(-proba, axis=1)
         top = proba[np.arange(len(proba)), order[:, 0]]
-        has_evidence = (features[[c for c in EVIDENCE_FEATURES if c.endswith(("campaigns", "_events"))]].sum(axis=1) > 0).to_numpy()
+        has_evidence = (
+            features[[c for c in EVIDENCE_FEATURES if c.endswith(("campaigns", "_events"))]].sum(axis=1) > 0
+        ).to_numpy()
         credible = has_evidence & (top >= self.config.min_confidence)
         return pd.DataFrame(
             {

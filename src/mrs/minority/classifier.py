@@ -24,8 +24,18 @@ import pandas as pd
 from mrs.minority.scan import SLICES, Scan, ScanConfig, tail_z
 
 PAIR_FEATURES: tuple[str, ...] = (
-    "z_tail", "z_gauss", "log_ratio", "relative_change", "log_expected_per_day", "length_days",
-    "daily_z_max", "daily_z_min", "daily_share_beyond_1", "z_day_before", "z_day_after", "dispersion",
+    "z_tail",
+    "z_gauss",
+    "log_ratio",
+    "relative_change",
+    "log_expected_per_day",
+    "length_days",
+    "daily_z_max",
+    "daily_z_min",
+    "daily_share_beyond_1",
+    "z_day_before",
+    "z_day_after",
+    "dispersion",
 )
 SLICE_FEATURES: tuple[str, ...] = ("z", "z_rest", "co_moving", "co_moving_share", "residual_share", "log_size")
 FEATURES: tuple[str, ...] = PAIR_FEATURES + tuple(f"{s}_{f}" for s in SLICES for f in SLICE_FEATURES)
@@ -121,7 +131,9 @@ def merge_events(cands: np.ndarray, probability: np.ndarray, keep: np.ndarray) -
     new_event = previous_end.isna() | (frame["start"] > previous_end + 1)
     frame["event"] = new_event.cumsum() - 1
     best = frame.loc[frame.groupby("event")["probability"].idxmax(), ["event", "candidate", "probability"]]
-    events = frame.groupby("event").agg(pair=("pair", "first"), sign=("sign", "first"), start=("start", "min"), end=("end", "max"))
+    events = frame.groupby("event").agg(
+        pair=("pair", "first"), sign=("sign", "first"), start=("start", "min"), end=("end", "max")
+    )
     return events.join(best.set_index("event")).reset_index(drop=True)
 
 

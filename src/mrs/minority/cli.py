@@ -52,12 +52,21 @@ def train_minority_model(
         config = replace(ClassifierConfig(), random_state=seed)
         classifier, notes = train_classifier(plan, config, world_cache=load, progress=echo)
         summary = evaluate(MinorityModels(classifier, None, None), plan.holdout, world_cache=load)
-        metrics = {"holdout": _pooled_metrics(summary, ("v1", "zscore_peer", "candidate_pr_auc")), "worlds": summary["worlds"], **notes}
+        metrics = {
+            "holdout": _pooled_metrics(summary, ("v1", "zscore_peer", "candidate_pr_auc")),
+            "worlds": summary["worlds"],
+            **notes,
+        }
         path = write_model_artifact(
-            root, model, classifier, plan=plan, features=FEATURES,
+            root,
+            model,
+            classifier,
+            plan=plan,
+            features=FEATURES,
             description="Gradient-boosted classifier over count-aware scan candidates on pairs and slices (isotonic-calibrated)",
             parameters={**config.to_dict(), "threshold": classifier.threshold},
-            metrics=metrics, training_rows=notes["training_candidates"],
+            metrics=metrics,
+            training_rows=notes["training_candidates"],
             confidence_metric=float(summary["pooled"]["all"]["candidate_pr_auc"] or 0.0),
         )
     else:
@@ -67,20 +76,36 @@ def train_minority_model(
         if model == "cluster_model":
             config = replace(ClusterConfig())
             fitted = train_cluster_model(detections, config)
-            models, keys, features = MinorityModels(classifier, fitted, None), ("cluster_ari", "true_positive_detections"), SHAPE_FEATURES
+            models, keys, features = (
+                MinorityModels(classifier, fitted, None),
+                ("cluster_ari", "true_positive_detections"),
+                SHAPE_FEATURES,
+            )
             description = f"HDBSCAN clusters of incident shapes: {', '.join(fitted.names)}"
         else:
             config = replace(CauseConfig(), random_state=seed)
             fitted = train_cause_model(detections, config)
-            models, keys, features = MinorityModels(classifier, None, fitted), ("cause_top1", "true_positive_detections"), CAUSE_FEATURES
-            description = "Gradient-boosted ranking of cause types from overlapping campaigns, context events, direction and shape"
+            models, keys, features = (
+                MinorityModels(classifier, None, fitted),
+                ("cause_top1", "true_positive_detections"),
+                CAUSE_FEATURES,
+            )
+            description = (
+                "Gradient-boosted ranking of cause types from overlapping campaigns, context events, direction and shape"
+            )
         summary = evaluate(models, plan.holdout, world_cache=load)
         metrics = {"holdout": _pooled_metrics(summary, keys), "anomaly_classifier_version": manifest.model_version}
         score = summary["pooled"]["all"][keys[0]] or 0.0
         path = write_model_artifact(
-            root, model, fitted, plan=plan, features=features, description=description,
+            root,
+            model,
+            fitted,
+            plan=plan,
+            features=features,
+            description=description,
             parameters={**config.to_dict(), "anomaly_classifier_version": manifest.model_version},
-            metrics=metrics, training_rows=int(sum(len(d.shapes) for d in detections)),
+            metrics=metrics,
+            training_rows=int(sum(len(d.shapes) for d in detections)),
             confidence_metric=float(max(0.0, min(1.0, score))),
         )
     echo(json.dumps(json.loads((path / "manifest.json").read_text())["metrics"].get("holdout", {}), indent=1))
@@ -122,15 +147,27 @@ def format_summary(summary: dict) -> str:
 @click.option("--seeds", default="9001-9003", show_default=True, help="World seeds: 9001,9002 or 9001-9003.")
 @click.option("--stores", type=click.IntRange(min=4), default=20, show_default=True)
 @click.option("--skus", type=click.IntRange(min=6), default=15, show_default=True)
-@click.option("--artifacts-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Artefacts root.  [default: $MRS_ARTIFACTS_DIR or artifacts/models of the project]")
+@click.option(
+    "--artifacts-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Artefacts root.  [default: $MRS_ARTIFACTS_DIR or artifacts/models of the project]",
+)
 @click.option("--classifier-version", default=None, help="anomaly_classifier version [default: the highest trained].")
 @click.option("--cluster-version", default=None, help="cluster_model version [default: the highest trained].")
 @click.option("--attribution-version", default=None, help="attribution_model version [default: the highest trained].")
 @click.option("--world-cache", type=click.Path(file_okay=False), default=None, help="Keep simulated worlds here.")
 @json_option
-def evaluate_minority(seeds: str, stores: int, skus: int, artifacts_dir: Path | None, classifier_version: str | None,
-                      cluster_version: str | None, attribution_version: str | None, world_cache: str | None) -> None:
+def evaluate_minority(
+    seeds: str,
+    stores: int,
+    skus: int,
+    artifacts_dir: Path | None,
+    classifier_version: str | None,
+    cluster_version: str | None,
+    attribution_version: str | None,
+    world_cache: str | None,
+) -> None:
     """Simulate the worlds, run the v1 stages with the narratives withheld, and print event
     precision / recall / F1 per world and pooled, narrative recall, cluster ARI and cause top-1,
     beside an Elementary-style z-score peer (|z| >= 3 against the 28 preceding days)."""

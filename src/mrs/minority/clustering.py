@@ -123,22 +123,25 @@ def predict_batch(inputs: pa.Table, config: ClusteringConfig) -> pa.Table:
     clusters = np.asarray(inputs.column("cluster_name").to_pylist(), dtype=object)
     similarity = cosine_similarity(shapes["vector"], cluster_prototypes(shapes["vector"], clusters))
     vectors = shapes["vector"]
-    return with_unset_columns(pa.table(
-        {
-            "anomaly_id": inputs.column("anomaly_id"),
-            "detection_log_id": inputs.column("detection_log_id"),
-            "narrative_id": inputs.column("narrative_id"),
-            "cluster_name": inputs.column("cluster_name"),
-            "similarity_score": pa.array(np.clip(similarity, -1.0, 1.0)),
-            "cluster_size": inputs.column("cluster_size"),
-            "shape_vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), vectors.shape[1]).cast(
-                pa.list_(pa.float64())
-            ),
-            "peak_position": pa.array(shapes["peak_position"]),
-            "duration_days": pa.array(shapes["duration_days"], pa.int32()),
-            "residual_sign": pa.array(shapes["sign"], pa.int8()),
-        }
-    ), CLUSTER_LOG)  # version 0 has no value for the columns version 1 added
+    return with_unset_columns(
+        pa.table(
+            {
+                "anomaly_id": inputs.column("anomaly_id"),
+                "detection_log_id": inputs.column("detection_log_id"),
+                "narrative_id": inputs.column("narrative_id"),
+                "cluster_name": inputs.column("cluster_name"),
+                "similarity_score": pa.array(np.clip(similarity, -1.0, 1.0)),
+                "cluster_size": inputs.column("cluster_size"),
+                "shape_vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), vectors.shape[1]).cast(
+                    pa.list_(pa.float64())
+                ),
+                "peak_position": pa.array(shapes["peak_position"]),
+                "duration_days": pa.array(shapes["duration_days"], pa.int32()),
+                "residual_sign": pa.array(shapes["sign"], pa.int8()),
+            }
+        ),
+        CLUSTER_LOG,
+    )  # version 0 has no value for the columns version 1 added
 
 
 def score_clusters(

@@ -169,33 +169,36 @@ def predict_batch(inputs: pa.Table) -> pa.Table:
     peak_ratio = np.divide(peak_actual, peak_expected, out=np.zeros_like(peak_actual), where=peak_expected > 0)
     dates = pc.list_flatten(inputs.column("daily_dates").combine_chunks())
 
-    return with_unset_columns(pa.table(
-        {
-            "anomaly_id": inputs.column("anomaly_id"),
-            "narrative_id": inputs.column("narrative_id"),
-            "store_id": inputs.column("store_id"),
-            "sku_id": inputs.column("sku_id"),
-            "window_start": inputs.column("window_start"),
-            "window_end": inputs.column("window_end"),
-            "window_days": inputs.column("window_days"),
-            "direction": inputs.column("direction"),
-            "magnitude": inputs.column("magnitude"),
-            "actual_units": pa.array(np.rint(actual_total).astype(np.int64)),
-            "expected_units": pa.array(expected_total),
-            "residual_units": pa.array(residual_total),
-            "relative_deviation": pa.array(relative, mask=~(expected_total > 0)),
-            "z_score": pa.array(z, mask=~(sd > 0)),
-            "training_residual_sd": pa.array(sd, mask=~(sd > 0)),
-            "training_days": pa.array(training.lengths, pa.int32()),
-            "observed_direction": pa.array(np.where(residual_total >= 0, "up", "down")),
-            "peak_date": dates.take(pa.array(peak_flat)),
-            "peak_ratio": pa.array(peak_ratio, mask=~(peak_expected > 0)),
-            "daily_actual_units": inputs.column("daily_actual_units"),
-            "daily_expected_units": inputs.column("daily_expected_units"),
-            "baseline_model_version": inputs.column("baseline_model_version"),
-            "baseline_log_ids": inputs.column("baseline_log_ids"),
-        }
-    ), DETECTION_LOG)  # version 0 has no value for the columns version 1 added
+    return with_unset_columns(
+        pa.table(
+            {
+                "anomaly_id": inputs.column("anomaly_id"),
+                "narrative_id": inputs.column("narrative_id"),
+                "store_id": inputs.column("store_id"),
+                "sku_id": inputs.column("sku_id"),
+                "window_start": inputs.column("window_start"),
+                "window_end": inputs.column("window_end"),
+                "window_days": inputs.column("window_days"),
+                "direction": inputs.column("direction"),
+                "magnitude": inputs.column("magnitude"),
+                "actual_units": pa.array(np.rint(actual_total).astype(np.int64)),
+                "expected_units": pa.array(expected_total),
+                "residual_units": pa.array(residual_total),
+                "relative_deviation": pa.array(relative, mask=~(expected_total > 0)),
+                "z_score": pa.array(z, mask=~(sd > 0)),
+                "training_residual_sd": pa.array(sd, mask=~(sd > 0)),
+                "training_days": pa.array(training.lengths, pa.int32()),
+                "observed_direction": pa.array(np.where(residual_total >= 0, "up", "down")),
+                "peak_date": dates.take(pa.array(peak_flat)),
+                "peak_ratio": pa.array(peak_ratio, mask=~(peak_expected > 0)),
+                "daily_actual_units": inputs.column("daily_actual_units"),
+                "daily_expected_units": inputs.column("daily_expected_units"),
+                "baseline_model_version": inputs.column("baseline_model_version"),
+                "baseline_log_ids": inputs.column("baseline_log_ids"),
+            }
+        ),
+        DETECTION_LOG,
+    )  # version 0 has no value for the columns version 1 added
 
 
 def score_detections(

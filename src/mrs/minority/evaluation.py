@@ -98,7 +98,14 @@ class EventFigures:
         return EventFigures(*(a + b for a, b in zip(self.astuple(), other.astuple())))
 
     def astuple(self) -> tuple[int, ...]:
-        return (self.detected, self.true_positive_events, self.targets, self.targets_found, self.narratives, self.narratives_found)
+        return (
+            self.detected,
+            self.true_positive_events,
+            self.targets,
+            self.targets_found,
+            self.narratives,
+            self.narratives_found,
+        )
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -113,8 +120,11 @@ class EventFigures:
 def event_figures(events: pd.DataFrame, targets: TargetIndex) -> tuple[EventFigures, np.ndarray]:
     """Figures of detected events (pair, sign, start, end) against the targets, and each event's matched target."""
     matched = match_targets(
-        events["pair"].to_numpy(np.int64), events["start"].to_numpy(np.int64),
-        events["end"].to_numpy(np.int64), events["sign"].to_numpy(np.int64), targets,
+        events["pair"].to_numpy(np.int64),
+        events["start"].to_numpy(np.int64),
+        events["end"].to_numpy(np.int64),
+        events["sign"].to_numpy(np.int64),
+        targets,
     )
     found = np.unique(matched[matched >= 0])
     narratives = np.unique(targets.narrative)
@@ -131,7 +141,9 @@ def event_figures(events: pd.DataFrame, targets: TargetIndex) -> tuple[EventFigu
     )
 
 
-def zscore_peer_events(cube: Cube, first_day: int, *, z: float = 3.0, training_days: int = 28, units: np.ndarray | None = None) -> pd.DataFrame:
+def zscore_peer_events(
+    cube: Cube, first_day: int, *, z: float = 3.0, training_days: int = 28, units: np.ndarray | None = None
+) -> pd.DataFrame:
     """The Elementary-style peer: per pair and day from ``first_day``, ``|units - mean| >= z * sd``
     over the ``training_days`` days before; runs of flagged days as events (pair, sign, start, end).
 

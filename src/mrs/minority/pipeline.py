@@ -29,7 +29,9 @@ class Detections:
     events: pd.DataFrame  # pair, sign, start, end, probability, candidate
 
 
-def detect(baseline: pa.Table, stores: pa.Table, skus: pa.Table, classifier: AnomalyClassifier, threshold: float | None = None) -> Detections:
+def detect(
+    baseline: pa.Table, stores: pa.Table, skus: pa.Table, classifier: AnomalyClassifier, threshold: float | None = None
+) -> Detections:
     """Detected events of one batch of baseline rows (every scored day of every pair)."""
     cube = build_cube(baseline, stores, skus)
     config = classifier.config.scan

@@ -202,7 +202,9 @@ class WindowScores:
     valid: np.ndarray  # bool: every day present and enough history before the start
 
 
-def score_windows(actual: np.ndarray, expected: np.ndarray, variance: np.ndarray, present: np.ndarray, config: ScanConfig) -> WindowScores:
+def score_windows(
+    actual: np.ndarray, expected: np.ndarray, variance: np.ndarray, present: np.ndarray, config: ScanConfig
+) -> WindowScores:
     L = config.max_event_days
     a = window_sums(np.where(present, actual, 0.0), L)
     e = window_sums(np.where(present, expected, 0.0), L)
@@ -308,7 +310,13 @@ def candidates(result: Scan, config: ScanConfig) -> np.ndarray:
             chosen = members[(z >= config.member_min_z) & (share >= config.member_min_share)]
             rows.append(
                 np.column_stack(
-                    [chosen, np.full(chosen.size, d), np.full(chosen.size, length), np.full(chosen.size, sign), np.full(chosen.size, i + 1)]
+                    [
+                        chosen,
+                        np.full(chosen.size, d),
+                        np.full(chosen.size, length),
+                        np.full(chosen.size, sign),
+                        np.full(chosen.size, i + 1),
+                    ]
                 )
             )
     allc = np.concatenate(rows).astype(np.int64)

@@ -78,13 +78,21 @@ def _log_ids_cube(baseline: pa.Table, cube) -> np.ndarray:
     s_pos = {s: i for i, s in enumerate(cube.store_ids)}
     k_pos = {k: i for i, k in enumerate(cube.sku_ids)}
     n_k = cube.sku_ids.size
-    pair = np.array([s_pos[s] * n_k + k_pos[k] for s, k in zip(baseline.column("store_id").to_pylist(), baseline.column("sku_id").to_pylist())], dtype=np.int64)
+    pair = np.array(
+        [
+            s_pos[s] * n_k + k_pos[k]
+            for s, k in zip(baseline.column("store_id").to_pylist(), baseline.column("sku_id").to_pylist())
+        ],
+        dtype=np.int64,
+    )
     day = cube.period_of(baseline.column("sales_date"))
     ids[pair, day] = np.asarray(baseline.column("baseline_log_id").to_pylist(), dtype=object)
     return ids
 
 
-def _new_rows(con, outputs: pa.Table, spec, card: ModelCard, fingerprint_columns: list[str], log_relation: str | None, confidence: str) -> pa.Table:
+def _new_rows(
+    con, outputs: pa.Table, spec, card: ModelCard, fingerprint_columns: list[str], log_relation: str | None, confidence: str
+) -> pa.Table:
     """Fingerprint, keep the rows not logged yet, and type them for the log."""
     rel = con.from_arrow(outputs)
     fresh = unlogged(with_log_ids(rel, spec, card, fingerprint_columns), log_relation).order(", ".join(spec.key_columns))
@@ -118,7 +126,8 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
     sku_ids = cube.sku_ids[pair % n_k].astype(str)
     window_start, window_end = cube.days[start], cube.days[end]
     anomaly_id = [
-        f"{s}:{k}:{str(a).replace('-', '')}:{str(b).replace('-', '')}" for s, k, a, b in zip(store_ids, sku_ids, window_start, window_end)
+        f"{s}:{k}:{str(a).replace('-', '')}:{str(b).replace('-', '')}"
+        for s, k, a, b in zip(store_ids, sku_ids, window_start, window_end)
     ]
     direction = np.where(sign > 0, "up", "down")
     best = det.candidates[ev["candidate"].to_numpy(np.int64)]
@@ -139,7 +148,9 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
             "actual_units": pa.array(actual.astype(np.int64)),
             "expected_units": pa.array(expected),
             "residual_units": pa.array(actual - expected),
-            "relative_deviation": pa.array(np.divide(actual - expected, expected, out=np.zeros_like(actual), where=expected > 0), mask=~(expected > 0)),
+            "relative_deviation": pa.array(
+                np.divide(actual - expected, expected, out=np.zeros_like(actual), where=expected > 0), mask=~(expected > 0)
+            ),
             "z_score": pa.array(z, pa.float64()),
             "training_residual_sd": pa.array(sd, pa.float64()),
             "training_days": pa.array(n_hist, pa.int32()),
@@ -157,15 +168,22 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
     )
 
 
-def score_detections_v1(con, *, active: "ActiveVersion", scored_periods, baseline_version: str, log_relation: str | None) -> pa.Table:
+def score_detections_v1(
+    con, *, active: "ActiveVersion", scored_periods, baseline_version: str, log_relation: str | None
+) -> pa.Table:
     """The ``detection_log`` step of a trained anomaly_classifier over ``int_minority__scored_periods``."""
     classifier = load_active_model(active)
     periods, store_table, sku_table = _periods(scored_periods)
     det = detect(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table, classifier)
     outputs = detection_rows(det, _log_ids_cube(periods, det.cube), baseline_version)
     return _new_rows(
-        con, outputs, DETECTION_LOG, active.card, ["baseline_log_ids", "daily_actual_units", "daily_expected_units"],
-        log_relation, confidence="probability",
+        con,
+        outputs,
+        DETECTION_LOG,
+        active.card,
+        ["baseline_log_ids", "daily_actual_units", "daily_expected_units"],
+        log_relation,
+        confidence="probability",
     )
 
 
@@ -177,7 +195,9 @@ def _current_events(detections, cube) -> tuple[pa.Table, pd.DataFrame]:
     n_k = cube.sku_ids.size
     events = pd.DataFrame(
         {
-            "pair": [s_pos[s] * n_k + k_pos[k] for s, k in zip(rows.column("store_id").to_pylist(), rows.column("sku_id").to_pylist())],
+            "pair": [
+                s_pos[s] * n_k + k_pos[k] for s, k in zip(rows.column("store_id").to_pylist(), rows.column("sku_id").to_pylist())
+            ],
             "sign": np.where(np.asarray(rows.column("observed_direction").to_pylist()) == "up", 1, -1),
             "start": cube.period_of(rows.column("window_start")),
             "end": cube.period_of(rows.column("window_end")),
@@ -213,7 +233,11 @@ def score_clusters_v1(con, *, active: "ActiveVersion", detections, scored_period
     lengths = np.asarray(rows.column("window_days").to_pylist(), dtype=np.int64)
     daily_a = rows.column("daily_actual_units").to_pylist()
     daily_e = rows.column("daily_expected_units").to_pylist()
-    peak = np.array([(int(np.argmax(np.abs(np.subtract(a, e)))) + 0.5) / len(a) for a, e in zip(daily_a, daily_e)]) if len(events) else np.zeros(0)
+    peak = (
+        np.array([(int(np.argmax(np.abs(np.subtract(a, e)))) + 0.5) / len(a) for a, e in zip(daily_a, daily_e)])
+        if len(events)
+        else np.zeros(0)
+    )
     outputs = pa.table(
         {
             "anomaly_id": rows.column("anomaly_id"),
@@ -231,11 +255,20 @@ def score_clusters_v1(con, *, active: "ActiveVersion", detections, scored_period
             "incident_detections": pa.array(_incident_members(rows, events, cube), pa.list_(pa.string())),
         }
     )
-    return _new_rows(con, outputs, CLUSTER_LOG, active.card, ["detection_log_id", "incident_detections"], log_relation, confidence="similarity_score")
+    return _new_rows(
+        con,
+        outputs,
+        CLUSTER_LOG,
+        active.card,
+        ["detection_log_id", "incident_detections"],
+        log_relation,
+        confidence="similarity_score",
+    )
 
 
-def score_attributions_v1(con, *, active: "ActiveVersion", detections, scored_periods, campaigns, context_events,
-                          log_relation: str | None) -> pa.Table:
+def score_attributions_v1(
+    con, *, active: "ActiveVersion", detections, scored_periods, campaigns, context_events, log_relation: str | None
+) -> pa.Table:
     """The ``attribution_log`` step of a trained attribution_model over ``int_minority__current_detections``."""
     model = load_active_model(active)
     cube, rows, events, store_table, sku_table = _describe_inputs(detections, scored_periods)
@@ -243,17 +276,24 @@ def score_attributions_v1(con, *, active: "ActiveVersion", detections, scored_pe
     event_table = pa.table(
         {
             "event_row": pa.array(np.arange(rows.num_rows), pa.int64()),
-            "store_id": rows.column("store_id"), "sku_id": rows.column("sku_id"),
-            "window_start": rows.column("window_start"), "window_end": rows.column("window_end"),
+            "store_id": rows.column("store_id"),
+            "sku_id": rows.column("sku_id"),
+            "window_start": rows.column("window_start"),
+            "window_end": rows.column("window_end"),
         }
     )
     ev = evidence(event_table, store_table, sku_table, campaigns.to_arrow_table(), context_events.to_arrow_table())
-    ranked = model.rank(cause_features(ev, shapes)) if rows.num_rows else pd.DataFrame({"cause_type": [], "confidence": [], "cause_ranking": []})
+    ranked = (
+        model.rank(cause_features(ev, shapes))
+        if rows.num_rows
+        else pd.DataFrame({"cause_type": [], "confidence": [], "cause_ranking": []})
+    )
     campaign_ids = [list(x) for x in ev["campaign_ids"]] if rows.num_rows else []
     event_ids = [sorted(sum((list(ev[f"{t}_event_ids"][i]) for t in EVENT_TYPES), [])) for i in range(rows.num_rows)]
     causes = ranked["cause_type"].astype(str).to_numpy()
     text = [
-        "no overlapping campaign or context event explains it credibly" if c == UNEXPLAINED
+        "no overlapping campaign or context event explains it credibly"
+        if c == UNEXPLAINED
         else f"{c.replace('_', ' ')} (ranked first of {', '.join(r)}) on the evidence of {len(ci) + len(ei)} overlapping record(s)"
         for c, r, ci, ei in zip(causes, ranked["cause_ranking"], campaign_ids, event_ids)
     ]
@@ -273,7 +313,11 @@ def score_attributions_v1(con, *, active: "ActiveVersion", detections, scored_pe
         }
     )
     return _new_rows(
-        con, outputs, ATTRIBUTION_LOG, active.card,
-        ["detection_log_id", "incident_detections", "evidence_campaign_ids", "evidence_event_ids"], log_relation, confidence="confidence",
+        con,
+        outputs,
+        ATTRIBUTION_LOG,
+        active.card,
+        ["detection_log_id", "incident_detections", "evidence_campaign_ids", "evidence_event_ids"],
+        log_relation,
+        confidence="confidence",
     )
-

@@ -90,7 +90,9 @@ def _group(spec: WorldSpec) -> str:
     return "default" if (spec.n_stores, spec.n_skus) == (20, 15) else f"{spec.n_stores}x{spec.n_skus}"
 
 
-def choose_threshold(classifier: AnomalyClassifier, validation: Sequence[tuple[WorldSpec, LabelledCandidates]]) -> tuple[float, dict]:
+def choose_threshold(
+    classifier: AnomalyClassifier, validation: Sequence[tuple[WorldSpec, LabelledCandidates]]
+) -> tuple[float, dict]:
     """The threshold maximising the mean over world-size groups of the pooled event F1."""
     groups: dict[str, list[LabelledCandidates]] = {}
     for spec, lc in validation:
@@ -140,11 +142,16 @@ def train_classifier(
     )
     classifier.threshold, notes = choose_threshold(classifier, validation)
     # the detection rate monitoring compares each build with: events per scored pair x day on validation
-    events = sum(len(merge_events(v.candidates, p, p >= classifier.threshold)) for _, v in validation
-                 for p in [classifier.probability(v.features)])
+    events = sum(
+        len(merge_events(v.candidates, p, p >= classifier.threshold))
+        for _, v in validation
+        for p in [classifier.probability(v.features)]
+    )
     pair_days = sum(int(np.isfinite(v.cube.actual).sum()) for _, v in validation)
     notes |= {"detections_per_pair_day": events / pair_days, "scored_pair_days": pair_days}
-    progress(f"anomaly_classifier: operating threshold {classifier.threshold} (validation F1 by size {notes['validation_f1_by_size']})")
+    progress(
+        f"anomaly_classifier: operating threshold {classifier.threshold} (validation F1 by size {notes['validation_f1_by_size']})"
+    )
     return classifier, {"training_candidates": n, "training_anomalies": pos, **notes}
 
 
@@ -166,13 +173,20 @@ def training_detections(classifier: AnomalyClassifier, specs: Sequence[WorldSpec
         world = load(spec)
         det = detect(world.baseline, world.stores, world.skus, classifier)
         desc = describe(
-            det, campaigns=world.campaigns, context_events=world.context_events, stores=world.stores, skus=world.skus,
-            cluster_model=None, cause_model=None,
+            det,
+            campaigns=world.campaigns,
+            context_events=world.context_events,
+            stores=world.stores,
+            skus=world.skus,
+            cluster_model=None,
+            cause_model=None,
         )
         targets = target_index(world, det.cube)
         _, matched = event_figures(det.events, targets)
         tp = matched >= 0
-        out.append(TrainingDetections(desc.shapes, desc.cause_features, tp, targets.cluster[matched[tp]], targets.cause[matched[tp]]))
+        out.append(
+            TrainingDetections(desc.shapes, desc.cause_features, tp, targets.cluster[matched[tp]], targets.cause[matched[tp]])
+        )
     return out
 
 
@@ -204,8 +218,13 @@ def evaluate_world(models: MinorityModels, world: LabelledWorld, spec: WorldSpec
     """Every figure of one world; the narratives are read only to score the outputs."""
     det = detect(world.baseline, world.stores, world.skus, models.classifier)
     desc = describe(
-        det, campaigns=world.campaigns, context_events=world.context_events, stores=world.stores, skus=world.skus,
-        cluster_model=models.cluster_model, cause_model=models.cause_model,
+        det,
+        campaigns=world.campaigns,
+        context_events=world.context_events,
+        stores=world.stores,
+        skus=world.skus,
+        cluster_model=models.cluster_model,
+        cause_model=models.cause_model,
     )
     targets = target_index(world, det.cube)
     figures, matched = event_figures(det.events, targets)
@@ -217,10 +236,15 @@ def evaluate_world(models: MinorityModels, world: LabelledWorld, spec: WorldSpec
     )
     none = np.array([], dtype=object)
     return WorldFigures(
-        spec, figures, peer,
-        targets.cluster[matched[tp]], desc.clusters["cluster_name"].to_numpy()[tp] if models.cluster_model else none,
-        targets.cause[matched[tp]], desc.causes["cause_type"].to_numpy()[tp] if models.cause_model else none,
-        det.probability, cand_matched >= 0,
+        spec,
+        figures,
+        peer,
+        targets.cluster[matched[tp]],
+        desc.clusters["cluster_name"].to_numpy()[tp] if models.cluster_model else none,
+        targets.cause[matched[tp]],
+        desc.causes["cause_type"].to_numpy()[tp] if models.cause_model else none,
+        det.probability,
+        cand_matched >= 0,
     )
 
 
@@ -282,8 +306,18 @@ TRAINED_ON = date(2025, 8, 12)
 
 
 def write_model_artifact(
-    root, model_name: str, obj: object, *, plan: SeedPlan, description: str, features: Sequence[str],
-    parameters: dict, metrics: dict, training_rows: int, confidence_metric: float, reference: dict | None = None,
+    root,
+    model_name: str,
+    obj: object,
+    *,
+    plan: SeedPlan,
+    description: str,
+    features: Sequence[str],
+    parameters: dict,
+    metrics: dict,
+    training_rows: int,
+    confidence_metric: float,
+    reference: dict | None = None,
 ):
     """Write a v1 model as the next immutable version under the artefacts root (lifecycle layout)."""
     from mrs.lifecycle.artifacts import Manifest, next_version, write_artifact
@@ -303,8 +337,10 @@ def write_model_artifact(
         parameters=parameters,
         metrics=metrics,
         # every simulated world covers the same calendar (the period monitoring reads as "train")
-        splits={name: {"start": DEFAULT_START.isoformat(), "end": DEFAULT_END.isoformat(), "worlds": worlds}
-                for name, worlds in plan.to_dict().items()},
+        splits={
+            name: {"start": DEFAULT_START.isoformat(), "end": DEFAULT_END.isoformat(), "worlds": worlds}
+            for name, worlds in plan.to_dict().items()
+        },
         reference=reference or {},
         confidence_metric=float(confidence_metric),
     )

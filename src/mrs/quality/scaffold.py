@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("suite", help="suite name = the log or mart model it validates")
     parser.add_argument("--project-dir", default=".", help="the dbt project (default: current directory)")
     parser.add_argument(
-        "--model", action="append", default=[], help="for a log of model outputs: a model whose versions it holds (repeat for several)"
+        "--model",
+        action="append",
+        default=[],
+        help="for a log of model outputs: a model whose versions it holds (repeat for several)",
     )
     parser.add_argument("--schema", help="for another log: its Arrow schema as module:ATTRIBUTE")
     parser.add_argument("--warehouse", help="for a mart: a DuckDB file where the mart is built")

@@ -181,12 +181,20 @@ def _regex(kwargs: Mapping[str, Any], shape: BatchShape) -> MapCheck:
 
 def _not_null(kwargs: Mapping[str, Any], shape: BatchShape) -> MapCheck:
     column = shape.column(kwargs["column"])
-    return MapCheck(row_condition_sql(kwargs.get("row_condition"), shape), "false", f"{column} is null", shape.shown(kwargs["column"]), False)
+    return MapCheck(
+        row_condition_sql(kwargs.get("row_condition"), shape), "false", f"{column} is null", shape.shown(kwargs["column"]), False
+    )
 
 
 def _null(kwargs: Mapping[str, Any], shape: BatchShape) -> MapCheck:
     column = shape.column(kwargs["column"])
-    return MapCheck(row_condition_sql(kwargs.get("row_condition"), shape), "false", f"{column} is not null", shape.shown(kwargs["column"]), False)
+    return MapCheck(
+        row_condition_sql(kwargs.get("row_condition"), shape),
+        "false",
+        f"{column} is not null",
+        shape.shown(kwargs["column"]),
+        False,
+    )
 
 
 def _pair_greater(kwargs: Mapping[str, Any], shape: BatchShape) -> MapCheck:
@@ -201,7 +209,9 @@ def _pair_greater(kwargs: Mapping[str, Any], shape: BatchShape) -> MapCheck:
         raise UnsupportedExpectation(f"ignore_row_if {ignore!r} has no SQL form here")
     op = ">=" if kwargs.get("or_equal") else ">"
     return MapCheck(
-        row_condition_sql(kwargs.get("row_condition"), shape), ignored, f"not coalesce({a} {op} {b}, false)",
+        row_condition_sql(kwargs.get("row_condition"), shape),
+        ignored,
+        f"not coalesce({a} {op} {b}, false)",
         f"[{shape.shown(kwargs['column_A'])}, {shape.shown(kwargs['column_B'])}]",
     )
 
@@ -228,7 +238,9 @@ COMPILERS: tuple[str, ...] = tuple(MAP_COMPILERS) + UNIQUE_TYPES + TABLE_TYPES
 """Every expectation type with an SQL form."""
 
 
-def _map_result(element_count: int, missing: int, unexpected: int, examples: list[Any], percent_of_nonmissing: bool) -> dict[str, Any]:
+def _map_result(
+    element_count: int, missing: int, unexpected: int, examples: list[Any], percent_of_nonmissing: bool
+) -> dict[str, Any]:
     nonmissing = element_count - missing
     base = nonmissing if percent_of_nonmissing else element_count
     return {
@@ -280,7 +292,11 @@ class SqlSuiteRunner:
             message = outcome.get("exception")
             results.append(
                 {
-                    "expectation_config": {"type": config.get("type"), "kwargs": dict(config.get("kwargs") or {}), "id": config.get("id")},
+                    "expectation_config": {
+                        "type": config.get("type"),
+                        "kwargs": dict(config.get("kwargs") or {}),
+                        "id": config.get("id"),
+                    },
                     "success": bool(outcome["success"]),
                     "result": outcome["result"],
                     "exception_info": {"raised_exception": bool(message), "exception_message": message},
@@ -330,19 +346,20 @@ class SqlSuiteRunner:
         keys = ", ".join(columns)
         # a single column shows its value, a compound key a {column: value} mapping, as GE does
         example = (
-            self.shape.shown(names[0]) if len(names) == 1
+            self.shape.shown(names[0])
+            if len(names) == 1
             else "{" + ", ".join(f"{sql_literal(n)}: {self.shape.shown(n)}" for n in names) + "}"
         )
-        ((element_count, missing),) = self.sql(
-            f"select count(*), count(*) filter (where {ignored}) from {BATCH} where {domain}"
-        )
+        ((element_count, missing),) = self.sql(f"select count(*), count(*) filter (where {ignored}) from {BATCH} where {domain}")
         rows = f"select * from {BATCH} where ({domain}) and not ({ignored})"
         duplicated_rows = f"""select * from ({rows}) where ({keys}) in (
                                   select ({keys}) from ({rows}) group by {keys} having count(*) > 1)"""
         ((unexpected,),) = self.sql(f"select count(*) from ({duplicated_rows})")
-        examples = [
-            r[0] for r in self.sql(f"select {example} from ({duplicated_rows}) order by 1 limit {PARTIAL_UNEXPECTED_COUNT}")
-        ] if unexpected else []
+        examples = (
+            [r[0] for r in self.sql(f"select {example} from ({duplicated_rows}) order by 1 limit {PARTIAL_UNEXPECTED_COUNT}")]
+            if unexpected
+            else []
+        )
         return {
             "success": int(unexpected) == 0,
             "result": _map_result(int(element_count), int(missing), int(unexpected), examples, True),

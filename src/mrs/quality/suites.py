@@ -65,8 +65,7 @@ def schema_expectations(
         else expectation("expect_table_columns_to_match_set", column_set=names, exact_match=True)
     ]
     expectations += [
-        expectation("expect_column_values_to_be_of_type", column=f.name, type_=pandas_type_name(f.type))
-        for f in schema
+        expectation("expect_column_values_to_be_of_type", column=f.name, type_=pandas_type_name(f.type)) for f in schema
     ]
     expectations += [expectation("expect_column_values_to_not_be_null", column=name) for name in required]
     return expectations
@@ -160,10 +159,7 @@ def declared_columns(suite: Mapping[str, Any]) -> list[str]:
 
 def typed_columns(suite: Mapping[str, Any]) -> dict[str, str]:
     """Column → the type the suite expects."""
-    return {
-        e["kwargs"]["column"]: e["kwargs"]["type_"]
-        for e in suite_expectations(suite, "expect_column_values_to_be_of_type")
-    }
+    return {e["kwargs"]["column"]: e["kwargs"]["type_"] for e in suite_expectations(suite, "expect_column_values_to_be_of_type")}
 
 
 def not_null_columns(suite: Mapping[str, Any]) -> set[str]:

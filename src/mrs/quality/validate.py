@@ -65,8 +65,7 @@ def new_batches(log: "duckdb.DuckDBPyRelation", suite_name: str, validations: st
     when every batch is new).
     """
     already = (
-        f"where {BATCH_COLUMN} not in (select batch_run_id from {validations} "
-        f"where suite_name = {sql_literal(suite_name)})"
+        f"where {BATCH_COLUMN} not in (select batch_run_id from {validations} where suite_name = {sql_literal(suite_name)})"
         if validations
         else ""
     )
@@ -128,9 +127,7 @@ def last_passed_fingerprints(validations: str | None, via: "duckdb.DuckDBPyRelat
     return {suite: fingerprint for suite, fingerprint, success in rows if success and fingerprint}
 
 
-def plan_marts(
-    marts: Mapping[str, "duckdb.DuckDBPyRelation"], validations: str | None, run: RunContext
-) -> list[PlannedBatch]:
+def plan_marts(marts: Mapping[str, "duckdb.DuckDBPyRelation"], validations: str | None, run: RunContext) -> list[PlannedBatch]:
     """A mart is validated whole, as the batch this build published - unless its content is the
     same as at its latest validation and that one passed: a build that changed nothing in a mart
     does not validate it again (cost follows changes, not the mart's size)."""
@@ -258,7 +255,9 @@ def record(
         failed = summary.num_rows - sum(bool(v) for v in summary.column("success").to_pylist())
         counts.rows_in = sum(item.batch.row_count for item in planned)
         counts.rows_new = details.num_rows
-        counts.detail = f"{len(planned)} batch(es) of {', '.join(sorted({i.batch.suite_name for i in planned})) or 'none'}, {failed} failed"
+        counts.detail = (
+            f"{len(planned)} batch(es) of {', '.join(sorted({i.batch.suite_name for i in planned})) or 'none'}, {failed} failed"
+        )
     return summary
 
 

@@ -9,5 +9,12 @@ from mrs.report.build import ReportLinks, ReportResult, local_links, write_repor
 from mrs.report.data import ReportData, ReportInputError, load, load_warehouse
 
 __all__ = [
-    "ReportData", "ReportInputError", "ReportLinks", "ReportResult", "load", "load_warehouse", "local_links", "write_report",
+    "ReportData",
+    "ReportInputError",
+    "ReportLinks",
+    "ReportResult",
+    "load",
+    "load_warehouse",
+    "local_links",
+    "write_report",
 ]

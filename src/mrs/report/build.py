@@ -41,10 +41,14 @@ REPORT_FIELDS: Sequence[tuple[str, str]] = (
     ("z_score", "z-score"),
 )
 CLUSTER_FIELDS: Sequence[tuple[str, str]] = (
-    ("cluster_name", "cluster"), ("cluster_similarity", "similarity to the cluster"), ("cluster_size", "reports in the cluster"),
+    ("cluster_name", "cluster"),
+    ("cluster_similarity", "similarity to the cluster"),
+    ("cluster_size", "reports in the cluster"),
 )
 CAUSE_FIELDS: Sequence[tuple[str, str]] = (
-    ("cause_type", "kind"), ("cause", "proposed cause"), ("cause_confidence", "confidence"),
+    ("cause_type", "kind"),
+    ("cause", "proposed cause"),
+    ("cause_confidence", "confidence"),
 )
 EVIDENCE_PREFIX = "evidence"
 
@@ -141,8 +145,15 @@ def minority_report_page(row: Mapping[str, Any], daily: pd.DataFrame, *, root: s
     )
     page = render(
         "detail",
-        {"title": title, "root": root, "generated_from": source, "summary": summary, "chart_svg": svg,
-         "no_chart": "No daily baseline rows for this store × SKU.", "sections": sections},
+        {
+            "title": title,
+            "root": root,
+            "generated_from": source,
+            "summary": summary,
+            "chart_svg": svg,
+            "no_chart": "No daily baseline rows for this store × SKU.",
+            "sections": sections,
+        },
     )
     return page, bool(svg)
 
@@ -157,8 +168,15 @@ def product_page(row: Mapping[str, Any], history: pd.DataFrame, *, root: str, so
     sections = [{"title": "Latest insight (marts.product_insights)", "facts": [(k, show(v)) for k, v in row.items()]}]
     page = render(
         "detail",
-        {"title": title, "root": root, "generated_from": source, "summary": "", "chart_svg": svg,
-         "no_chart": "No price history: the insight falls back to the MSRP.", "sections": sections},
+        {
+            "title": title,
+            "root": root,
+            "generated_from": source,
+            "summary": "",
+            "chart_svg": svg,
+            "no_chart": "No price history: the insight falls back to the MSRP.",
+            "sections": sections,
+        },
     )
     return page, bool(svg)
 

@@ -43,20 +43,26 @@ def actual_vs_baseline(daily: pd.DataFrame, window_start, window_end, title: str
             "label": ["anomaly window"],
         }
     )
-    shade = alt.Chart(window).mark_rect(opacity=0.18, color=WINDOW_COLOR).encode(
-        x=alt.X("start:T", title=None), x2="end:T", tooltip=["label:N"]
+    shade = (
+        alt.Chart(window)
+        .mark_rect(opacity=0.18, color=WINDOW_COLOR)
+        .encode(x=alt.X("start:T", title=None), x2="end:T", tooltip=["label:N"])
     )
-    lines = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=14)).encode(
-        x=alt.X("day:T", title="day"),
-        y=alt.Y("units:Q", title="units"),
-        color=alt.Color(
-            "series:N",
-            scale=alt.Scale(domain=["actual", "baseline"], range=[ACTUAL_COLOR, BASELINE_COLOR]),
-            legend=alt.Legend(title=None, orient="top-left"),
-        ),
-        strokeDash=alt.StrokeDash(
-            "series:N", scale=alt.Scale(domain=["actual", "baseline"], range=[[1, 0], [5, 3]]), legend=None
-        ),
+    lines = (
+        alt.Chart(frame)
+        .mark_line(point=alt.OverlayMarkDef(size=14))
+        .encode(
+            x=alt.X("day:T", title="day"),
+            y=alt.Y("units:Q", title="units"),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(domain=["actual", "baseline"], range=[ACTUAL_COLOR, BASELINE_COLOR]),
+                legend=alt.Legend(title=None, orient="top-left"),
+            ),
+            strokeDash=alt.StrokeDash(
+                "series:N", scale=alt.Scale(domain=["actual", "baseline"], range=[[1, 0], [5, 3]]), legend=None
+            ),
+        )
     )
     return alt.layer(shade, lines).properties(width=WIDTH, height=HEIGHT, title=title)
 
@@ -77,12 +83,16 @@ def price_with_forecast(history: pd.DataFrame, title: str) -> alt.LayerChart:
         }
     ).dropna()
     x = alt.X("day:T", title="day")
-    band = alt.Chart(forecast).mark_area(opacity=0.2, color=FORECAST_COLOR).encode(
-        x=x, y=alt.Y("low:Q", title="price", scale=alt.Scale(zero=False)), y2="high:Q"
+    band = (
+        alt.Chart(forecast)
+        .mark_area(opacity=0.2, color=FORECAST_COLOR)
+        .encode(x=x, y=alt.Y("low:Q", title="price", scale=alt.Scale(zero=False)), y2="high:Q")
     )
     forecast_line = alt.Chart(forecast).mark_line(color=FORECAST_COLOR, strokeDash=[5, 3]).encode(x=x, y="forecast:Q")
-    price_line = alt.Chart(observed).mark_line(color=ACTUAL_COLOR, point=alt.OverlayMarkDef(size=12)).encode(
-        x=x, y=alt.Y("price:Q", title="price", scale=alt.Scale(zero=False))
+    price_line = (
+        alt.Chart(observed)
+        .mark_line(color=ACTUAL_COLOR, point=alt.OverlayMarkDef(size=12))
+        .encode(x=x, y=alt.Y("price:Q", title="price", scale=alt.Scale(zero=False)))
     )
     return alt.layer(band, forecast_line, price_line).properties(width=WIDTH, height=HEIGHT, title=title)
 
@@ -106,9 +116,7 @@ def drift_over_builds(monitoring: pd.DataFrame) -> alt.FacetChart:
         color=alt.Color("signal:N", legend=alt.Legend(orient="bottom", columns=2, title=None)),
         tooltip=["model:N", "signal:N", "evaluated:T", "value:Q", "threshold:Q", "breach:N"],
     )
-    breaches = base.transform_filter("datum.breach").mark_point(color="#d62728", filled=True, size=70).encode(
-        y="value:Q"
-    )
+    breaches = base.transform_filter("datum.breach").mark_point(color="#d62728", filled=True, size=70).encode(y="value:Q")
     return (
         alt.layer(points, breaches)
         .properties(width=WIDTH, height=160)

@@ -19,7 +19,10 @@ DEFAULT_OUT = Path("published") / "report"
 @json_option
 @warehouse_option("Warehouse file (opened read-only, so run it between builds).")
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help=f"Folder to write index.html and its pages to.  [default: {DEFAULT_OUT} of the dbt project]",
 )
 def report(warehouse: Path, out_dir: Path | None) -> None:
@@ -47,6 +50,8 @@ def report(warehouse: Path, out_dir: Path | None) -> None:
     result = write_report(data, out_dir, links=local_links(out_dir, project), source=f"warehouse {warehouse}")
     emit(
         result.to_dict(),
-        lambda: f"mrs report: {result.index} ({len(result.minority_report_pages)} minority reports, "
-        f"{len(result.product_pages)} products, {result.charts} charts)",
+        lambda: (
+            f"mrs report: {result.index} ({len(result.minority_report_pages)} minority reports, "
+            f"{len(result.product_pages)} products, {result.charts} charts)"
+        ),
     )

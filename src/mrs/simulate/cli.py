@@ -23,31 +23,53 @@ def default_out_dir(cwd: Path | None = None) -> Path:
 @click.command("simulate")
 @json_option
 @click.option(
-    "--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True,
+    "--seed",
+    type=click.IntRange(min=0),
+    default=DEFAULT_SEED,
+    show_default=True,
     help="World seed: the same seed gives byte-identical files, another seed another world.",
 )
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Output directory.  [default: seeds/ of the dbt project around the current directory]",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
     help="Write one <table>.csv or <table>.parquet per table.",
 )
 @click.option("--stores", type=click.IntRange(min=4), default=20, show_default=True, help="Stores (both retailers).")
 @click.option("--skus", type=click.IntRange(min=6), default=15, show_default=True, help="SKUs (every store sells every SKU).")
 @click.option(
-    "--days", type=click.IntRange(min=MIN_HISTORY_DAYS + _WINDOW_DAYS), default=104, show_default=True,
+    "--days",
+    type=click.IntRange(min=MIN_HISTORY_DAYS + _WINDOW_DAYS),
+    default=104,
+    show_default=True,
     help="Days of sales, ending 2025-08-12, so the anomaly window 2025-08-07..12 stays at the end.",
 )
 @click.option("--products", type=click.IntRange(min=8), default=40, show_default=True, help="Trading-card products.")
 @click.option(
-    "--drift", is_flag=True, default=False,
+    "--drift",
+    is_flag=True,
+    default=False,
     help="Shift the last 3 weeks (sales level and weekly pattern, product prices) so drift monitoring has something to catch.",
 )
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def simulate(
-    seed: int, out_dir: Path | None, fmt: str, stores: int, skus: int, days: int, products: int, drift: bool,
+    seed: int,
+    out_dir: Path | None,
+    fmt: str,
+    stores: int,
+    skus: int,
+    days: int,
+    products: int,
+    drift: bool,
     progress: bool,
 ) -> None:
     """Write a deterministic synthetic world: stores, SKUs, the two retailers' sales feeds,
@@ -65,8 +87,15 @@ def simulate(
     seconds = time.perf_counter() - began
     counts = " ".join(f"{name}={n:,}" for name, n in rows.items())
     emit(
-        {"seed": seed, "drift_start": config.drift_start if drift else None, "format": fmt, "out_dir": out_dir,
-         "tables": rows, "rows": sum(rows.values()), "seconds": round(seconds, 3)},
+        {
+            "seed": seed,
+            "drift_start": config.drift_start if drift else None,
+            "format": fmt,
+            "out_dir": out_dir,
+            "tables": rows,
+            "rows": sum(rows.values()),
+            "seconds": round(seconds, 3),
+        },
         f"mrs simulate: seed {seed}{f', drift from {config.drift_start}' if drift else ''}, {len(rows)} tables, {sum(rows.values()):,} rows ({counts}) "
         f"as {fmt} in {out_dir} [{seconds:.1f}s]",
     )

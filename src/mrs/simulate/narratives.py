@@ -52,8 +52,15 @@ _CATEGORY_WORDS = {
 }
 _STORMS = ("Agnes", "Bram", "Ciara", "Dudley", "Eunice", "Franklin", "Gerrit", "Henk", "Isha", "Jocelyn", "Kathleen", "Lilian")
 _FESTIVALS = (
-    "Summer Music Festival", "Food & Drink Festival", "Street Carnival", "Beach Volleyball Open",
-    "Air Show", "County Show", "Jazz Weekend", "Derby Match Day", "Pride Parade",
+    "Summer Music Festival",
+    "Food & Drink Festival",
+    "Street Carnival",
+    "Beach Volleyball Open",
+    "Air Show",
+    "County Show",
+    "Jazz Weekend",
+    "Derby Match Day",
+    "Pride Parade",
 )
 _COMPETITORS = ("FreshCo", "ValuMart", "Budgetline", "Greenbasket", "QuickStop", "PriceRite", "Lidwell", "Aldana")
 _SUPPLIERS = {
@@ -86,109 +93,191 @@ class Template:
 
 TEMPLATES: tuple[Template, ...] = (
     Template(
-        "flash-demand spike", "campaign", "group", ("beverages", "snacks", "personal_care", "household"),
+        "flash-demand spike",
+        "campaign",
+        "group",
+        ("beverages", "snacks", "personal_care", "household"),
         "Social flash sale on {sku} ({retailer}, {region})",
         "{retailer} ran a {days} social-media flash sale on {sku} ({disc}% off) in its {region} stores; shoppers stocked up.",
-        (0.82, 0.95), "{sku} {days} flash sale", "social",
+        (0.82, 0.95),
+        "{sku} {days} flash sale",
+        "social",
     ),
     Template(
-        "flash-demand spike", "local_event", "store", ("beverages", "snacks", "frozen"),
+        "flash-demand spike",
+        "local_event",
+        "store",
+        ("beverages", "snacks", "frozen"),
         "{festival} crowds at {store}",
         "The {city} {festival} drew large crowds next to {store}; {cats} sold far above normal.",
-        (0.6, 0.8), "{city} {festival}",
+        (0.6, 0.8),
+        "{city} {festival}",
     ),
     Template(
-        "flash-demand spike", "weather", "region", ("beverages", "frozen", "personal_care"),
+        "flash-demand spike",
+        "weather",
+        "region",
+        ("beverages", "frozen", "personal_care"),
         "Hot-day spike in the {region}",
         "A short {temp}°C hot spell across the {region} sent shoppers out for {cats}.",
-        (0.65, 0.85), "Hot spell: {temp}°C across the {region}",
+        (0.65, 0.85),
+        "Hot spell: {temp}°C across the {region}",
     ),
     Template(
-        "short-lived dip", "weather", "region", None,
+        "short-lived dip",
+        "weather",
+        "region",
+        None,
         "Storm {storm} empties {region} stores",
         "Storm {storm} brought flooding and closed roads across the {region}; footfall collapsed while it passed.",
-        (0.7, 0.88), "Storm {storm}: flooding and road closures in the {region}",
+        (0.7, 0.88),
+        "Storm {storm}: flooding and road closures in the {region}",
     ),
     Template(
-        "short-lived dip", "local_event", "store", None,
+        "short-lived dip",
+        "local_event",
+        "store",
+        None,
         "Road closure outside {store}",
         "Emergency roadworks closed the access road and car park of {store} in {city}.",
-        (0.55, 0.75), "Emergency roadworks close the access road to {store}",
+        (0.55, 0.75),
+        "Emergency roadworks close the access road to {store}",
     ),
     Template(
-        "short-lived dip", "supply_disruption", "store", ("dairy", "frozen"),
+        "short-lived dip",
+        "supply_disruption",
+        "store",
+        ("dairy", "frozen"),
         "Chiller failure at {store}",
         "A refrigeration failure at {store} took {cats} off the shelves until engineers fixed it.",
-        (0.75, 0.9), "Refrigeration failure at {store}",
+        (0.75, 0.9),
+        "Refrigeration failure at {store}",
     ),
     Template(
-        "sustained drop", "supply_disruption", "group", None,
+        "sustained drop",
+        "supply_disruption",
+        "group",
+        None,
         "{sku} supply shortfall ({retailer}, {region})",
         "{supplier} cut deliveries of {sku} to {retailer}'s {region} stores from {start}; shelves stayed half-empty.",
-        (0.7, 0.9), "{supplier} delivery shortfall: {sku} at {retailer} stores in the {region}",
+        (0.7, 0.9),
+        "{supplier} delivery shortfall: {sku} at {retailer} stores in the {region}",
     ),
     Template(
-        "sustained drop", "competitor", "store", None,
+        "sustained drop",
+        "competitor",
+        "store",
+        None,
         "{competitor} opens next to {store}",
         "{competitor} opened a discount store beside {store} in {city} on {start}, taking a share of its {cats} shoppers.",
-        (0.45, 0.7), "{competitor} opens a new store in {city}, next to {store}",
+        (0.45, 0.7),
+        "{competitor} opens a new store in {city}, next to {store}",
     ),
     Template(
-        "step-up shift", "campaign", "group", None,
+        "step-up shift",
+        "campaign",
+        "group",
+        None,
         "Price cut on {sku} ({retailer}, {region})",
         "{retailer} cut the shelf price of {sku} by {disc}% in the {region} from {start}; volume stepped up and stayed up.",
-        (0.8, 0.93), "{sku} price lock", "in_store",
+        (0.8, 0.93),
+        "{sku} price lock",
+        "in_store",
     ),
     Template(
-        "step-up shift", "competitor", "store", None,
+        "step-up shift",
+        "competitor",
+        "store",
+        None,
         "{competitor} closure lifts {store}",
         "{competitor} closed its {city} branch on {start}; its regular shoppers switched to {store} for {cats}.",
-        (0.5, 0.72), "{competitor} closes its {city} store",
+        (0.5, 0.72),
+        "{competitor} closes its {city} store",
     ),
     Template(
-        "building surge", "weather", "region", ("beverages", "frozen", "personal_care"),
+        "building surge",
+        "weather",
+        "region",
+        ("beverages", "frozen", "personal_care"),
         "Heatwave builds across the {region}",
         "A heatwave built through the week in the {region}, peaking at {temp}°C; demand for {cats} climbed day after day.",
-        (0.7, 0.88), "Heatwave in the {region}, rising to {temp}°C",
+        (0.7, 0.88),
+        "Heatwave in the {region}, rising to {temp}°C",
     ),
     Template(
-        "building surge", "campaign", "group", None,
+        "building surge",
+        "campaign",
+        "group",
+        None,
         "TV campaign for {sku} in the {region}",
         "{retailer}'s regional TV campaign for {sku} ({disc}% off) started on {start}; sales built as the ads reached more viewers.",
-        (0.8, 0.92), "{sku} summer TV push", "tv",
+        (0.8, 0.92),
+        "{sku} summer TV push",
+        "tv",
     ),
     Template(
-        "building surge", "holiday", "region", ("snacks", "dairy", "beverages", "household"),
+        "building surge",
+        "holiday",
+        "region",
+        ("snacks", "dairy", "beverages", "household"),
         "Back-to-school run-up in the {region}",
         "Schools in the {region} reopen soon; lunchbox and household shopping built up through the week.",
-        (0.6, 0.8), "Back-to-school week in the {region}",
+        (0.6, 0.8),
+        "Back-to-school week in the {region}",
     ),
     Template(
-        "gradual fade", "supply_disruption", "group", None,
+        "gradual fade",
+        "supply_disruption",
+        "group",
+        None,
         "{supplier} rations {sku}",
         "{supplier} rationed {sku} from {start}; {retailer}'s {region} stores ran progressively short through the week.",
-        (0.7, 0.88), "{supplier} allocation cut: {sku} at {retailer} stores in the {region}",
+        (0.7, 0.88),
+        "{supplier} allocation cut: {sku} at {retailer} stores in the {region}",
     ),
     Template(
-        "gradual fade", "competitor", "store", None,
+        "gradual fade",
+        "competitor",
+        "store",
+        None,
         "{competitor} price war near {store}",
         "{competitor} undercut prices on {cats} near {store} in {city}; sales drained away through the week.",
-        (0.45, 0.65), "{competitor} price-match campaign in {city}",
+        (0.45, 0.65),
+        "{competitor} price-match campaign in {city}",
     ),
 )
 
 _UNRELATED_EVENTS: dict[str, tuple[str, ...]] = {
     "holiday": (
-        "National public holiday", "Regional public holiday in the {region}", "School half-term in the {region}",
+        "National public holiday",
+        "Regional public holiday in the {region}",
+        "School half-term in the {region}",
         "Summer school holidays begin in the {region}",
     ),
-    "weather": ("Heavy showers in the {region}", "Strong winds across the {region}", "Cool, overcast spell in the {region}", "Mild warm spell in the {region}"),
-    "local_event": ("{city} farmers' market", "{city} charity fun run", "Roadworks on the {city} ring road", "{city} summer fair"),
-    "supply_disruption": ("Courier strike delays non-food deliveries in the {region}", "Late delivery of {category} at {store}, restocked the same day"),
+    "weather": (
+        "Heavy showers in the {region}",
+        "Strong winds across the {region}",
+        "Cool, overcast spell in the {region}",
+        "Mild warm spell in the {region}",
+    ),
+    "local_event": (
+        "{city} farmers' market",
+        "{city} charity fun run",
+        "Roadworks on the {city} ring road",
+        "{city} summer fair",
+    ),
+    "supply_disruption": (
+        "Courier strike delays non-food deliveries in the {region}",
+        "Late delivery of {category} at {store}, restocked the same day",
+    ),
 }
 _PROMO_NAMES = (
-    "{season} {category} deals", "{retailer} {category} multibuy", "{season} savings: {category}",
-    "Weekend offers on {category}", "{sku} half-price week", "{retailer} loyalty points on {category}",
+    "{season} {category} deals",
+    "{retailer} {category} multibuy",
+    "{season} savings: {category}",
+    "Weekend offers on {category}",
+    "{sku} half-price week",
+    "{retailer} loyalty points on {category}",
 )
 
 
@@ -236,8 +325,20 @@ class Scenario:
 
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def _pretty_date(day: date) -> str:
@@ -563,10 +664,16 @@ class _Builder:
         st, sk = self.world.stores, self.world.skus
         order = sorted(
             range(len(self.narratives)),
-            key=lambda i: (self.narratives[i]["window_start"], self.narratives[i]["cluster_name"], self.narratives[i]["_first_store"]),
+            key=lambda i: (
+                self.narratives[i]["window_start"],
+                self.narratives[i]["cluster_name"],
+                self.narratives[i]["_first_store"],
+            ),
         )
         nid = {i: f"MR-{rank + 1:03d}" for rank, i in enumerate(order)}
-        narr_rows = [{"narrative_id": nid[i], **{k: v for k, v in self.narratives[i].items() if not k.startswith("_")}} for i in order]
+        narr_rows = [
+            {"narrative_id": nid[i], **{k: v for k, v in self.narratives[i].items() if not k.startswith("_")}} for i in order
+        ]
         target_rows = sorted((nid[i], st.store_id[s], sk.sku_id[k]) for i, s, k in self.targets)
 
         def keyed(rows: list[dict], prefix: str, id_col: str, key) -> list[dict]:
@@ -574,11 +681,15 @@ class _Builder:
             return [{id_col: f"{prefix}-{n + 1:03d}", **r} for n, r in enumerate(rows)]
 
         campaigns = keyed(
-            self.campaigns, "CMP", "campaign_id",
+            self.campaigns,
+            "CMP",
+            "campaign_id",
             lambda r: (r["start_date"], r["retailer"], r["campaign_name"], r["end_date"]),
         )
         events = keyed(
-            self.events, "EVT", "event_id",
+            self.events,
+            "EVT",
+            "event_id",
             lambda r: (r["start_date"], r["event_type"], r["description"], r["end_date"]),
         )
         return {

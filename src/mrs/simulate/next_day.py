@@ -23,9 +23,15 @@ def next_day_rows(config: SimulationConfig) -> tuple[date, dict[str, pa.Table]]:
     first day, anomaly window) simulated one day longer, of which only the new day's rows are kept.
     Returns the new day and, per feed, its rows in the feed's own shape."""
     longer = SimulationConfig(
-        seed=config.seed, n_stores=config.n_stores, n_skus=config.n_skus, n_products=config.n_products,
-        start_date=config.start_date, end_date=config.end_date + timedelta(days=1),
-        window_start=config.window_start, window_end=config.window_end, chunk_stores=config.chunk_stores,
+        seed=config.seed,
+        n_stores=config.n_stores,
+        n_skus=config.n_skus,
+        n_products=config.n_products,
+        start_date=config.start_date,
+        end_date=config.end_date + timedelta(days=1),
+        window_start=config.window_start,
+        window_end=config.window_end,
+        chunk_stores=config.chunk_stores,
     )
     new_day = longer.end_date
     world = build_world(longer)

@@ -37,12 +37,40 @@ _MSRP = {
 }
 _GAMES = ("Mythgate", "Starfall Legends", "Arcanum", "Dragon Circuit", "Spirit Tamers", "Runebound")
 _SET_ADJ = (
-    "Ember", "Obsidian", "Crystal", "Storm", "Solar", "Hidden", "Iron", "Tidal", "Shadow", "Radiant",
-    "Frozen", "Verdant", "Astral", "Crimson", "Silent", "Golden",
+    "Ember",
+    "Obsidian",
+    "Crystal",
+    "Storm",
+    "Solar",
+    "Hidden",
+    "Iron",
+    "Tidal",
+    "Shadow",
+    "Radiant",
+    "Frozen",
+    "Verdant",
+    "Astral",
+    "Crimson",
+    "Silent",
+    "Golden",
 )
 _SET_NOUN = (
-    "Dawn", "Tide", "Crown", "Vanguard", "Eclipse", "Grove", "Bloom", "Rift", "Legacy", "Horizon",
-    "Ascension", "Odyssey", "Frontier", "Requiem", "Genesis", "Paradox",
+    "Dawn",
+    "Tide",
+    "Crown",
+    "Vanguard",
+    "Eclipse",
+    "Grove",
+    "Bloom",
+    "Rift",
+    "Legacy",
+    "Horizon",
+    "Ascension",
+    "Odyssey",
+    "Frontier",
+    "Requiem",
+    "Genesis",
+    "Paradox",
 )
 _RETAILER_PRICE = {"northmart": 1.0, "coastco": 0.97, "cardhaven": 1.06}
 
@@ -123,7 +151,9 @@ def _catalogue(config: SimulationConfig) -> list[_Product]:
 
     # trends: the first three long histories cover rising, falling and flat; the rest are drawn
     long_idx = [i for i, p in enumerate(products) if p["history"] == "long"]
-    trends = ["rising", "falling", "flat"] + list(rng.choice(["rising", "falling", "flat"], max(0, len(long_idx) - 3), p=[0.4, 0.3, 0.3]))
+    trends = ["rising", "falling", "flat"] + list(
+        rng.choice(["rising", "falling", "flat"], max(0, len(long_idx) - 3), p=[0.4, 0.3, 0.3])
+    )
     trend_of = dict(zip(long_idx, rng.permutation(trends)))
     n_burst = max(2, n // 12)
     hyped = [i for i, p in enumerate(products) if p["history"] != "single"]
@@ -286,6 +316,8 @@ def build_products(config: SimulationConfig) -> dict[str, pa.Table]:
     prices = _prices(config, catalogue)
     if config.drift is not None:  # `--drift`: a market-wide price move over the last days
         moved = pc.greater_equal(prices.column("observed_on"), pa.scalar(config.drift_start, pa.date32()))
-        price = pc.if_else(moved, pc.round(pc.multiply(prices.column("price"), config.drift.price_level), 2), prices.column("price"))
+        price = pc.if_else(
+            moved, pc.round(pc.multiply(prices.column("price"), config.drift.price_level), 2), prices.column("price")
+        )
         prices = prices.set_column(prices.schema.get_field_index("price"), "price", price)
     return {"products": products, "prices": prices, "alerts": _alerts(config, catalogue)}

@@ -34,9 +34,7 @@ def expected_units(world: World, scenario: Scenario, lo: int, hi: int) -> tuple[
     idx = np.arange(lo, hi)
     n_days = cal.n_days
     t = np.arange(n_days) - (n_days - 1)
-    profile = d.weekday_profile[
-        world.skus.category[None, :, None], st.store_type[idx][:, None, None], cal.dow[None, None, :]
-    ]
+    profile = d.weekday_profile[world.skus.category[None, :, None], st.store_type[idx][:, None, None], cal.dow[None, None, :]]
     mu = d.base[idx][:, :, None] * profile * np.exp(d.slope[idx][:, :, None] * t[None, None, :])
     price_factor = np.ones_like(mu)
     category = world.skus.category

@@ -24,15 +24,9 @@ STORES = pa.schema(
         ("city", STR),
     ]
 )
-SKUS = pa.schema(
-    [("sku_id", STR), ("ean", STR), ("sku_name", STR), ("category", STR), ("unit_price", F64)]
-)
-SALES_NORTHMART = pa.schema(
-    [("store_id", STR), ("sku_id", STR), ("date", DATE), ("units", I64), ("net_sales", F64)]
-)
-SALES_COASTCO = pa.schema(
-    [("STORE_NBR", I64), ("EAN", STR), ("TXN_DATE", STR), ("QTY", I64), ("SALES_CENTS", I64)]
-)
+SKUS = pa.schema([("sku_id", STR), ("ean", STR), ("sku_name", STR), ("category", STR), ("unit_price", F64)])
+SALES_NORTHMART = pa.schema([("store_id", STR), ("sku_id", STR), ("date", DATE), ("units", I64), ("net_sales", F64)])
+SALES_COASTCO = pa.schema([("STORE_NBR", I64), ("EAN", STR), ("TXN_DATE", STR), ("QTY", I64), ("SALES_CENTS", I64)])
 MASTER_NARRATIVES = pa.schema(
     [
         ("narrative_id", STR),

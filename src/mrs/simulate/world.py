@@ -110,24 +110,88 @@ _SKU_ITEMS: dict[str, tuple[tuple[str, float, float], ...]] = {
     ),
 }
 _BRANDS = (
-    "Brightwell", "Fresco", "Northfield", "Sunnyvale", "Kestrel", "Hollow Oak", "Bluebay",
-    "Meadowgold", "Peakside", "Larkspur", "Tidewater", "Crestline", "Orchard Lane", "Silverleaf",
-    "Greystone", "Riverbend",
+    "Brightwell",
+    "Fresco",
+    "Northfield",
+    "Sunnyvale",
+    "Kestrel",
+    "Hollow Oak",
+    "Bluebay",
+    "Meadowgold",
+    "Peakside",
+    "Larkspur",
+    "Tidewater",
+    "Crestline",
+    "Orchard Lane",
+    "Silverleaf",
+    "Greystone",
+    "Riverbend",
 )
 _EAN_PREFIXES = ("50", "40", "87", "54", "76", "80", "84", "90")
 
 _CITY_PREFIXES = (
-    "Ash", "Brook", "Cedar", "Elm", "Fair", "Glen", "Harbor", "Kings", "Lake", "Maple", "Mill",
-    "Oak", "Pine", "River", "Stone", "Thorn", "Wil", "Red", "Bright", "Green", "Hazel", "Iron",
-    "Fox", "Wolf", "Marsh", "Clear", "Cold", "Silver", "Bram", "Ember",
+    "Ash",
+    "Brook",
+    "Cedar",
+    "Elm",
+    "Fair",
+    "Glen",
+    "Harbor",
+    "Kings",
+    "Lake",
+    "Maple",
+    "Mill",
+    "Oak",
+    "Pine",
+    "River",
+    "Stone",
+    "Thorn",
+    "Wil",
+    "Red",
+    "Bright",
+    "Green",
+    "Hazel",
+    "Iron",
+    "Fox",
+    "Wolf",
+    "Marsh",
+    "Clear",
+    "Cold",
+    "Silver",
+    "Bram",
+    "Ember",
 )
 _CITY_SUFFIXES = (
-    "field", "ford", "ton", "ville", "wood", "port", "dale", "bridge", "mouth", "haven", "bury",
-    "stead", "wick", "ley", "moor", "gate",
+    "field",
+    "ford",
+    "ton",
+    "ville",
+    "wood",
+    "port",
+    "dale",
+    "bridge",
+    "mouth",
+    "haven",
+    "bury",
+    "stead",
+    "wick",
+    "ley",
+    "moor",
+    "gate",
 )
 _STORE_NAME_SUFFIXES = (
-    "Central", "Retail Park", "High Street", "Riverside", "Station Road", "Market Square",
-    "Northgate", "Southgate", "Parkway", "Old Town", "Harbourside", "Mill Lane",
+    "Central",
+    "Retail Park",
+    "High Street",
+    "Riverside",
+    "Station Road",
+    "Market Square",
+    "Northgate",
+    "Southgate",
+    "Parkway",
+    "Old Town",
+    "Harbourside",
+    "Mill Lane",
 )
 
 
@@ -268,10 +332,7 @@ def _build_stores(config: SimulationConfig) -> Stores:
     ref_number = np.zeros(n, dtype=np.int64)
     ref_number[retailer == NORTHMART] = nm_numbers
     ref_number[retailer == COASTCO] = cc_numbers
-    ref = [
-        f"NM-{num:0{nm_width}d}" if r == NORTHMART else str(num)
-        for r, num in zip(retailer.tolist(), ref_number.tolist())
-    ]
+    ref = [f"NM-{num:0{nm_width}d}" if r == NORTHMART else str(num) for r, num in zip(retailer.tolist(), ref_number.tolist())]
 
     # cities: a pool per region, several stores per city
     per_region = [int(np.sum(region == r)) for r in range(len(REGIONS))]
@@ -316,9 +377,7 @@ def _build_stores(config: SimulationConfig) -> Stores:
 
 def _ean13(rng: np.random.Generator, taken: set[str]) -> str:
     while True:
-        body = _EAN_PREFIXES[rng.integers(0, len(_EAN_PREFIXES))] + "".join(
-            str(d) for d in rng.integers(0, 10, 10)
-        )
+        body = _EAN_PREFIXES[rng.integers(0, len(_EAN_PREFIXES))] + "".join(str(d) for d in rng.integers(0, 10, 10))
         odd = sum(int(c) for c in body[0::2])
         even = sum(int(c) for c in body[1::2])
         code = body + str((10 - (odd + 3 * even) % 10) % 10)
@@ -383,9 +442,7 @@ def _build_demand(config: SimulationConfig, stores: Stores, skus: Skus) -> Deman
     sku_trend = rng.normal(0.03, 0.15, n_k)
     slope = (store_trend[:, None] + sku_trend[None, :] + rng.normal(0, 0.05, (n_s, n_k))) / 365.0
 
-    price_index = (
-        np.array(_STORE_TYPE_PRICE_INDEX)[stores.store_type] * np.array(_RETAILER_PRICE_INDEX)[stores.retailer]
-    )
+    price_index = np.array(_STORE_TYPE_PRICE_INDEX)[stores.store_type] * np.array(_RETAILER_PRICE_INDEX)[stores.retailer]
     price_cents = np.rint(skus.unit_price[None, :] * 100 * price_index[:, None]).astype(np.int64)
 
     raw = np.array([_CATEGORY_WEEKDAY[c] for c in CATEGORIES]) * np.exp(rng.normal(0, 0.04, (len(CATEGORIES), 7)))

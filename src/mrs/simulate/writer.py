@@ -26,10 +26,7 @@ def _csv_schema(schema: pa.Schema) -> pa.Schema:
 
 def _csv_ready(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """Floats become 2-decimal decimals, so CSV shows `12.50` and never `12.499999999999998`."""
-    columns = [
-        pc.cast(pc.round(col, 2), _CSV_DECIMAL) if pa.types.is_floating(col.type) else col
-        for col in table.columns
-    ]
+    columns = [pc.cast(pc.round(col, 2), _CSV_DECIMAL) if pa.types.is_floating(col.type) else col for col in table.columns]
     return pa.Table.from_arrays(columns, schema=schema)
 
 
