@@ -37,7 +37,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from mrs.simulate.config import SimulationConfig
-from mrs.simulate.next_day import FEED_DATE_COLUMNS as FEEDS
+from mrs.simulate.next_day import FEED_DATE_COLUMNS as FEEDS  # noqa: F401  (tests/test_benchmark.py reads bench_build.FEEDS)
 from mrs.simulate.next_day import next_day_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,7 +195,7 @@ def print_node_times(label: str, target: Path, top: int) -> None:
     print(f"\n{label}: node seconds per layer (sum {total:.1f} s)")
     for layer, seconds in sorted(layers.items(), key=lambda item: -item[1]):
         print(f"  {layer:<16} {seconds:8.1f} s  {seconds / total:5.0%}" if total else f"  {layer:<16} {seconds:8.1f} s")
-    print(f"  slowest nodes: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in per_node[:top]))
+    print("  slowest nodes: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in per_node[:top]))
 
 
 def log_rows(db: Path) -> dict[str, int]:
@@ -320,16 +320,16 @@ def main(argv: list[str] | None = None) -> int:
 
     bound = statistics.median(b.seconds for b in bounds)
     bound_rss = max(b.peak_rss_bytes for b in bounds)
-    print(f"\nrows appended to the ml logs: full / re-run / new day")
+    print("\nrows appended to the ml logs: full / re-run / new day")
     for name, n in rows_newday.items():
         print(
             f"  {name:<44} {rows_full.get(name, 0):>12,} {rows_rerun.get(name, 0) - rows_full.get(name, 0):>10,} "
             f"{n - rows_rerun.get(name, 0):>10,}"
         )
     print(
-        f"\n| world (store x SKU x days) | full build | re-run, unchanged data | one new sales day | lower bound (median of 3) |"
+        "\n| world (store x SKU x days) | full build | re-run, unchanged data | one new sales day | lower bound (median of 3) |"
     )
-    print(f"| --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- |")
     print(
         f"| {args.stores:,} x {args.skus:,} x {args.days:,} = {cells / 1e6:.1f}M "
         f"| {full.seconds:.0f} s{full.note}, peak RSS {full.peak_rss_bytes / 2**30:.1f} GiB, {full.seconds / bound:.1f}x the bound "

@@ -16,14 +16,14 @@ import csv
 import io
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pytest
+from conftest import copy_project
 
-from conftest import Warehouse, copy_project
 from mrs.simulate.schemas import TABLE_SCHEMAS
 
 pytestmark = pytest.mark.integration

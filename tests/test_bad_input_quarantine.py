@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import Warehouse
 from test_bad_input_corpus import set_value, set_where
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import PROJECT_ROOT
+
 from mrs.simulate.simulator import write_simulation
 
 sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))

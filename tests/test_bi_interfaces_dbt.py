@@ -15,10 +15,10 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import DBT, PROJECT_ROOT, Warehouse
-from mrs.publish import read_metadata
 from test_warehouse_lock import hold_open
+
+from mrs.publish import read_metadata
 
 pytestmark = pytest.mark.integration
 MARTS = (

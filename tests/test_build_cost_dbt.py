@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass
 
 import pytest
-
 from conftest import Warehouse, copy_project
+
 from mrs.quality.settings import SQL_ENGINE
 
 RESULTS = "ml.expectation_results_log"

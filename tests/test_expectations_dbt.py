@@ -7,10 +7,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import PROJECT_ROOT, Warehouse
-from mrs.quality.settings import data_docs_index
 from test_expectations_suites import NOT_SUITE_VALIDATED, log_models, mart_models
+
+from mrs.quality.settings import data_docs_index
 
 RESULTS = "ml.expectation_results_log"
 #: marts whose content a build on unchanged inputs leaves as it was (model_versions counts builds)
@@ -96,7 +96,7 @@ def test_a_corrupted_batch_fails_the_build_by_name_keeps_the_marts_and_is_record
     failed = project_copy.dbt("build", check=False)
 
     assert failed.returncode != 0
-    [line] = [l for l in failed.stdout.splitlines() if "Great Expectations: suite 'product_insights_log' failed" in l]
+    [line] = [out for out in failed.stdout.splitlines() if "Great Expectations: suite 'product_insights_log' failed" in out]
     assert BAD_RUN in line and SELLOUT in line and NULL_VERSION in line and LOW_ABOVE_POINT in line
     assert "SKIP relation marts.product_insights" in failed.stdout
     assert {mart: _snapshot(project_copy, mart) for mart in MARTS} == before

@@ -7,15 +7,14 @@ from __future__ import annotations
 import glob
 import json
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pytest
-
 from conftest import PROJECT_ROOT
+
 from mrs.logs import RunContext
 from mrs.quality.frames import to_frame
 from mrs.quality.gx_context import RESULT_FORMAT, great_expectations
@@ -34,7 +33,7 @@ BATCH = pa.table(
         "day": pa.array(
             [date(2025, 5, 1), date(2025, 6, 1), date(2025, 9, 1), None, date(2025, 5, 2), date(2025, 5, 3)], pa.date32()
         ),
-        "at": pa.array([datetime(2025, 6, 1, tzinfo=timezone.utc)] * 6, pa.timestamp("us", tz="UTC")),
+        "at": pa.array([datetime(2025, 6, 1, tzinfo=UTC)] * 6, pa.timestamp("us", tz="UTC")),
         "flag": pa.array([True, False, None, True, True, False], pa.bool_()),
         "gone": pa.array([None] * 6, pa.string()),
     }

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import PROJECT_ROOT
+
 from mrs.logs import METADATA_COLUMNS
 from mrs.quality.frames import pandas_type_name
 from mrs.quality.parameters import PARAMETERS

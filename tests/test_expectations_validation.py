@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-
 from conftest import PROJECT_ROOT
+
 from mrs.insights.schema import PRODUCT_INSIGHTS_LOG
 from mrs.logs import RunContext, finalize
 from mrs.quality.parameters import as_parameter_datetime, expectation_parameters

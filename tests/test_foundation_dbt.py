@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import PROJECT_ROOT, Warehouse
 
 pytestmark = pytest.mark.integration

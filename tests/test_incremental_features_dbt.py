@@ -17,11 +17,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
-
 from conftest import Warehouse, copy_project
+from test_own_data_dbt import INFERENCE_LOGS
+
 from mrs.simulate.config import SimulationConfig
 from mrs.simulate.next_day import next_day_rows
-from test_own_data_dbt import INFERENCE_LOGS
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-
 from conftest import PROJECT_ROOT, Warehouse
+
 from mrs.insights import get_product_insights
 from mrs.insights.schema import LEARNED_RUNNER_INPUTS, PRODUCT_INSIGHTS_LOG
 

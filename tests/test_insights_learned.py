@@ -136,7 +136,7 @@ def test_the_runner_falls_back_in_order_and_an_older_last_price_widens_its_bound
     older = runner.predict_batch(_feature_rows([("SHORT", today + timedelta(days=20), short)])).to_pylist()[0]
     assert older["price_age_days"] == 20 and older["price_source"] == "last_known_price"
     for name in HORIZONS:
-        width = lambda r: r[f"price_forecast_{name}_high"] - r[f"price_forecast_{name}_low"]  # noqa: E731
+        width = lambda r, name=name: r[f"price_forecast_{name}_high"] - r[f"price_forecast_{name}_low"]  # noqa: E731
         assert width(older) > width(got["SHORT"])
 
 

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import Warehouse
 from test_lifecycle_dbt import active_versions, cli
 

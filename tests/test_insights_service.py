@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -67,7 +67,7 @@ def _mart_rows(stale: dict[str, str | None]) -> pa.Table:
                 "log_id": f"log-{row['product_id']}",
                 "input_fingerprint": "fp",
                 "run_id": "run-1",
-                "scored_at": datetime(2025, 8, 13, tzinfo=timezone.utc),
+                "scored_at": datetime(2025, 8, 13, tzinfo=UTC),
                 "stale_reason": reason,
                 "is_stale": reason is not None,
             }

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import DBT, PROJECT_ROOT, Warehouse
+
 from mrs.insights.factory import configured_version
 from mrs.versions import MODEL_NAMES
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-
 from conftest import PROJECT_ROOT
 from lifecycle_helpers import build_warehouse
+
 from mrs.cli import main
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import PROJECT_ROOT, Warehouse
+
 from mrs.cli import main
 from mrs.versions import MODEL_NAMES
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-
 from conftest import PROJECT_ROOT
+
+from mrs.lifecycle.artifacts import sha256_file
 from mrs.lifecycle.governance import (
     APPROVAL_COLUMNS,
     ActivationError,
@@ -22,7 +23,6 @@ from mrs.lifecycle.governance import (
     require_active,
     resolve_active,
 )
-from mrs.lifecycle.artifacts import sha256_file
 from mrs.lifecycle.registry import builtin_entries, registry_batch
 from mrs.lifecycle.schemas import APPROVAL_LOG, REGISTRY_LOG
 from mrs.logs import RunContext

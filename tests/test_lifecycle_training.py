@@ -11,8 +11,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-
 from lifecycle_helpers import START, build_warehouse
+
 from mrs.lifecycle.artifacts import ArtifactError
 from mrs.lifecycle.features import FEATURES, NUMERIC_FEATURES
 from mrs.lifecycle.governance import ActiveVersion

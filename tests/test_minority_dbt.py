@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import PROJECT_ROOT, Warehouse
+
 from mrs.minority.schemas import MINORITY_LOGS
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,10 @@ import yaml
 
 from mrs.logs import ModelCard
 from mrs.minority.attribution import score_attributions
-from mrs.minority.baseline import baseline_inputs, predict_batch as predict_baseline, score_baseline
-from mrs.minority.clustering import cosine_similarity, predict_batch as predict_clusters, score_clusters, shape_vectors
+from mrs.minority.baseline import baseline_inputs, score_baseline
+from mrs.minority.baseline import predict_batch as predict_baseline
+from mrs.minority.clustering import cosine_similarity, score_clusters, shape_vectors
+from mrs.minority.clustering import predict_batch as predict_clusters
 from mrs.minority.config import AnomalyWindow, BaselineConfig, BaselineScoring, ClusteringConfig, MinorityConfigError, SalesGrain
 from mrs.minority.detection import MissingBaselineError, score_detections
 from mrs.minority.schemas import ATTRIBUTION_LOG, BASELINE_LOG, CLUSTER_LOG, DETECTION_LOG

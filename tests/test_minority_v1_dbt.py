@@ -10,10 +10,10 @@ import json
 
 import duckdb
 import pytest
-
 from conftest import Warehouse
-from mrs.minority.schemas import MINORITY_LOGS, V1_COLUMNS
 from test_own_data_dbt import DEMO_DIGESTS, log_digests
+
+from mrs.minority.schemas import MINORITY_LOGS, V1_COLUMNS
 
 pytestmark = pytest.mark.integration
 

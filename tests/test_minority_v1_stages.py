@@ -13,7 +13,7 @@ from mrs.minority.causes import UNEXPLAINED, evidence
 from mrs.minority.classifier import FEATURES, candidate_features, merge_events
 from mrs.minority.evaluation import EventFigures, zscore_peer_events
 from mrs.minority.scan import ScanConfig, best_windows, build_cube, candidates, scan, tail_z, window_sums
-from mrs.minority.shapes import ClusterConfig, ClusterModel, incidents, shape_features
+from mrs.minority.shapes import ClusterConfig, ClusterModel, incidents
 
 N_DAYS = 35
 FIRST = date(2025, 7, 9)

@@ -7,8 +7,8 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import PROJECT_ROOT, Warehouse
+
 from mrs.versions import merged_model_versions
 
 README_OVERRIDE = re.compile(r"^(\.venv/bin/dbt build --vars '\{active_model_versions: \{baseline: \"1\"\}\}')", re.M)

@@ -15,7 +15,6 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-
 from conftest import PROJECT_ROOT, Warehouse
 
 pytestmark = pytest.mark.integration

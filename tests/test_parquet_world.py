@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import Warehouse
+
 from mrs.simulate import SimulationConfig, write_simulation
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,6 @@ import pytest
 from mrs.logs import RunContext
 from mrs.publish import PUBLISH_DIR_ENV, PublishError, publish_dir, publish_marts, read_metadata, write_mart
 
-
 _CON = duckdb.connect()
 
 

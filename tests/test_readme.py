@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT_ROOT, copy_project
 
 README = PROJECT_ROOT / "README.md"

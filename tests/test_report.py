@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-
 from conftest import Warehouse
+
 from mrs.cli import main
 from mrs.report import ReportInputError, ReportLinks, load, write_report
 

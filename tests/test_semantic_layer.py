@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import Warehouse, copy_project
 
 MF = str(Path(sys.executable).parent / "mf")

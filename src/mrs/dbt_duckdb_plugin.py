@@ -4,7 +4,7 @@ connects to the warehouse in a dbt invocation, check that no other process holds
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
@@ -29,7 +29,7 @@ class Plugin(BasePlugin):  # type: ignore[misc,valid-type]
 
     _checked: set = set()
 
-    def update_connection_config(self, creds: Any, config: Dict[str, Any]) -> None:
+    def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         path = str(creds.path)
         key = (path, _invocation_id())
         if key in Plugin._checked:

@@ -16,9 +16,10 @@ selection of new inputs happens in the warehouse and only new rows reach Python.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -96,7 +97,7 @@ class RunContext:
     scored_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
-    def current(cls) -> "RunContext":
+    def current(cls) -> RunContext:
         """The running dbt invocation's id (we run inside the dbt process), else a fresh uuid."""
         run_id: str | None = None
         try:
@@ -124,11 +125,11 @@ def log_id_sql(key_columns: Sequence[str], card: ModelCard, fingerprint_expressi
 
 
 def with_log_ids(
-    inputs: "duckdb.DuckDBPyRelation",
+    inputs: duckdb.DuckDBPyRelation,
     spec: LogSpec,
     card: ModelCard,
     fingerprint_columns: Sequence[str] | None = None,
-) -> "duckdb.DuckDBPyRelation":
+) -> duckdb.DuckDBPyRelation:
     """Add ``input_fingerprint`` (over ``fingerprint_columns``, default: every input column) and
     ``log_id`` to a relation that holds one row per log row, keyed by ``spec.key_columns``."""
     columns = list(fingerprint_columns or inputs.columns)
@@ -145,7 +146,7 @@ def with_log_ids(
     )
 
 
-def unlogged(candidates: "duckdb.DuckDBPyRelation", log_relation: str | None) -> "duckdb.DuckDBPyRelation":
+def unlogged(candidates: duckdb.DuckDBPyRelation, log_relation: str | None) -> duckdb.DuckDBPyRelation:
     """The candidate rows whose ``log_id`` is not in the log yet (all of them when there is no log)."""
     if not log_relation:
         return candidates
@@ -207,7 +208,7 @@ def finalize(
     return pa.Table.from_arrays(arrays, schema=spec.schema)
 
 
-def add_missing_log_columns(con: "duckdb.DuckDBPyConnection", log_relation: str | None, schema: pa.Schema) -> tuple[str, ...]:
+def add_missing_log_columns(con: duckdb.DuckDBPyConnection, log_relation: str | None, schema: pa.Schema) -> tuple[str, ...]:
     """Upgrade an existing log table in place to its declared ``schema``; returns the added columns.
 
     A log's columns may grow (a new model version needs a column, which is then added for every
@@ -248,7 +249,7 @@ def add_missing_log_columns(con: "duckdb.DuckDBPyConnection", log_relation: str 
 
 
 def score_new_rows(
-    inputs: "duckdb.DuckDBPyRelation",
+    inputs: duckdb.DuckDBPyRelation,
     *,
     spec: LogSpec,
     card: ModelCard,

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
@@ -89,7 +90,7 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def write_mart(relation: "duckdb.DuckDBPyRelation", path: Path, *, mart: str, run: RunContext) -> PublishedMart:
+def write_mart(relation: duckdb.DuckDBPyRelation, path: Path, *, mart: str, run: RunContext) -> PublishedMart:
     """One mart as ``path``, atomically, written by DuckDB straight from the warehouse relation (the
     mart never passes through Python); its build and row count in the file's metadata."""
     rows = int(relation.aggregate("count(*)").fetchall()[0][0])
@@ -107,7 +108,7 @@ def write_mart(relation: "duckdb.DuckDBPyRelation", path: Path, *, mart: str, ru
 
 
 def publish_marts(
-    relations: Mapping[str, "duckdb.DuckDBPyRelation"],
+    relations: Mapping[str, duckdb.DuckDBPyRelation],
     validated: Mapping[str, bool],
     directory: Path,
     run: RunContext,

@@ -13,9 +13,9 @@ so every line reads the same::
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 PREFIX = "mrs"
 

@@ -7,8 +7,9 @@ detection, clustering and attribution). Its card is hard-coded here so it is rep
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 from mrs.logs import ModelCard
 from mrs.minority.cards import BASELINE_SIX_WEEK_CARD

@@ -13,7 +13,7 @@ not import dbt, so ``python -m mrs.warehouse_lock`` (the first step of ``make bu
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 import duckdb
 
@@ -41,7 +41,7 @@ def locked_message(path: str, detail: str) -> str:
     )
 
 
-def check_writable(path: str, config: Dict[str, Any] | None = None) -> None:
+def check_writable(path: str, config: dict[str, Any] | None = None) -> None:
     """Open ``path`` for writing and close it again; a lock conflict raises
     :class:`WarehouseLockedError` with :func:`locked_message`. Other errors pass through unchanged
     (dbt's own connect reports them)."""

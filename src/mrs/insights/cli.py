@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
-from mrs.insights.evaluation import EvaluationConfig, EvaluationDataError, evaluate, render_text as render_evaluation
+from mrs.cli_options import emit, json_option, warehouse_option
+from mrs.insights.evaluation import EvaluationConfig, EvaluationDataError, evaluate
+from mrs.insights.evaluation import render_text as render_evaluation
 from mrs.insights.forecaster import ForecasterConfig
 from mrs.insights.runner import InsightsInputError, UnknownProductError
-from mrs.cli_options import emit, json_option, warehouse_option
 from mrs.insights.service import ProductInsights, WarehouseUnavailable, get_product_insights
 from mrs.versions import UnknownModelVersion
 
@@ -45,7 +46,7 @@ def render_text(result: ProductInsights) -> str:
         f"  price from        {i.get('price_source') or 'n/a'}"
         + ("" if i.get("price_age_days") is None else f" ({i['price_age_days']} days old)")
         + f", forecast by {i.get('forecast_method') or 'n/a'}",
-        f"  bounds            "
+        "  bounds            "
         + (
             "no stated level (version 0's heuristic spread, not calibrated)"
             if i.get("bound_level") is None

@@ -11,8 +11,9 @@ loaded from its artefact (:func:`runner_for_active` inside dbt, from the registe
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -99,7 +100,7 @@ def _trained_runner(model_name: str, version: str, features: FeatureSource | Non
     return LearnedModelRunner.from_artifact(folder, version, features=features)
 
 
-def runner_for_active(active: "ActiveVersion") -> ModelRunner:
+def runner_for_active(active: ActiveVersion) -> ModelRunner:
     """The runner of a version that passed the governance gate: the built-in runner of a built-in
     version, else the registered artefact, checked against the registry's SHA-256 values."""
     from mrs.insights.learned import LearnedModelRunner

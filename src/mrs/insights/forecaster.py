@@ -36,8 +36,9 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -285,7 +286,7 @@ class FittedForecaster:
         )
 
     @classmethod
-    def from_text(cls, text: str) -> "FittedForecaster":
+    def from_text(cls, text: str) -> FittedForecaster:
         data = json.loads(text)
         cfg = dict(data["config"])
         cfg["candidates"] = tuple(cfg["candidates"])
@@ -316,7 +317,7 @@ class FittedForecaster:
             msrp = np.full(n, np.nan)
         out: dict[str, np.ndarray] = {"price_source": source}
         for name, model in self.horizons.items():
-            step = _predict_step(model, features, self.config, lambda: self.booster(name))
+            step = _predict_step(model, features, self.config, lambda name=name: self.booster(name))
             recent = source == "recent_prices"
             step = np.where(recent, step, 0.0)
             scale = row_scale(features, model.horizon_days, self.config)
@@ -439,7 +440,7 @@ class TrainingRows:
     role: np.ndarray
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, role: np.ndarray) -> "TrainingRows":
+    def from_frame(cls, frame: pd.DataFrame, role: np.ndarray) -> TrainingRows:
         """From :func:`panel_features` output (or any frame with its columns)."""
         return cls(
             frame.loc[:, list(FEATURE_NAMES)].to_numpy(float),

@@ -93,7 +93,7 @@ class LearnedModelRunner(ModelRunner):
     @classmethod
     def from_artifact(
         cls, artifact_dir: Path, version: str, expected_sha256: str | None = None, features: FeatureSource | None = None
-    ) -> "LearnedModelRunner":
+    ) -> LearnedModelRunner:
         """The runner of a trained artefact (``model.txt``), checked against ``expected_sha256``."""
         from mrs.lifecycle.artifacts import MANIFEST_FILE, read_manifest, read_verified_model
 

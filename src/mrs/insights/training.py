@@ -19,9 +19,10 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,7 @@ def simulated_panel(seed: int, n_products: int) -> tuple[pd.DataFrame, np.ndarra
     return panel, np.log(first / msrp.reindex(first.index)).to_numpy(float)
 
 
-def warehouse_panel(con: "duckdb.DuckDBPyConnection") -> tuple[pd.DataFrame, np.ndarray, str]:
+def warehouse_panel(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, np.ndarray, str]:
     """The warehouse's daily price points, log(first price / MSRP) per product, and a fingerprint."""
     from mrs.lifecycle.schemas import sql_fingerprint
 
@@ -130,7 +131,7 @@ def training_rows(panels: list[pd.DataFrame], config: InsightsTrainingConfig) ->
 
 
 def train_product_insights(
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     artifacts_root: Path,
     *,
     config: InsightsTrainingConfig | None = None,
@@ -251,7 +252,7 @@ def summary_text(result) -> str:
     ]
     for name in HORIZONS:
 
-        def f(key: str) -> float:
+        def f(key: str, name: str = name) -> float:
             value = x.get(f"holdout_{name}_{key}")
             return float("nan") if value is None else value
 

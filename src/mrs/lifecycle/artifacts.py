@@ -91,7 +91,7 @@ class Manifest:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Manifest":
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
         values = dict(data)
         for key in ("trained_on", "data_start", "data_end"):
             values[key] = date.fromisoformat(values[key])

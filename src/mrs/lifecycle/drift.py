@@ -24,8 +24,9 @@ above 0.1) for larger ones.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -82,7 +83,7 @@ class DistributionSummary:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "DistributionSummary":
+    def from_dict(cls, data: Mapping[str, Any]) -> DistributionSummary:
         return cls(
             count=int(data["count"]),
             mean=float(data["mean"]),
@@ -135,7 +136,7 @@ def _literal_list(values: tuple[float, ...]) -> str:
 
 
 def summarise(
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     long_sql: str,
     edges: Mapping[str, tuple[float, ...]] | None = None,
 ) -> dict[str, DistributionSummary]:

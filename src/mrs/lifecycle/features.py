@@ -124,7 +124,7 @@ def baseline_features_sql(features_relation: str) -> str:
     """
 
 
-def baseline_features(con: "duckdb.DuckDBPyConnection", features: "duckdb.DuckDBPyRelation | str") -> "duckdb.DuckDBPyRelation":
+def baseline_features(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyRelation | str) -> duckdb.DuckDBPyRelation:
     """:func:`baseline_features_sql` over a relation (what ``dbt.ref()`` returns) or a table name."""
     if isinstance(features, str):
         return con.sql(baseline_features_sql(features))

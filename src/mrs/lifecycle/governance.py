@@ -22,10 +22,11 @@ import csv
 import io
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -121,7 +122,7 @@ class Approval:
         reason: str,
         decided_at: datetime | None = None,
         artifact_digest: str = "",
-    ) -> "Approval":
+    ) -> Approval:
         """A validated record; ``decided_at`` defaults to now (UTC, to the second). A decision about
         a trained version names its artefact's digest (``artifact_digest``); a built-in one none."""
         at = (decided_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0)
@@ -175,8 +176,8 @@ def append_approval(path: Path, approval: Approval) -> None:
 
 
 def record_approvals(
-    con: "duckdb.DuckDBPyConnection",
-    approvals_seed: "duckdb.DuckDBPyRelation",
+    con: duckdb.DuckDBPyConnection,
+    approvals_seed: duckdb.DuckDBPyRelation,
     *,
     log_relation: str | None,
     run: RunContext | None = None,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from mrs.build_notes import build_note
 from mrs.lifecycle.artifacts import (
     MANIFEST_FILE,
     ArtifactError,
@@ -31,7 +32,6 @@ from mrs.lifecycle.artifacts import (
     read_verified_model,
     sha256_file,
 )
-from mrs.build_notes import build_note
 from mrs.lifecycle.features import (
     FEATURE_HORIZON_DAYS,
     MIN_LAGGED_HISTORY_DAYS,
@@ -65,7 +65,7 @@ class Rereview:
     end: date
 
     @classmethod
-    def parse(cls, value: Any) -> "Rereview | None":
+    def parse(cls, value: Any) -> Rereview | None:
         """From the var (a mapping ``{model, from, to}``, or JSON text of one); empty means none."""
         if value in (None, "", {}, "{}", "None", "null"):
             return None
@@ -115,10 +115,10 @@ def load_registered_model(active: ActiveVersion) -> LoadedModel:
 
 
 def scoring_relation(
-    con: "duckdb.DuckDBPyConnection",
-    sales_features: "duckdb.DuckDBPyRelation",
+    con: duckdb.DuckDBPyConnection,
+    sales_features: duckdb.DuckDBPyRelation,
     scoring: BaselineScoring,
-) -> "duckdb.DuckDBPyRelation":
+) -> duckdb.DuckDBPyRelation:
     """The days a build scores, with their features: the last ``scoring.scoring_periods`` periods (always
     reaching back to the anomaly window's start), plus the re-review range - as the heuristic does."""
     return baseline_features(con, sales_features).query(
@@ -175,8 +175,8 @@ def check_model_grain(model: LoadedModel, scoring: BaselineScoring) -> None:
 
 
 def score_learned_baseline(
-    con: "duckdb.DuckDBPyConnection",
-    sales_features: "duckdb.DuckDBPyRelation",
+    con: duckdb.DuckDBPyConnection,
+    sales_features: duckdb.DuckDBPyRelation,
     *,
     active: ActiveVersion,
     scoring: BaselineScoring,
@@ -247,11 +247,11 @@ def short_history_warning(
 
 
 def score_active_baseline(
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     active: ActiveVersion,
     *,
-    sales: "duckdb.DuckDBPyRelation",
-    sales_features: "duckdb.DuckDBPyRelation",
+    sales: duckdb.DuckDBPyRelation,
+    sales_features: duckdb.DuckDBPyRelation,
     scoring: BaselineScoring,
     log_relation: str | None,
 ) -> pa.Table:

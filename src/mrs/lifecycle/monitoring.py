@@ -37,9 +37,10 @@ reproducible). An event is *open* until a registered version lists it in ``retra
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -116,7 +117,7 @@ class MonitoringConfig:
             raise MonitoringConfigError("vars.model_monitoring.proactive_retrain_days must be >= 0")
 
     @classmethod
-    def from_mapping(cls, value: str | Mapping[str, Any] | None) -> "MonitoringConfig":
+    def from_mapping(cls, value: str | Mapping[str, Any] | None) -> MonitoringConfig:
         """From the var (a mapping, or JSON text of one); missing keys keep their defaults."""
         data = json.loads(value) if isinstance(value, str) and value.strip() else dict(value or {})
         known = {f.name: f.type for f in fields(cls)}
@@ -304,14 +305,14 @@ class _Sql:
 
     def __init__(
         self,
-        con: "duckdb.DuckDBPyConnection",
-        relations: Mapping[str, "duckdb.DuckDBPyRelation"],
+        con: duckdb.DuckDBPyConnection,
+        relations: Mapping[str, duckdb.DuckDBPyRelation],
         since: date | None = None,
     ):
         self.con = con
         self.temporary: list[str] = []
 
-        def body(name: str, relation: "duckdb.DuckDBPyRelation") -> str:
+        def body(name: str, relation: duckdb.DuckDBPyRelation) -> str:
             column = PERIOD_COLUMNS.get(name)
             if since is None or column is None:
                 return relation.sql_query()
@@ -611,8 +612,8 @@ def _detection_rate(
 
 
 def evaluate_model(
-    con: "duckdb.DuckDBPyConnection",
-    relations: Mapping[str, "duckdb.DuckDBPyRelation"],
+    con: duckdb.DuckDBPyConnection,
+    relations: Mapping[str, duckdb.DuckDBPyRelation],
     active: ActiveVersion,
     versions: Versions,
     config: MonitoringConfig,
@@ -666,8 +667,8 @@ def evaluate_model(
 
 
 def monitor_active_models(
-    con: "duckdb.DuckDBPyConnection",
-    relations: Mapping[str, "duckdb.DuckDBPyRelation"],
+    con: duckdb.DuckDBPyConnection,
+    relations: Mapping[str, duckdb.DuckDBPyRelation],
     actives: Mapping[str, ActiveVersion],
     config: MonitoringConfig,
     *,
@@ -803,8 +804,8 @@ def retrain_events(
 
 
 def record_retrain_events(
-    con: "duckdb.DuckDBPyConnection",
-    monitoring_log: "duckdb.DuckDBPyRelation",
+    con: duckdb.DuckDBPyConnection,
+    monitoring_log: duckdb.DuckDBPyRelation,
     actives: Mapping[str, ActiveVersion],
     config: MonitoringConfig,
     *,

@@ -16,10 +16,11 @@ registry's dbt test (one row per model version) and the activation gate both ref
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -151,7 +152,7 @@ def registry_batch(entries: list[RegistryEntry], run: RunContext) -> pa.Table:
 
 
 def register_new_versions(
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     *,
     artifacts_root: Path,
     log_relation: str | None,

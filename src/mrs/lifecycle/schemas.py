@@ -13,7 +13,8 @@ The dbt YAML (``models/ml/lifecycle/_lifecycle__models.yml``) documents exactly 
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -172,9 +173,7 @@ def typed_table(rows: Iterable[Mapping[str, Any]], schema: pa.Schema, name: str)
     return table.cast(schema)
 
 
-def keep_unlogged(
-    con: "duckdb.DuckDBPyConnection", batch: pa.Table, log_relation: str | None, step: str | None = None
-) -> pa.Table:
+def keep_unlogged(con: duckdb.DuckDBPyConnection, batch: pa.Table, log_relation: str | None, step: str | None = None) -> pa.Table:
     """The rows of a (small) batch whose ``log_id`` is not in the log yet, filtered in DuckDB;
     with ``step`` (the log's name), the counts are logged (mrs.step_log)."""
     from mrs.step_log import timed_step
@@ -187,7 +186,7 @@ def keep_unlogged(
     return fresh
 
 
-def sql_fingerprint(con: "duckdb.DuckDBPyConnection", sql: str, columns: Iterable[str]) -> str:
+def sql_fingerprint(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str]) -> str:
     """Order-independent fingerprint of every row of ``sql`` over ``columns``: the row count and the
     exact integer sum of the rows' md5 hashes (so parallel scans always give the same value)."""
     row_hash = hash_sql([quote(c) for c in columns])

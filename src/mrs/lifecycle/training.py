@@ -23,10 +23,11 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,6 @@ import pandas as pd
 from mrs import __version__ as MRS_VERSION
 from mrs.lifecycle.artifacts import MANIFEST_FILE, Manifest, next_version, read_manifest, write_artifact
 from mrs.lifecycle.drift import long_features_sql, summarise
-from mrs.lifecycle.schemas import sql_fingerprint
 from mrs.lifecycle.features import (
     CATEGORICAL_FEATURES,
     FEATURE_HORIZON_DAYS,
@@ -44,6 +44,7 @@ from mrs.lifecycle.features import (
     TARGET,
     baseline_features_sql,
 )
+from mrs.lifecycle.schemas import sql_fingerprint
 from mrs.logs import quote
 from mrs.minority.config import GRAINS, SalesGrain
 
@@ -110,7 +111,7 @@ class Splits:
     holdout_end: date
 
     @classmethod
-    def ending(cls, last_day: date, config: TrainingConfig, grain: SalesGrain = SalesGrain()) -> "Splits":
+    def ending(cls, last_day: date, config: TrainingConfig, grain: SalesGrain = SalesGrain()) -> Splits:
         period = grain.period_days
         holdout_start = last_day - timedelta(days=(config.holdout_periods - 1) * period)
         validation_start = holdout_start - timedelta(days=config.validation_periods * period)
@@ -139,7 +140,7 @@ class TrainingResult:
 # ---- extract -----------------------------------------------------------------------------------
 
 
-def _table_exists(con: "duckdb.DuckDBPyConnection", qualified: str) -> bool:
+def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     schema, name = qualified.split(".")
     return bool(
         con.sql(
@@ -149,7 +150,7 @@ def _table_exists(con: "duckdb.DuckDBPyConnection", qualified: str) -> bool:
     )
 
 
-def training_extract_sql(con: "duckdb.DuckDBPyConnection", config: TrainingConfig) -> tuple[str, int]:
+def training_extract_sql(con: duckdb.DuckDBPyConnection, config: TrainingConfig) -> tuple[str, int]:
     """SQL of the training extract (sorted by key) and how many cells it leaves out as known anomalies.
 
     Beside the features: ``seasonal_naive_units``, the units one season earlier (``lag_7d`` of
@@ -249,7 +250,7 @@ def _lightgbm():
 
 
 def train_baseline(
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     artifacts_root: Path,
     *,
     config: TrainingConfig | None = None,
@@ -357,7 +358,7 @@ def train_baseline(
     return TrainingResult(read_manifest(path / MANIFEST_FILE), path)
 
 
-def warehouse_sales_grain(con: "duckdb.DuckDBPyConnection") -> SalesGrain:
+def warehouse_sales_grain(con: duckdb.DuckDBPyConnection) -> SalesGrain:
     """The sales grain the warehouse was built at, from the spacing of the sales dates of
     ``int_sales_features``: the grain whose period is the smallest gap (1 day, or 7 days at
     ``vars.sales_grain: week``)."""

@@ -120,9 +120,9 @@ def predict_batch(inputs: pa.Table) -> pa.Table:
 
 
 def score_attributions(
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     *,
-    relations: dict[str, "duckdb.DuckDBPyRelation"],
+    relations: dict[str, duckdb.DuckDBPyRelation],
     card: ModelCard,
     classifier_version: str,
     baseline_version: str,

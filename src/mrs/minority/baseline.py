@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from mrs.logs import ModelCard, score_new_rows
 from mrs.minority.config import BaselineConfig, BaselineScoring, MinorityConfigError
-from mrs.minority.relations import sql_literal, sql_over
+from mrs.minority.relations import sql_over
 from mrs.minority.schemas import BASELINE_LOG
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,7 +66,7 @@ def history_margin_days(config: BaselineConfig, scoring: BaselineScoring) -> int
     return periods * period
 
 
-def sales_date_range(sales: "duckdb.DuckDBPyRelation") -> tuple[date | None, date | None]:
+def sales_date_range(sales: duckdb.DuckDBPyRelation) -> tuple[date | None, date | None]:
     """First and last ``sales_date`` of the sales relation (None, None when it is empty)."""
     low, high = sales.query("mrs_sales_range", "select min(sales_date), max(sales_date) from mrs_sales_range").fetchall()[0]
     return low, high
@@ -82,7 +82,7 @@ def baseline_inputs_sql(config: BaselineConfig, scoring: BaselineScoring) -> str
     grain = scoring.grain
     # the position in the season that "same period" matches on: the weekday at daily grain, the
     # week of the 52-week season at weekly grain; day_number counts periods (days or weeks)
-    day_number = f"date_diff('day', date '2000-01-01', sales_date)"
+    day_number = "date_diff('day', date '2000-01-01', sales_date)"
     if grain.name == "day":
         season_position = "isodow(sales_date)"
     else:
@@ -184,11 +184,11 @@ def baseline_inputs_sql(config: BaselineConfig, scoring: BaselineScoring) -> str
 
 
 def baseline_inputs(
-    con: "duckdb.DuckDBPyConnection",
-    sales: "duckdb.DuckDBPyRelation",
+    con: duckdb.DuckDBPyConnection,
+    sales: duckdb.DuckDBPyRelation,
     config: BaselineConfig,
     scoring: BaselineScoring,
-) -> "duckdb.DuckDBPyRelation":
+) -> duckdb.DuckDBPyRelation:
     """The scored days with their history statistics, as a lazy DuckDB relation."""
     missing = [c for c in SALES_COLUMNS if c not in sales.columns]
     if missing:
@@ -251,8 +251,8 @@ def predict_batch(inputs: pa.Table, config: BaselineConfig) -> pa.Table:
 
 
 def score_baseline(
-    con: "duckdb.DuckDBPyConnection",
-    sales: "duckdb.DuckDBPyRelation",
+    con: duckdb.DuckDBPyConnection,
+    sales: duckdb.DuckDBPyRelation,
     *,
     card: ModelCard,
     scoring: BaselineScoring,

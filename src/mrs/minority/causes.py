@@ -156,7 +156,7 @@ class CauseModel:
     booster: object
 
     @classmethod
-    def fit(cls, features: pd.DataFrame, causes: np.ndarray, config: CauseConfig) -> "CauseModel":
+    def fit(cls, features: pd.DataFrame, causes: np.ndarray, config: CauseConfig) -> CauseModel:
         booster = gradient_boosting(config)
         booster.fit(features[list(FEATURES)].to_numpy(), np.asarray(causes, dtype=object))
         return cls(config=config, booster=booster)

@@ -58,7 +58,7 @@ class ClassifierConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "ClassifierConfig":
+    def from_dict(cls, values: dict) -> ClassifierConfig:
         values = dict(values)
         return cls(scan=ScanConfig(**values.pop("scan")), **values)
 
@@ -137,7 +137,7 @@ def merge_events(cands: np.ndarray, probability: np.ndarray, keep: np.ndarray) -
     return events.join(best.set_index("event")).reset_index(drop=True)
 
 
-def gradient_boosting(config: "ClassifierConfig | object"):
+def gradient_boosting(config: ClassifierConfig | object):
     """A scikit-learn HistGradientBoostingClassifier from a config's booster fields (seeded, no
     early stopping, so a fit is a pure function of its data and configuration)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -163,7 +163,7 @@ class AnomalyClassifier:
     threshold: float = 0.5
 
     @classmethod
-    def fit(cls, features: pd.DataFrame, labels: np.ndarray, config: ClassifierConfig) -> "AnomalyClassifier":
+    def fit(cls, features: pd.DataFrame, labels: np.ndarray, config: ClassifierConfig) -> AnomalyClassifier:
         booster = gradient_boosting(config)
         booster.fit(features[list(FEATURES)].to_numpy(), np.asarray(labels, dtype=np.int64))
         return cls(config=config, booster=booster)

@@ -145,10 +145,10 @@ def predict_batch(inputs: pa.Table, config: ClusteringConfig) -> pa.Table:
 
 
 def score_clusters(
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     *,
-    detection_log: "duckdb.DuckDBPyRelation",
-    narratives: "duckdb.DuckDBPyRelation",
+    detection_log: duckdb.DuckDBPyRelation,
+    narratives: duckdb.DuckDBPyRelation,
     card: ModelCard,
     classifier_version: str,
     baseline_version: str,

@@ -36,7 +36,7 @@ class AnomalyWindow:
             raise MinorityConfigError(f"anomaly window starts ({self.start}) after it ends ({self.end})")
 
     @classmethod
-    def parse(cls, start: str | date, end: str | date) -> "AnomalyWindow":
+    def parse(cls, start: str | date, end: str | date) -> AnomalyWindow:
         """From the ISO strings dbt passes through a model's config."""
         try:
             return cls(_as_date(start), _as_date(end))
@@ -47,8 +47,8 @@ class AnomalyWindow:
 
     @classmethod
     def resolve(
-        cls, start: str | date | None, end: str | date | None, narratives: "duckdb.DuckDBPyRelation | None" = None
-    ) -> "AnomalyWindow | None":
+        cls, start: str | date | None, end: str | date | None, narratives: duckdb.DuckDBPyRelation | None = None
+    ) -> AnomalyWindow | None:
         """The window a build uses: ``vars.anomaly_window_start`` .. ``_end`` when they are set;
         else the span of the narratives' own windows (first ``window_start`` .. last
         ``window_end`` of ``master_narratives``); None when neither (no day is held out)."""
@@ -123,7 +123,7 @@ class SalesGrain:
             raise MinorityConfigError(f"vars.sales_grain must be one of {sorted(GRAINS)}, got {self.name!r}")
 
     @classmethod
-    def parse(cls, value: object) -> "SalesGrain":
+    def parse(cls, value: object) -> SalesGrain:
         return cls(str(value or "day").strip().lower())
 
     @property

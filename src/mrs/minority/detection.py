@@ -103,14 +103,14 @@ def detection_inputs_sql(baseline_version: str, window: AnomalyWindow | None) ->
 
 
 def detection_inputs(
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     *,
-    baseline_log: "duckdb.DuckDBPyRelation",
-    narratives: "duckdb.DuckDBPyRelation",
-    narrative_targets: "duckdb.DuckDBPyRelation",
+    baseline_log: duckdb.DuckDBPyRelation,
+    narratives: duckdb.DuckDBPyRelation,
+    narrative_targets: duckdb.DuckDBPyRelation,
     baseline_version: str,
     window: AnomalyWindow | None,
-) -> "duckdb.DuckDBPyRelation":
+) -> duckdb.DuckDBPyRelation:
     """The candidate detections, checked: every window day has a baseline row, else a clear error."""
     inputs = sql_over(
         con,
@@ -202,11 +202,11 @@ def predict_batch(inputs: pa.Table) -> pa.Table:
 
 
 def score_detections(
-    con: "duckdb.DuckDBPyConnection",
+    con: duckdb.DuckDBPyConnection,
     *,
-    baseline_log: "duckdb.DuckDBPyRelation",
-    narratives: "duckdb.DuckDBPyRelation",
-    narrative_targets: "duckdb.DuckDBPyRelation",
+    baseline_log: duckdb.DuckDBPyRelation,
+    narratives: duckdb.DuckDBPyRelation,
+    narrative_targets: duckdb.DuckDBPyRelation,
     card: ModelCard,
     baseline_version: str,
     window: AnomalyWindow | None,

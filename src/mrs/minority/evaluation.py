@@ -94,7 +94,7 @@ class EventFigures:
     def narrative_recall(self) -> float:
         return self.narratives_found / self.narratives if self.narratives else 0.0
 
-    def __add__(self, other: "EventFigures") -> "EventFigures":
+    def __add__(self, other: EventFigures) -> EventFigures:
         return EventFigures(*(a + b for a, b in zip(self.astuple(), other.astuple())))
 
     def astuple(self) -> tuple[int, ...]:

@@ -6,7 +6,8 @@ joins and windows in SQL, so only what a stage scores ever reaches Python.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from mrs.logs import quote
 
@@ -15,10 +16,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def sql_over(
-    con: "duckdb.DuckDBPyConnection",
-    relations: Mapping[str, "duckdb.DuckDBPyRelation"],
+    con: duckdb.DuckDBPyConnection,
+    relations: Mapping[str, duckdb.DuckDBPyRelation],
     sql: str,
-) -> "duckdb.DuckDBPyRelation":
+) -> duckdb.DuckDBPyRelation:
     """A lazy relation for ``sql``, in which each relation is readable under its name."""
     ctes = ",\n".join(f"{quote(name)} as (\n{rel.sql_query()}\n)" for name, rel in relations.items())
     return con.sql(f"with {ctes}\nselect * from (\n{sql}\n) as mrs_result")

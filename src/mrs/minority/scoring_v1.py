@@ -35,8 +35,6 @@ from mrs.minority.shapes import SHAPE_FEATURES, incidents, shape_features
 from mrs.minority.training import model_from_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    import duckdb
-
     from mrs.lifecycle.governance import ActiveVersion
 
 
@@ -44,7 +42,7 @@ FOUND_ON: tuple[str, ...] = ("pair",) + SLICES
 """detection_log.found_on by candidate source (mrs.minority.scan.candidates): 0 the pair, 1 + i slice i."""
 
 
-def load_active_model(active: "ActiveVersion") -> object:
+def load_active_model(active: ActiveVersion) -> object:
     """The fitted model of a trained active version, from its registered artefact."""
     from mrs.lifecycle.artifacts import read_verified_model
 
@@ -108,7 +106,7 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
     start, end = ev["start"].to_numpy(np.int64), ev["end"].to_numpy(np.int64)
     sign = ev["sign"].to_numpy(np.int64)
     y, mu = np.nan_to_num(cube.actual), np.nan_to_num(cube.expected)
-    daily_a, daily_e, daily_ids, dates, peak_date, peak_ratio, sd, n_hist = [], [], [], [], [], [], [], []
+    daily_a, daily_e, daily_ids, peak_date, peak_ratio, sd, n_hist = [], [], [], [], [], [], []
     for p, a, b in zip(pair, start, end):  # one event = one short window: at most a few hundred per build
         ya, ea = y[p, a : b + 1], mu[p, a : b + 1]
         daily_a.append(ya.astype(np.int64).tolist())
@@ -169,7 +167,7 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
 
 
 def score_detections_v1(
-    con, *, active: "ActiveVersion", scored_periods, baseline_version: str, log_relation: str | None
+    con, *, active: ActiveVersion, scored_periods, baseline_version: str, log_relation: str | None
 ) -> pa.Table:
     """The ``detection_log`` step of a trained anomaly_classifier over ``int_minority__scored_periods``."""
     classifier = load_active_model(active)
@@ -221,7 +219,7 @@ def _describe_inputs(detections, scored_periods):
     return cube, rows, events, store_table, sku_table
 
 
-def score_clusters_v1(con, *, active: "ActiveVersion", detections, scored_periods, log_relation: str | None) -> pa.Table:
+def score_clusters_v1(con, *, active: ActiveVersion, detections, scored_periods, log_relation: str | None) -> pa.Table:
     """The ``cluster_log`` step of a trained cluster_model over ``int_minority__current_detections``."""
     model = load_active_model(active)
     cube, rows, events, _, _ = _describe_inputs(detections, scored_periods)
@@ -267,7 +265,7 @@ def score_clusters_v1(con, *, active: "ActiveVersion", detections, scored_period
 
 
 def score_attributions_v1(
-    con, *, active: "ActiveVersion", detections, scored_periods, campaigns, context_events, log_relation: str | None
+    con, *, active: ActiveVersion, detections, scored_periods, campaigns, context_events, log_relation: str | None
 ) -> pa.Table:
     """The ``attribution_log`` step of a trained attribution_model over ``int_minority__current_detections``."""
     model = load_active_model(active)

@@ -19,7 +19,7 @@ class Segments:
     starts: np.ndarray
 
     @classmethod
-    def of(cls, column: pa.ChunkedArray | pa.Array) -> "Segments":
+    def of(cls, column: pa.ChunkedArray | pa.Array) -> Segments:
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         if column.null_count:

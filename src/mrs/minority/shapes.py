@@ -143,7 +143,7 @@ class ClusterModel:
     names: list[str]
 
     @classmethod
-    def fit(cls, features: pd.DataFrame, config: ClusterConfig) -> "ClusterModel":
+    def fit(cls, features: pd.DataFrame, config: ClusterConfig) -> ClusterModel:
         from sklearn.cluster import HDBSCAN
 
         x = features[list(SHAPE_FEATURES)].to_numpy(np.float64)

@@ -20,7 +20,7 @@ import hashlib
 import io
 import pickle
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -31,7 +31,7 @@ from mrs.minority.classifier import AnomalyClassifier, ClassifierConfig, candida
 from mrs.minority.evaluation import EventFigures, event_figures, match_targets, target_index, zscore_peer_events
 from mrs.minority.pipeline import describe, detect
 from mrs.minority.scan import build_cube, candidates, scan
-from mrs.minority.shapes import ClusterConfig, ClusterModel, shape_features
+from mrs.minority.shapes import ClusterConfig, ClusterModel
 from mrs.minority.worlds import LabelledWorld, labelled_world
 
 

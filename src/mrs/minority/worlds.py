@@ -11,6 +11,7 @@ zero-filled daily units, so a world is built in seconds without a dbt build.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -128,7 +129,7 @@ def target_windows(world: LabelledWorld) -> pa.Table:
         con.close()
 
 
-def cached_loader(directory: "str | None"):
+def cached_loader(directory: str | None):
     """``spec -> LabelledWorld``, simulating each world once into ``directory`` (None: no cache)."""
     import pickle
     from pathlib import Path

@@ -64,7 +64,7 @@ def sql_literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def batch_relation(relation: "duckdb.DuckDBPyRelation", batch_column: str, batch_value: str) -> "duckdb.DuckDBPyRelation":
+def batch_relation(relation: duckdb.DuckDBPyRelation, batch_column: str, batch_value: str) -> duckdb.DuckDBPyRelation:
     """The rows of one batch of a log (``batch_column = batch_value``), as a lazy relation filtered
     in the warehouse (nothing is read until it is validated)."""
     return relation.query("mrs_log", f"select * from mrs_log where {batch_column} = {sql_literal(batch_value)}")

@@ -42,7 +42,7 @@ EMPTY_RANGE_DAY = date(1970, 1, 1)
 has no price history): GE needs a bound, an empty batch passes it, and real data outside fails."""
 
 
-def date_range(relation: "duckdb.DuckDBPyRelation", column: str) -> tuple[str | None, str | None]:
+def date_range(relation: duckdb.DuckDBPyRelation, column: str) -> tuple[str | None, str | None]:
     """The first and last value of a date column, as parameter timestamps (see EMPTY_RANGE_DAY)."""
     low, high = relation.query("mrs_dates", f'select min("{column}"), max("{column}") from mrs_dates').fetchall()[0]
     if low is None and high is None:
@@ -52,11 +52,11 @@ def date_range(relation: "duckdb.DuckDBPyRelation", column: str) -> tuple[str | 
 
 def expectation_parameters(
     *,
-    prices: "duckdb.DuckDBPyRelation | None" = None,
-    sales: "duckdb.DuckDBPyRelation | None" = None,
-    products: "duckdb.DuckDBPyRelation | None" = None,
-    narratives: "duckdb.DuckDBPyRelation | None" = None,
-    registry: "duckdb.DuckDBPyRelation | None" = None,
+    prices: duckdb.DuckDBPyRelation | None = None,
+    sales: duckdb.DuckDBPyRelation | None = None,
+    products: duckdb.DuckDBPyRelation | None = None,
+    narratives: duckdb.DuckDBPyRelation | None = None,
+    registry: duckdb.DuckDBPyRelation | None = None,
 ) -> dict[str, Any]:
     """Every parameter of :data:`PARAMETERS` that the given relations can provide."""
     parameters: dict[str, Any] = dict(version_parameters(registry))

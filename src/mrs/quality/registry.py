@@ -7,7 +7,8 @@ does, the validation steps pass its relation and the versions come from there.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from mrs.versions import BUILTIN_CARDS, MODEL_NAMES
 
@@ -24,7 +25,7 @@ def parameter_name(model_name: str) -> str:
 
 
 def registered_versions(
-    registry: "duckdb.DuckDBPyRelation | None" = None,
+    registry: duckdb.DuckDBPyRelation | None = None,
     model_names: Iterable[str] = MODEL_NAMES,
 ) -> dict[str, list[str]]:
     """The registered versions of every model, by model name.
@@ -46,7 +47,7 @@ def registered_versions(
 
 
 def version_parameters(
-    registry: "duckdb.DuckDBPyRelation | None" = None,
+    registry: duckdb.DuckDBPyRelation | None = None,
     model_names: Iterable[str] = MODEL_NAMES,
 ) -> dict[str, list[str]]:
     """``registered_versions_<model>`` → versions, for every model (the suites' parameters)."""

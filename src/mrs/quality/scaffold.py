@@ -26,7 +26,6 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from pathlib import Path
 
 import mrs
 from mrs.logs import LogSpec

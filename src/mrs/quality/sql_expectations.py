@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -256,7 +257,7 @@ def _map_result(
 class SqlSuiteRunner:
     """Runs one suite's expectations over one batch relation, returning GE's JSON result shape."""
 
-    def __init__(self, relation: "duckdb.DuckDBPyRelation", parameters: Mapping[str, Any]) -> None:
+    def __init__(self, relation: duckdb.DuckDBPyRelation, parameters: Mapping[str, Any]) -> None:
         self.relation = relation
         self.parameters = parameters
         self.shape = BatchShape(relation.limit(0).to_arrow_table().schema)

@@ -17,9 +17,10 @@ smaller one is pulled into pandas and run by Great Expectations (with its Data D
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -51,13 +52,13 @@ class PlannedBatch:
     only when its turn comes, or validated where they are (large batches, as SQL)."""
 
     batch: Batch
-    relation: "duckdb.DuckDBPyRelation"
+    relation: duckdb.DuckDBPyRelation
 
     def load(self) -> pa.Table:
         return self.relation.to_arrow_table()
 
 
-def new_batches(log: "duckdb.DuckDBPyRelation", suite_name: str, validations: str | None) -> list[tuple[str, int]]:
+def new_batches(log: duckdb.DuckDBPyRelation, suite_name: str, validations: str | None) -> list[tuple[str, int]]:
     """The ``(run_id, rows)`` of a log's batches that have no validation by this suite yet.
 
     Only the ``run_id`` column is read (the one pass over the log's history; the rows themselves
@@ -75,7 +76,7 @@ def new_batches(log: "duckdb.DuckDBPyRelation", suite_name: str, validations: st
     ).fetchall()
 
 
-def never_validated(suite_name: str, validations: str | None, via: "duckdb.DuckDBPyRelation") -> bool:
+def never_validated(suite_name: str, validations: str | None, via: duckdb.DuckDBPyRelation) -> bool:
     """Whether the suite has no validation at all yet (always true on the step's first build);
     ``via`` is any relation of the session, the query runs on its connection."""
     if not validations:
@@ -85,9 +86,7 @@ def never_validated(suite_name: str, validations: str | None, via: "duckdb.DuckD
     ).fetchall()
 
 
-def plan_log_batches(
-    logs: Mapping[str, "duckdb.DuckDBPyRelation"], validations: str | None, run: RunContext
-) -> list[PlannedBatch]:
+def plan_log_batches(logs: Mapping[str, duckdb.DuckDBPyRelation], validations: str | None, run: RunContext) -> list[PlannedBatch]:
     """Every new batch of every log; a log that is still empty and was never validated gets one
     empty batch (named after this build), so its columns and types are checked from the start."""
     planned = []
@@ -105,7 +104,7 @@ def plan_log_batches(
     return planned
 
 
-def content_fingerprint(relation: "duckdb.DuckDBPyRelation") -> tuple[int, str]:
+def content_fingerprint(relation: duckdb.DuckDBPyRelation) -> tuple[int, str]:
     """``(rows, fingerprint)`` of a relation's content: its row count and the exact sum of its rows'
     hashes, so the same rows in any order give the same fingerprint (one scan, in the warehouse)."""
     columns = ", ".join('"' + c.replace('"', '""') + '"' for c in relation.columns)
@@ -115,7 +114,7 @@ def content_fingerprint(relation: "duckdb.DuckDBPyRelation") -> tuple[int, str]:
     return int(rows), f"rows={rows};hashsum={total}"
 
 
-def last_passed_fingerprints(validations: str | None, via: "duckdb.DuckDBPyRelation") -> dict[str, str]:
+def last_passed_fingerprints(validations: str | None, via: duckdb.DuckDBPyRelation) -> dict[str, str]:
     """Suite → the content fingerprint of its latest validation, if that validation passed."""
     if not validations:
         return {}
@@ -127,7 +126,7 @@ def last_passed_fingerprints(validations: str | None, via: "duckdb.DuckDBPyRelat
     return {suite: fingerprint for suite, fingerprint, success in rows if success and fingerprint}
 
 
-def plan_marts(marts: Mapping[str, "duckdb.DuckDBPyRelation"], validations: str | None, run: RunContext) -> list[PlannedBatch]:
+def plan_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], validations: str | None, run: RunContext) -> list[PlannedBatch]:
     """A mart is validated whole, as the batch this build published - unless its content is the
     same as at its latest validation and that one passed: a build that changed nothing in a mart
     does not validate it again (cost follows changes, not the mart's size)."""
@@ -142,7 +141,7 @@ def plan_marts(marts: Mapping[str, "duckdb.DuckDBPyRelation"], validations: str 
     return planned
 
 
-def append_results(session: "duckdb.DuckDBPyConnection", results_log: str, table: pa.Table) -> None:
+def append_results(session: duckdb.DuckDBPyConnection, results_log: str, table: pa.Table) -> None:
     """Append result rows to ``expectation_results_log`` (by column name)."""
     if table.num_rows == 0:
         return
@@ -230,7 +229,7 @@ def run_planned(
 
 
 def record(
-    session: "duckdb.DuckDBPyConnection",
+    session: duckdb.DuckDBPyConnection,
     plan: Callable[[RunContext], Sequence[PlannedBatch]],
     *,
     validations: str | None,
@@ -262,9 +261,9 @@ def record(
 
 
 def validate_log_batches(
-    session: "duckdb.DuckDBPyConnection",
+    session: duckdb.DuckDBPyConnection,
     *,
-    logs: Mapping[str, "duckdb.DuckDBPyRelation"],
+    logs: Mapping[str, duckdb.DuckDBPyRelation],
     validations: str | None,
     results_log: str,
     parameters: Mapping[str, Any],
@@ -285,9 +284,9 @@ def validate_log_batches(
 
 
 def validate_marts(
-    session: "duckdb.DuckDBPyConnection",
+    session: duckdb.DuckDBPyConnection,
     *,
-    marts: Mapping[str, "duckdb.DuckDBPyRelation"],
+    marts: Mapping[str, duckdb.DuckDBPyRelation],
     validations: str | None,
     results_log: str,
     parameters: Mapping[str, Any],

@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -233,7 +234,7 @@ def write_report(data: ReportData, out_dir: Path, *, links: ReportLinks, source:
     """Write every page under ``out_dir``; return what was written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ReportResult(out_dir=out_dir, index=out_dir / "index.html")
-    for folder, pages in (("minority_reports", result.minority_report_pages), ("products", result.product_pages)):
+    for folder in ("minority_reports", "products"):
         (out_dir / folder).mkdir(exist_ok=True)
         for stale in (out_dir / folder).glob("*.html"):  # pages of reports no longer in the marts
             stale.unlink()

@@ -6,9 +6,9 @@ carried along and shown as it is, so the report keeps working when a mart or log
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import duckdb
 import pandas as pd

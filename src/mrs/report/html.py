@@ -3,7 +3,8 @@ inline, so every page opens offline from the file system with no request to anyw
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import jinja2
 

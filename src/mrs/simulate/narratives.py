@@ -470,7 +470,6 @@ class _Builder:
         disc = round(float(rng.uniform(0.15, 0.35)), 2) if template.cause_type == "campaign" else 0.0
 
         s0, k0 = pairs[0]
-        store_idx = sorted({s for s, _ in pairs})
         sku_idx = sorted({k for _, k in pairs})
         start_day, end_day = cal.date_at(start), cal.date_at(end)
         days_word = {1: "one-day", 2: "two-day", 3: "three-day"}.get(end - start + 1, f"{end - start + 1}-day")
