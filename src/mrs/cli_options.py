@@ -125,7 +125,7 @@ def error_document(exc: BaseException) -> dict[str, Any]:
 class JsonErrorsGroup(click.Group):
     """A group whose commands, under ``--json``, print errors as JSON on stdout and exit non-zero."""
 
-    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         if JSON_FLAG not in argv or kwargs.get("standalone_mode") is False:
             return super().main(argv, *rest, **kwargs)

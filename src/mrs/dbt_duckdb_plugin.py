@@ -20,7 +20,7 @@ def _invocation_id() -> str | None:
         return None
 
 
-class Plugin(BasePlugin):  # type: ignore[misc,valid-type]
+class Plugin(BasePlugin):
     """dbt-duckdb plugin: check the warehouse can be written before dbt-duckdb first connects.
 
     dbt-duckdb reopens the file whenever its last cursor closes; only the first open of each dbt
