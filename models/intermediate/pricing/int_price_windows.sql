@@ -94,7 +94,7 @@ without_history as (
 
     select
         products.product_id,
-        (select max(observed_on) from daily_prices) as as_of_date,
+        (select max(daily_prices.observed_on) from daily_prices) as as_of_date,
         cast(null as {{ dbt.type_float() }}) as latest_price,
         0 as latest_retailer_count,
         0 as history_depth,
@@ -108,7 +108,7 @@ without_history as (
         cast(null as {{ dbt.type_float() }}) as mean_prev_7d,
         0 as points_prev_7d
     from products
-    where products.product_id not in (select product_id from daily_prices)
+    where products.product_id not in (select daily_prices.product_id from daily_prices)
 
 ),
 

@@ -11,7 +11,7 @@ detection_rows as (
     select
         *,
         row_number() over (
-            partition by anomaly_id, model_version, baseline_model_version order by scored_at desc, log_id
+            partition by anomaly_id, model_version, baseline_model_version order by scored_at desc, log_id asc
         ) as recency,
         min(scored_at) over (partition by anomaly_id, model_version, baseline_model_version) as first_reviewed_at
     from {{ validated_log('detection_log', alias='detection_log') }}
@@ -45,7 +45,7 @@ final as (
         first_reviewed_at,
         scored_at as last_reviewed_at,
         model_version = '{{ versions["anomaly_classifier"] }}'
-            and baseline_model_version = '{{ versions["baseline"] }}' as is_active_review
+        and baseline_model_version = '{{ versions["baseline"] }}' as is_active_review
     from reviews
 
 )

@@ -66,7 +66,7 @@ evaluation_rows as (
         model_version,
         evaluation_id,
         row_number() over (
-            partition by model_name, model_version order by as_of_date desc, scored_at desc, evaluation_id
+            partition by model_name, model_version order by as_of_date desc, scored_at desc, evaluation_id asc
         ) as recency
     from {{ validated_log('model_monitoring_log', alias='model_monitoring_log') }}
 
@@ -104,7 +104,8 @@ answered_events as (
 
     select distinct answered.event_id
     from registry
-    cross join unnest(registry.retrain_event_ids) as answered(event_id)
+    -- a column alias list, not a function call:
+    cross join unnest(registry.retrain_event_ids) as answered(event_id)  -- noqa: LT01
 
 ),
 

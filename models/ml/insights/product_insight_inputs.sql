@@ -18,6 +18,8 @@ features as (
 
 final as (
 
+    -- the Jinja loop's whitespace control, not the SQL, sets this layout:
+    -- noqa: disable=LT02
     select
         {%- for column in columns %}
         {% if column.is_float() -%}
@@ -26,6 +28,7 @@ final as (
         {{ adapter.quote(column.name) }}
         {%- endif %}{{ "," if not loop.last }}
         {%- endfor %}
+    -- noqa: enable=LT02
     from features
 
 )

@@ -1,4 +1,6 @@
 -- coastco sends numeric store numbers, EAN barcodes, YYYYMMDD dates and revenue in cents.
+-- Its columns keep the feed's own upper-case names:
+-- noqa: disable=CP02
 with
 
 source as (
