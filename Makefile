@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build test install simulate docs clean
+.PHONY: build test lint install simulate docs clean
 
 # The lock check first: a reader holding the warehouse file fails the build in a second, with what to do.
 build: $(STAMP)
@@ -16,6 +16,18 @@ build: $(STAMP)
 TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+
+# Every linter runs, and any violation fails: ruff (lint and format), mypy over src/mrs, sqlfluff over the
+# dbt SQL of models and singular tests (dbt templater: it compiles the project, and skips macro files).
+# Configured in pyproject.toml and .sqlfluff; the pre-commit hooks (.pre-commit-config.yaml) run the same.
+SQL_PATHS := models tests/dbt
+lint: $(STAMP)
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy || status=1; \
+	$(BIN)/sqlfluff lint $(SQL_PATHS) || status=1; \
+	exit $$status
 
 install: $(STAMP)
 

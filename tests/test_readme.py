@@ -112,7 +112,10 @@ def _serve_briefly(command: str, project: Path, env: dict[str, str]) -> None:
 @pytest.mark.integration
 def test_every_readme_command_is_run_by_a_test(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    for name in ("Makefile", "pyproject.toml", "requirements.lock", "README.md", "benchmarks", "src", ".ci", "examples", "docs"):
+    for name in (
+        *("Makefile", "pyproject.toml", "requirements.lock", "README.md", "benchmarks", "src", ".ci", "examples", "docs"),
+        *(".sqlfluff", ".sqlfluffignore", ".pre-commit-config.yaml"),  # `make lint`'s configuration
+    ):
         src = PROJECT_ROOT / name
         if src.is_dir():
             (project / name).symlink_to(src, target_is_directory=True)
