@@ -140,7 +140,10 @@ def test_a_trained_baseline_runs_only_after_approval_and_rolls_back_without_resc
         "select model_version from ml.model_activation_log where model_name = 'baseline' order by activated_at"
     )
     assert [v for (v,) in history] == ["0", "1", "0"]  # the refused build recorded nothing
-    assert rows(project_copy, f"select * from {REGISTRY} where not (model_name = 'baseline' and model_version = '1')") == registry_before
+    assert (
+        rows(project_copy, f"select * from {REGISTRY} where not (model_name = 'baseline' and model_version = '1')")
+        == registry_before
+    )
     assert project_copy.query(
         "select approval_status, is_active, holdout_mase < 1 from marts.model_versions where model_name = 'baseline' and model_version = '1'"
     ) == [("approved", False, True)]
