@@ -108,4 +108,3 @@ def project_copy(tmp_path: Path, request: pytest.FixtureRequest) -> Warehouse:
         if built.published_dir.exists():
             shutil.copytree(built.published_dir, warehouse.published_dir)
     return warehouse
-
