@@ -34,20 +34,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mrs.simulate.config import SimulationConfig
-from mrs.simulate.narratives import build_scenario
-from mrs.simulate.sales import iter_sales_chunks
-from mrs.simulate.world import build_world
+from mrs.simulate.next_day import FEED_DATE_COLUMNS as FEEDS
+from mrs.simulate.next_day import next_day_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LOWER_BOUND_SQL = Path(__file__).with_name("lower_bound.sql")
-FEEDS = {"sales_northmart": "date", "sales_coastco": "TXN_DATE"}
-"""The retailer feeds a new sales day is appended to, and each one's date column."""
 
 SCORING_DAYS = 35
 """``vars.baseline_scoring_days``: the days the lower bound's baseline scores, as the pipeline's."""
@@ -61,30 +56,12 @@ def world_config(stores: int, skus: int, days: int, seed: int) -> SimulationConf
     return SimulationConfig(seed=seed, n_stores=stores, n_skus=skus).with_days(days)
 
 
-def new_day_rows(config: SimulationConfig) -> tuple[str, dict[str, pa.Table]]:
-    """The feeds' rows of the day after ``config.end_date``: the same world (seed, stores, SKUs,
-    first day) simulated one day longer, of which only the new day's rows are kept. Returns the
-    new day (ISO) and, per feed, its rows in the feed's own shape."""
-    longer = SimulationConfig(
-        seed=config.seed, n_stores=config.n_stores, n_skus=config.n_skus, n_products=config.n_products,
-        start_date=config.start_date, end_date=config.end_date + timedelta(days=1),
-        window_start=config.window_start, window_end=config.window_end, chunk_stores=config.chunk_stores,
-    )
-    new_day = longer.end_date
-    world = build_world(longer)
-    scenario = build_scenario(world)
-    keep = {"sales_northmart": [], "sales_coastco": []}
-    for chunk in iter_sales_chunks(world, scenario):
-        keep["sales_northmart"].append(chunk.northmart.filter(pc.equal(chunk.northmart["date"], pa.scalar(new_day, pa.date32()))))
-        keep["sales_coastco"].append(chunk.coastco.filter(pc.equal(chunk.coastco["TXN_DATE"], new_day.strftime("%Y%m%d"))))
-    return new_day.isoformat(), {name: pa.concat_tables(tables) for name, tables in keep.items()}
-
-
 def append_new_day(world_dir: Path, config: SimulationConfig) -> tuple[str, dict[str, int]]:
     """Append the next sales day to the world's two feed files (streamed: the old rows are copied
     row group by row group, the new day's rows written last, the file replaced atomically).
     Returns the new day and the rows appended per feed."""
-    new_day, rows = new_day_rows(config)
+    day, rows = next_day_rows(config)
+    new_day = day.isoformat()
     for name, table in rows.items():
         path = world_dir / f"{name}.parquet"
         tmp = path.with_name(path.name + ".tmp")
@@ -154,7 +131,9 @@ def run_step(label: str, cmd: list[str], env: dict[str, str], cwd: Path = ROOT, 
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     step = Step(label, seconds, max(peak[0], usage.ru_maxrss * 1024), output, proc.returncode)
-    print(f"{label:<34} {seconds:8.1f} s   peak RSS {step.peak_rss_bytes / 2**30:6.2f} GiB{step.note}", flush=True)
+    # the machine's load over the last minute and five minutes: other work inflates every time
+    load = "/".join(f"{v:.1f}" for v in os.getloadavg()[:2])
+    print(f"{label:<34} {seconds:8.1f} s   peak RSS {step.peak_rss_bytes / 2**30:6.2f} GiB   load {load}{step.note}", flush=True)
     if proc.returncode != 0:
         failures = [line.strip() for line in output.splitlines() if "Failure in" in line or "Great Expectations: suite" in line]
         if check or not failures:

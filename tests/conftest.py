@@ -16,14 +16,15 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT = str(Path(sys.executable).parent / "dbt")
-PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "expectations", "tests/dbt")
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "expectations", "tests/dbt", "trained_models")
 
 
 #: the modules that run the most dbt builds, started first: `make test` hands whole modules to its
 #: parallel workers in collection order, and a long module left for last would run alone at the end
 LONGEST_MODULES = (
-    "test_readme.py", "test_bad_input_corpus.py", "test_lifecycle_dbt.py", "test_own_data_dbt.py",
-    "test_benchmark.py", "test_bad_input_quarantine.py", "test_bi_interfaces_dbt.py", "test_kill_recover.py",
+    "test_readme.py", "test_bad_input_corpus.py", "test_minority_v1_dbt.py", "test_incremental_features_dbt.py",
+    "test_lifecycle_dbt.py", "test_own_data_dbt.py", "test_benchmark.py", "test_bad_input_quarantine.py",
+    "test_bi_interfaces_dbt.py", "test_kill_recover.py",
 )
 
 

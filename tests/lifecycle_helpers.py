@@ -48,8 +48,8 @@ select
     median(units_sold) over w7 as rolling_median_7d,
     avg(units_sold) over w28 as rolling_mean_28d,
     median(units_sold) over w28 as rolling_median_28d,
-    lag(units_sold, 7) over s as lag_7d,
-    lag(units_sold, 14) over s as lag_14d,
+    lag(units_sold, {season}) over s as lag_7d,
+    lag(units_sold, {two_seasons}) over s as lag_14d,
     regr_slope(units_sold, date_diff('day', date '2000-01-01', sales_date)) over w28 as trend_coef_28d,
     0 as active_campaigns, 0.0 as campaign_discount_pct, false as is_holiday, false as has_weather_event,
     false as has_local_event, false as has_supply_disruption, 0.0 as max_event_severity
@@ -60,9 +60,29 @@ window s as (partition by store_id, sku_id order by sales_date),
 """
 
 
-def build_warehouse(path: Path, sales: pa.Table | None = None) -> Path:
-    """A DuckDB file with ``intermediate.int_sales_features`` over ``sales`` (default: synthetic_sales())."""
+def build_warehouse(path: Path, sales: pa.Table | None = None, season: int = 7) -> Path:
+    """A DuckDB file with ``intermediate.int_sales_features`` over ``sales`` (default: synthetic_sales());
+    ``season`` is the season in periods (7 at daily grain, 52 at weekly grain) of the lags."""
     with duckdb.connect(str(path)) as con:
         con.register("sales", sales if sales is not None else synthetic_sales())
-        con.execute(FEATURES_SQL)
+        con.execute(FEATURES_SQL.format(season=season, two_seasons=2 * season))
     return path
+
+
+def synthetic_weekly_sales(weeks: int = 130, stores: int = 4, skus: int = 4, seed: int = 11) -> pa.Table:
+    """Weekly units per store × SKU (one row per 7 days from START): level × a yearly wave,
+    Poisson noise."""
+    rng = np.random.default_rng(seed)
+    dates = [START + timedelta(days=7 * i) for i in range(weeks)]
+    season = 1 + 0.3 * np.sin(2 * np.pi * np.arange(weeks) / 52)
+    rows = {"store_id": [], "sku_id": [], "sales_date": [], "units_sold": [], "store_type": [], "category": []}
+    for s in range(stores):
+        for k in range(skus):
+            level = rng.uniform(30, 150)
+            rows["store_id"] += [f"ST{s:03d}"] * weeks
+            rows["sku_id"] += [f"SKU-{k:04d}"] * weeks
+            rows["sales_date"] += dates
+            rows["units_sold"] += rng.poisson(level * season).tolist()
+            rows["store_type"] += [("hypermarket", "supermarket", "convenience")[s % 3]] * weeks
+            rows["category"] += [("snacks", "dairy")[k % 2]] * weeks
+    return pa.table(rows)

@@ -3,6 +3,7 @@ to do, and the dbt interfaces (contracts, access, group, exposures) in the manif
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -145,3 +146,54 @@ def test_a_build_started_while_a_reader_holds_the_warehouse_fails_within_seconds
     assert "close the program that holds it" in result.stdout and f"PID {reader.pid}" in result.stdout
     assert " START " not in result.stdout  # nothing ran
     assert seconds < 90  # parsing the project is most of it (see the README for the measured figure)
+
+
+def test_source_freshness_on_the_demo_world_reports_its_latest_days_and_warns_without_failing(
+    built_warehouse: Warehouse,
+) -> None:
+    result = built_warehouse.dbt("source", "freshness", check=False)
+    assert result.returncode == 0, result.stdout[-4000:]  # a world dated 2025 is stale: warnings, never a failure
+    freshness = json.loads((built_warehouse.path.parent / "target" / "sources.json").read_text())
+    found = {r["unique_id"].split(".", 2)[2]: r for r in freshness["results"]}
+    assert set(found) == {"canonical.sales", "northmart.sales_northmart", "coastco.sales_coastco", "price_tracker.prices", "price_tracker.alerts"}
+    latest = {
+        "northmart.sales_northmart": built_warehouse.scalar("select max(date) from raw.sales_northmart"),
+        "coastco.sales_coastco": built_warehouse.scalar("select max(strptime(TXN_DATE, '%Y%m%d'))::date from raw.sales_coastco"),
+        "price_tracker.prices": built_warehouse.scalar("select max(observed_on) from raw.prices"),
+        "price_tracker.alerts": built_warehouse.scalar("select max(alerted_at) from raw.alerts"),
+    }
+    for name, day in latest.items():  # each table's own latest day, read where vars.raw_tables points
+        assert found[name]["max_loaded_at"].startswith(str(day).replace(" ", "T")), (name, found[name]["max_loaded_at"], day)
+    # the demo has no canonical sales table: nothing loaded, reported as stale
+    assert found["canonical.sales"]["max_loaded_at"].startswith("0001-01-01")
+    assert {r["status"] for r in found.values()} == {"warn"}
+    assert {json.dumps(r["criteria"], sort_keys=True) for r in found.values()} == {
+        json.dumps({"warn_after": {"count": 2, "period": "day"}, "error_after": {"count": None, "period": "day"}, "filter": None}, sort_keys=True)
+    }
+
+
+def test_every_seed_and_source_column_is_described_in_yaml_with_its_data_type(
+    manifest: dict, built_warehouse: Warehouse
+) -> None:
+    seeds = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "seed"}
+    assert set(seeds) == {p.stem for p in (PROJECT_ROOT / "seeds").glob("*.csv")}
+    loaded = {
+        (table, column): data_type.lower()
+        for table, column, data_type in built_warehouse.query(
+            "select table_name, column_name, data_type from information_schema.columns where table_schema = 'raw'"
+        )
+    }
+    for name, seed in seeds.items():
+        header = next(csv.reader((PROJECT_ROOT / "seeds" / f"{name}.csv").open()))
+        assert seed["description"].strip() and "{{" not in seed["description"], name
+        assert list(seed["columns"]) == header, name  # every column, in the file's order
+        for column, spec in seed["columns"].items():
+            assert spec["description"].strip() and "{{" not in spec["description"], (name, column)
+            assert spec["data_type"] == loaded[(name, column)], (name, column)
+    for source in (n for n in manifest["sources"].values()):
+        assert source["description"].strip() and "{{" not in source["description"], source["unique_id"]
+        for column, spec in source["columns"].items():
+            assert spec["description"].strip() and "{{" not in spec["description"] and spec["data_type"], (source["unique_id"], column)
+    # one text for a demo seed's column and its source's column: the same doc block
+    assert seeds["sales_northmart"]["columns"]["units"]["description"] == manifest["sources"][
+        "source.mrs.northmart.sales_northmart"]["columns"]["units"]["description"]

@@ -25,7 +25,7 @@ from mrs.quality.results import (
     expectation_columns,
     expectation_label,
 )
-from mrs.quality.schemas import RESULTS_LOG_SCHEMA
+from mrs.quality.schemas import RESULTS_LOG_SCHEMA, VALIDATIONS_SCHEMA
 from mrs.quality.suites import load_suite
 from mrs.quality.validate import append_results, new_batches, validate_log_batches
 from mrs.versions import builtin_card
@@ -111,6 +111,14 @@ def validate(con: duckdb.DuckDBPyConnection, gx_project: Path, validations: str 
     )
 
 
+def validated_batches(con: duckdb.DuckDBPyConnection, *batch_run_ids: str) -> None:
+    """A validation step's table (step_validations) that has validated these batches of the log."""
+    con.register("validations_schema", VALIDATIONS_SCHEMA.empty_table())
+    con.execute("create table step_validations as select * from validations_schema")
+    for batch_run_id in batch_run_ids:
+        con.execute("insert into step_validations (batch_run_id, suite_name) values (?, ?)", [batch_run_id, SUITE])
+
+
 def test_a_corrupted_batch_fails_by_suite_and_expectation_and_a_good_batch_passes(gx_project: Path) -> None:
     con = warehouse(insight_batch("good-batch"), corrupted_batch("bad-batch"))
     summary = validate(con, gx_project, None, "build-1")
@@ -158,11 +166,21 @@ def test_a_validated_batch_is_not_validated_again(gx_project: Path) -> None:
 
 def test_nothing_new_appends_nothing(gx_project: Path) -> None:
     con = warehouse(insight_batch("only"))
-    con.execute(
-        "create table step_validations as select 'only' as batch_run_id, 'product_insights_log' as suite_name"
-    )
+    validated_batches(con, "only")
     assert validate(con, gx_project, "step_validations", "build-2").num_rows == 0
     assert con.sql("select count(*) from expectation_results_log").fetchall() == [(0,)]
+
+
+def test_a_validations_table_of_an_older_warehouse_gets_batch_fingerprint_in_place(gx_project: Path) -> None:
+    con = warehouse(insight_batch("old"), insight_batch("new"))
+    validated = validate(con, gx_project, None, "build-1")
+    older = validated.filter(pa.compute.equal(validated["batch_run_id"], "old")).drop_columns(["batch_fingerprint"])
+    con.register("older", older)  # the step's table as it was before batch_fingerprint, "new" not validated yet
+    con.execute("create table step_validations as select * from older")
+    summary = validate(con, gx_project, "step_validations", "build-2")
+    assert summary.column("batch_run_id").to_pylist() == ["new"]
+    assert con.table("step_validations").columns == VALIDATIONS_SCHEMA.names
+    assert con.sql("select batch_run_id, batch_fingerprint from step_validations").fetchall() == [("old", None)]
 
 
 def test_a_suite_that_cannot_run_is_recorded_as_a_failure_not_raised(gx_project: Path) -> None:
@@ -229,5 +247,5 @@ def test_an_empty_log_is_validated_once_for_its_columns_and_types(gx_project: Pa
     assert (row["batch_run_id"], row["batch_row_count"], row["success"]) == ("build-1", 0, True)
     assert row["evaluated_expectations"] > 0
 
-    con.execute("create table step_validations as select 'build-1' as batch_run_id, 'product_insights_log' as suite_name")
+    validated_batches(con, "build-1")
     assert validate(con, gx_project, "step_validations", "build-2").num_rows == 0

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DBT, PROJECT_ROOT, Warehouse
+from mrs.insights.factory import configured_version
 from mrs.versions import MODEL_NAMES
 
 pytestmark = pytest.mark.integration
@@ -68,7 +69,8 @@ def test_a_build_killed_after_its_last_model_records_no_activation(project_copy:
 
     project_copy.dbt("build")
     recorded = project_copy.query("select model_name, model_version, build_status, run_id from ml.model_activation_log")
-    assert sorted((m, v, s) for m, v, s, _ in recorded) == sorted((m, "0", "success") for m in MODEL_NAMES)
+    configured = {m: configured_version(m, project_copy.project_dir) for m in MODEL_NAMES}  # dbt_project.yml's versions
+    assert sorted((m, v, s) for m, v, s, _ in recorded) == sorted((m, configured[m], "success") for m in MODEL_NAMES)
     run_results = json.loads((project_copy.path.parent / "target" / "run_results.json").read_text())
     assert {r for *_, r in recorded} == {run_results["metadata"]["invocation_id"]}  # the finished build only
     assert project_copy.scalar("select sum(builds_active) from marts.model_versions") == 0  # counted from the next build on

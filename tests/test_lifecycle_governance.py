@@ -22,6 +22,7 @@ from mrs.lifecycle.governance import (
     require_active,
     resolve_active,
 )
+from mrs.lifecycle.artifacts import sha256_file
 from mrs.lifecycle.registry import builtin_entries, registry_batch
 from mrs.lifecycle.schemas import APPROVAL_LOG, REGISTRY_LOG
 from mrs.logs import RunContext
@@ -232,8 +233,13 @@ def test_an_approval_holds_for_its_artefact_only_not_for_another_of_the_same_ver
 def test_the_committed_approvals_of_built_in_versions_stay_valid() -> None:
     with COMMITTED_APPROVALS.open() as f:
         committed = list(csv.DictReader(f))
+    def digest(r: dict) -> str:  # a trained version's decision names its shipped artefact (trained_models/)
+        if (r["model_name"], r["model_version"]) in BUILTIN_CARDS:
+            return ""
+        return sha256_file(PROJECT_ROOT / "trained_models" / r["model_name"] / r["model_version"] / "manifest.json")
+
     records = [Approval.make(r["model_name"], r["model_version"], r["decision"], r["decided_by"], r["reason"],
-                             datetime.fromisoformat(r["decided_at"])) for r in committed]
+                             datetime.fromisoformat(r["decided_at"]), artifact_digest=digest(r)) for r in committed]
     assert [a.approval_id for a in records] == [r["approval_id"] for r in committed]
     for name in MODEL_NAMES:
         assert require_active(name, "0", registry(), approvals(*records)).model_version == "0"

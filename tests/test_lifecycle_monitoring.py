@@ -195,6 +195,53 @@ def test_the_var_overrides_defaults_and_unknown_keys_are_named() -> None:
         MonitoringConfig(drift_method="chi2")
 
 
+RATE_SPEC = MonitorSpec(
+    "anomaly_classifier",
+    as_of="select max(obs_date) from observations",
+    detection_rate=lambda v: "select obs_date, detections from observations",
+)
+
+
+def _detections(current_rate: float, reference_rate: float = 0.02, per_day: int = 40, seed: int = 3) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    days = [LAST - timedelta(days=i) for i in range(70)]
+    obs = np.repeat(np.array(days, dtype="datetime64[D]"), per_day)
+    current = obs > np.datetime64(LAST - timedelta(days=14))
+    return pa.table({"obs_date": pa.array(obs, pa.date32()),
+                     "detections": rng.poisson(np.where(current, current_rate, reference_rate))})
+
+
+def _rate_row(table: pa.Table, active: ActiveVersion) -> dict:
+    con = duckdb.connect()
+    con.register("observation_rows", table)
+    rows = evaluate_model(con, {"observations": con.table("observation_rows")}, active,
+                          {"baseline": "0", "anomaly_classifier": active.card.model_version}, CONFIG, RATE_SPEC)
+    return next(r for r in rows if r["signal"] == "detection_rate")
+
+
+def _trained_classifier(rate: float) -> ActiveVersion:
+    active = builtin_active("anomaly_classifier")
+    row = dict(active.registry_row) | {
+        "model_kind": "trained", "metrics": json.dumps({"detections_per_pair_day": rate, "scored_pair_days": 50_000}),
+    }
+    return ActiveVersion(replace(active.card, model_version="1"), "trained", "reg-1", "apr", row)
+
+
+def test_a_classifier_that_goes_blind_or_wild_against_its_training_rate_is_a_breach() -> None:
+    trained = _trained_classifier(0.02)
+    steady = _rate_row(_detections(0.02), trained)
+    assert steady["status"] == "ok" and steady["reference_source"] == "manifest" and steady["reference_value"] == 0.02
+    blind = _rate_row(_detections(0.0), trained)
+    assert blind["is_breach"] and blind["value"] == 0.0
+    wild = _rate_row(_detections(0.3), trained)
+    assert wild["is_breach"] and wild["value"] > 5
+
+
+def test_a_builtin_classifier_without_earlier_detections_has_no_rate_to_compare() -> None:
+    row = _rate_row(_detections(0.0, reference_rate=0.0), builtin_active("anomaly_classifier"))
+    assert row["status"] == "insufficient_data" and not row["is_breach"]
+
+
 def test_a_model_whose_every_signal_lacks_data_is_reported_unmonitored() -> None:
     from mrs.lifecycle.monitoring import unmonitored_models
 

@@ -17,8 +17,10 @@ from mrs.lifecycle.artifacts import (
     Manifest,
     artifacts_root,
     find_manifests,
+    locate_version,
     next_version,
     read_verified_model,
+    sha256_file,
     write_artifact,
 )
 from mrs.lifecycle.registry import builtin_entries, register_new_versions, registry_entries
@@ -26,6 +28,12 @@ from mrs.logs import RunContext
 from mrs.versions import BUILTIN_CARDS
 
 RUN = RunContext("run-1", datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture(autouse=True)
+def _outside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests see only their own artefacts, not the project's shipped trained_models/."""
+    monkeypatch.chdir(tmp_path)
 
 
 def manifest(version: str, **changes) -> Manifest:
@@ -115,3 +123,24 @@ def test_registration_appends_new_versions_only_and_never_changes_a_row(tmp_path
     second = register_new_versions(con, artifacts_root=tmp_path, log_relation="registry", run=RUN)
     assert second.column("model_version").to_pylist() == ["1"]
     assert second.schema == first.schema
+
+
+def test_the_projects_shipped_artefacts_are_registered_beside_the_root_and_number_the_next_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    (project / "trained_models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: p\n")
+    write_artifact(project / "trained_models", manifest("1"), "shipped\n")
+    monkeypatch.chdir(project)
+    root = tmp_path / "artifacts"
+    assert next_version(root, "baseline") == "2"
+    write_artifact(root, manifest("2"), "trained here\n")
+    trained = [(e.card.model_version, e.artifact_uri) for e in registry_entries(root) if e.kind == "trained"]
+    # a shipped version is named relative to the project (a copied project registers the same row)
+    assert trained == [("1", "trained_models/baseline/1"), ("2", str(root / "baseline" / "2"))]
+    assert read_verified_model("trained_models/baseline/1", sha256_file(project / "trained_models" / "baseline" / "1" / "model.txt")) == "shipped\n"
+    assert locate_version(root, "baseline", "1") == project / "trained_models" / "baseline" / "1"
+    write_artifact(root, manifest("1"), "the same version twice\n")
+    with pytest.raises(ArtifactError, match="a version lies in one place only"):
+        registry_entries(root)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -19,7 +20,7 @@ from mrs.lifecycle.learned_baseline import Rereview, RereviewError, score_learne
 from mrs.lifecycle.registry import manifest_entry
 from mrs.lifecycle.training import TrainingConfig, TrainingError, train_baseline
 from mrs.logs import RunContext
-from mrs.minority.config import AnomalyWindow, BaselineScoring
+from mrs.minority.config import AnomalyWindow, BaselineScoring, MinorityConfigError
 from mrs.minority.schemas import BASELINE_LOG
 
 RUN = RunContext("run-1", datetime(2026, 1, 1, tzinfo=UTC))
@@ -58,7 +59,7 @@ def test_the_split_is_by_time_with_the_hold_out_last(trained) -> None:
     assert date.fromisoformat(train["end"]) < date.fromisoformat(validation["start"])
     assert date.fromisoformat(validation["end"]) < date.fromisoformat(holdout["start"])
     assert holdout["end"] == LAST_DAY.isoformat() == m.data_end.isoformat() == m.trained_on.isoformat()
-    assert (date.fromisoformat(holdout["end"]) - date.fromisoformat(holdout["start"])).days + 1 == TrainingConfig.holdout_days
+    assert (date.fromisoformat(holdout["end"]) - date.fromisoformat(holdout["start"])).days + 1 == TrainingConfig.holdout_periods
     assert train["rows"] + validation["rows"] + holdout["rows"] == m.training_rows
 
 
@@ -191,12 +192,104 @@ def test_the_heuristic_baseline_re_reviews_the_same_extra_range(warehouse: Path)
     assert reviewed - normal == {older[0] + timedelta(days=i) for i in range(5)}
 
 
-def test_training_on_a_weekly_warehouse_fails_naming_the_grain(tmp_path: Path) -> None:
-    from lifecycle_helpers import synthetic_sales
-    from mrs.lifecycle.training import TrainingError, train_baseline
+# ---- weekly grain -------------------------------------------------------------------------------------
 
-    daily = synthetic_sales(days=7 * 40)
-    weekly = daily.filter(pc.equal(pc.day_of_week(daily.column("sales_date")), pc.day_of_week(daily.column("sales_date"))[0]))
-    path = build_warehouse(tmp_path / "weekly.duckdb", weekly)
-    with duckdb.connect(str(path), read_only=True) as con, pytest.raises(TrainingError, match="sales_grain"):
-        train_baseline(con, tmp_path / "art")
+
+@pytest.fixture(scope="module")
+def weekly(tmp_path_factory: pytest.TempPathFactory):
+    from lifecycle_helpers import synthetic_weekly_sales
+
+    root = tmp_path_factory.mktemp("weekly")
+    path = build_warehouse(root / "weekly.duckdb", synthetic_weekly_sales(), season=52)
+    with duckdb.connect(str(path), read_only=True) as con:
+        return path, train_baseline(con, root / "artifacts", progress=False, echo=lambda _: None)
+
+
+def test_a_weekly_warehouse_trains_with_the_split_and_mase_scale_in_weeks(weekly) -> None:
+    m = weekly[1].manifest
+    assert m.parameters["sales_grain"] == "week" and m.parameters["season_periods"] == 52
+    last = START + timedelta(days=7 * 129)
+    holdout, validation, train = (m.splits[k] for k in ("holdout", "validation", "train"))
+    assert holdout["end"] == last.isoformat()
+    # 14 weeks of hold-out and 14 of validation, each boundary on the weekly grid
+    assert date.fromisoformat(holdout["start"]) == last - timedelta(weeks=13)
+    assert date.fromisoformat(validation["start"]) == last - timedelta(weeks=27)
+    assert all((date.fromisoformat(b) - START).days % 7 == 0 for b in (holdout["start"], validation["start"], validation["end"], train["end"]))
+    assert holdout["rows"] == validation["rows"] == 14 * 16
+    # MASE against the units 52 weeks earlier, not 7 days
+    assert m.metrics["seasonal_period_days"] == 364
+    assert 0 < m.metrics["holdout_mase"] < 5 and m.metrics["seasonal_naive_in_sample_mae"] > 0
+    assert "week" in m.description
+
+
+def test_a_weekly_version_scores_weekly_periods_only_and_a_daily_one_is_refused(weekly, trained) -> None:
+    from mrs.minority.config import SalesGrain
+
+    path, result = weekly
+    scoring = BaselineScoring(None, scoring_periods=20, grain=SalesGrain("week"))
+    with duckdb.connect(str(path), read_only=True) as con:
+        features = con.table("intermediate.int_sales_features")
+        batch = score_learned_baseline(con, features, active=active_version(result), scoring=scoring, log_relation=None)
+        days = sorted(set(batch.column("sales_date").to_pylist()))
+        assert len(days) == 20 and all((d - START).days % 7 == 0 for d in days)
+        assert batch.num_rows == 20 * 16 and pc.min(batch.column("expected_units")).as_py() > 0
+        with pytest.raises(MinorityConfigError, match="trained at sales_grain 'day'.*vars.sales_grain is 'week'"):
+            score_learned_baseline(con, features, active=active_version(trained[0]), scoring=scoring, log_relation=None)
+
+
+def test_the_learned_features_mean_the_same_weekdays_at_either_grain(weekly, warehouse: Path) -> None:
+    from mrs.lifecycle.features import baseline_features_sql
+
+    sql = baseline_features_sql("intermediate.int_sales_features")
+    for path, step in ((warehouse, 7), (weekly[0], 1)):  # lag_14d: 14 days back = 14 daily rows, 2 weekly rows
+        with duckdb.connect(str(path), read_only=True) as con:
+            mismatches = con.sql(f"""
+                select count(*) from ({sql}) as b
+                join (select store_id, sku_id, sales_date, lag(units_sold, {2 * step}) over w as u14,
+                             lag(units_sold, {3 * step}) over w as u21
+                      from intermediate.int_sales_features
+                      window w as (partition by store_id, sku_id order by sales_date)) as l using (store_id, sku_id, sales_date)
+                where b.lag_14d is distinct from l.u14 or b.lag_21d is distinct from l.u21
+            """).fetchall()[0][0]
+        assert mismatches == 0
+
+
+def test_a_grain_that_is_neither_days_nor_weeks_is_refused(tmp_path: Path) -> None:
+    from lifecycle_helpers import synthetic_sales
+
+    daily = synthetic_sales(days=3 * 60)
+    dates = sorted(set(daily.column("sales_date").to_pylist()))[::3]
+    path = build_warehouse(tmp_path / "odd.duckdb", daily.filter(pc.is_in(daily.column("sales_date"), value_set=pa.array(dates))))
+    with duckdb.connect(str(path), read_only=True) as con, pytest.raises(TrainingError, match="3 days apart.*vars.sales_grain"):
+        train_baseline(con, tmp_path / "art", progress=False, echo=lambda _: None)
+
+
+def _version(kind: str) -> ActiveVersion:
+    from mrs.logs import ModelCard
+
+    card = ModelCard("baseline", "0" if kind != "trained" else "1", date(2025, 1, 1), "test", 1.0)
+    return ActiveVersion(card, kind, "reg", "apr", {})
+
+
+def test_a_weekly_baseline_warns_naming_the_settings_when_history_is_too_short_to_score() -> None:
+    from mrs.lifecycle.learned_baseline import short_history_warning
+    from mrs.minority.config import SalesGrain
+
+    weekly = BaselineScoring(None, scoring_periods=35, grain=SalesGrain("week"))
+    first = date(2024, 1, 5)
+    # 40 weeks: v0 needs the same week a year earlier, so nothing is scored, and the build says so
+    none = short_history_warning(_version("builtin"), weekly, first, first + timedelta(weeks=39))
+    assert none and "nothing is scored" in none and "vars.baseline_scoring_periods: 35" in none
+    assert "vars.sales_grain: week" in none and "52 weeks" in none and "bring more than 52 weeks" in none
+    # 60 weeks: the last 8 weeks have a year behind them, the 27 scored weeks before them do not
+    partial = short_history_warning(_version("builtin"), weekly, first, first + timedelta(weeks=59))
+    assert partial and "no history for 27 of the 35 weeks" in partial and "at most 8" in partial
+    # two years: every scored week has its year; a trained version needs 15 weeks only
+    assert short_history_warning(_version("builtin"), weekly, first, first + timedelta(weeks=104)) is None
+    assert short_history_warning(_version("trained"), weekly, first, first + timedelta(weeks=49)) is None
+    assert "no history for 10 of the 35 weeks" in short_history_warning(_version("trained"), weekly, first, first + timedelta(weeks=39))
+    # daily grain: a week of history is enough for v0
+    daily = BaselineScoring(None, scoring_periods=35)
+    assert short_history_warning(_version("builtin"), daily, first, first + timedelta(days=60)) is None
+    assert "no history for 7 of the 35 days" in short_history_warning(_version("builtin"), daily, first, first + timedelta(days=34))
+    assert short_history_warning(_version("builtin"), weekly, None, None) is None

@@ -22,12 +22,14 @@ NARRATIVES = "staging.stg_narratives__narratives"
 TARGETS = "staging.stg_narratives__narrative_targets"
 #: project-copy builds select the minority-report marts and everything upstream of them
 MINORITY = ("--select", "+minority_reports", "+daily_sales_vs_baseline")
+#: version 0 of the three stages, the narratives' MVP (the demo's default is version 1)
+V0 = {"anomaly_classifier": "0", "cluster_model": "0", "attribution_model": "0"}
 TRACEABILITY = ("model_version", "trained_on", "model_registry_source", "model_confidence_metric")
 
 
 def _active_versions(**overrides: str) -> dict[str, dict[str, str]]:
     project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
-    return {"active_model_versions": {**project["vars"]["active_model_versions"], **overrides}}
+    return {"active_model_versions": {**project["vars"]["active_model_versions"], **V0, **overrides}}
 
 
 def _counts(warehouse: Warehouse) -> dict[str, int]:
@@ -38,10 +40,10 @@ def _rows(warehouse: Warehouse, relation: str) -> list[tuple]:
     return warehouse.query(f"select * exclude (run_id, scored_at) from {relation} order by log_id")
 
 
-# ---- the committed project, built once ----------------------------------------------------------
+# ---- version 0's guarantees (checked on a private version-0 build below) ------------------------
 
 
-def test_every_narrative_is_reported_with_cluster_cause_confidence_and_versions(built_warehouse: Warehouse) -> None:
+def _every_narrative_is_reported_with_cluster_cause_confidence_and_versions(built_warehouse: Warehouse) -> None:
     narratives = built_warehouse.query(f"select narrative_id, title, cluster_name, cause, confidence from {NARRATIVES}")
     assert narratives, "the demo world has narratives"
     reported = built_warehouse.query(
@@ -59,7 +61,7 @@ def test_every_narrative_is_reported_with_cluster_cause_confidence_and_versions(
     assert missing == 0
 
 
-def test_stores_and_skus_outside_the_narratives_have_no_detections(built_warehouse: Warehouse) -> None:
+def _stores_and_skus_outside_the_narratives_have_no_detections(built_warehouse: Warehouse) -> None:
     outside = built_warehouse.scalar(
         f"select count(*) from ml.detection_log d anti join {TARGETS} t using (store_id, sku_id)"
     )
@@ -69,6 +71,9 @@ def test_stores_and_skus_outside_the_narratives_have_no_detections(built_warehou
         "where d.window_start <> n.window_start or d.window_end <> n.window_end"
     )
     assert windows == 0
+
+
+# ---- the committed project, built once ----------------------------------------------------------
 
 
 def test_narrative_pairs_deviate_from_the_baseline_and_the_others_do_not(built_warehouse: Warehouse) -> None:
@@ -144,23 +149,27 @@ def test_the_yaml_documents_every_mart_column(built_warehouse: Warehouse) -> Non
         assert [c["name"] for c in model["columns"]] == [c for (c,) in columns], model["name"]
 
 
-# ---- private builds ---------------------------------------------------------------------------
+# ---- private builds (version 0 of the three stages; version 1's are in test_minority_v1_dbt) ----
 
 
-@pytest.mark.prebuilt
-def test_rerun_appends_nothing_and_full_refresh_keeps_every_log(project_copy: Warehouse) -> None:
+def test_version_0_reports_every_narrative_a_rerun_appends_nothing_and_full_refresh_keeps_every_log(
+    project_copy: Warehouse,
+) -> None:
+    project_copy.dbt("build", *MINORITY, vars=_active_versions())
+    _every_narrative_is_reported_with_cluster_cause_confidence_and_versions(project_copy)
+    _stores_and_skus_outside_the_narratives_have_no_detections(project_copy)
     first = {log: _rows(project_copy, log) for log in LOGS}
     assert all(first.values())
 
-    project_copy.dbt("build", *MINORITY)
+    project_copy.dbt("build", *MINORITY, vars=_active_versions())
     assert _counts(project_copy) == {log: len(rows) for log, rows in first.items()}
 
-    project_copy.dbt("build", *MINORITY, "--full-refresh")
+    project_copy.dbt("build", *MINORITY, "--full-refresh", vars=_active_versions())
     assert {log: _rows(project_copy, log) for log in LOGS} == first
 
 
-@pytest.mark.prebuilt
 def test_switching_a_version_appends_beside_the_old_rows_and_the_mart_shows_it(project_copy: Warehouse) -> None:
+    project_copy.dbt("build", *MINORITY, vars=_active_versions())
     before = _counts(project_copy)
     reports_v0 = project_copy.query(f"select anomaly_id, detection_log_id, expected_units from {REPORTS} order by 1")
 
@@ -178,7 +187,7 @@ def test_switching_a_version_appends_beside_the_old_rows_and_the_mart_shows_it(p
     assert [r[2] for r in reports_v01] != [r[2] for r in reports_v0]  # a real variant, not a relabel
 
     # rolling back appends nothing and shows the first reports again
-    project_copy.dbt("build", *MINORITY)
+    project_copy.dbt("build", *MINORITY, vars=_active_versions())
     assert _counts(project_copy) == after
     assert project_copy.query(f"select anomaly_id, detection_log_id, expected_units from {REPORTS} order by 1") == reports_v0
 
@@ -197,15 +206,15 @@ def _add_a_sales_day(seeds: Path, day: date) -> None:
             csv.DictWriter(f, fieldnames=fields, lineterminator="\n").writerows(new)
 
 
-@pytest.mark.prebuilt
 def test_a_new_sales_day_appends_baseline_rows_for_that_day_only(project_copy: Warehouse) -> None:
+    project_copy.dbt("build", *MINORITY, vars=_active_versions())
     before = _counts(project_copy)
     last = project_copy.scalar("select max(sales_date) from intermediate.unified_sales_data")
     pairs = project_copy.scalar("select count(distinct (store_id, sku_id)) from intermediate.unified_sales_data")
 
     new_day = last + timedelta(days=1)
     _add_a_sales_day(project_copy.project_dir / "seeds", new_day)
-    project_copy.dbt("build", *MINORITY, vars={"sales_end_date": new_day.isoformat()})
+    project_copy.dbt("build", *MINORITY, vars={"sales_end_date": new_day.isoformat(), **_active_versions()})
     appended = project_copy.query(
         "select sales_date, count(*) from ml.baseline_log group by 1 order by 1 desc limit 2"
     )

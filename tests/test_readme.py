@@ -31,12 +31,15 @@ VENV_BIN = Path(sys.executable).parent
 NOT_RUN_HERE = {
     "make test": "CI: .ci/run runs `make test` (test_ci_runs_the_readme_test_command checks it)",
     '.venv/bin/pytest -m "not integration"': "the unit subset of this very suite, which `make test` runs whole",
+    ".venv/bin/mrs train anomaly_classifier": "33 simulated worlds (~20 min): test_minority_v1_training trains the three models on a tiny seed plan",
 }
 
 #: commands run with smaller arguments: the README's sizes take minutes and gigabytes
 SMALLER = {
     "--stores 2000 --skus 100 --days 120": "--stores 4 --skus 6 --days 40",
     "--stores 1000 --skus 100 --days 100": "--stores 4 --skus 6 --days 40",
+    "--seeds 9001-9003": "--seeds 9001",
+    "--seeds 9100 --stores 200 --skus 50": "--seeds 9001 --stores 8 --skus 6",
 }
 
 _COMMENT = re.compile(r"\s{2,}#.*$")

@@ -26,6 +26,7 @@ def evaluate() -> None:
 def _register() -> None:
     from mrs.insights.cli import evaluate_insights, insights
     from mrs.lifecycle.cli import approve, reject, retrain, train
+    from mrs.minority.cli import evaluate_minority
     from mrs.report.cli import report
     from mrs.simulate.cli import simulate
 
@@ -37,6 +38,7 @@ def _register() -> None:
     main.add_command(retrain)
     main.add_command(report)
     evaluate.add_command(evaluate_insights)
+    evaluate.add_command(evaluate_minority)
 
 
 _register()

@@ -4,6 +4,15 @@
 -- and SKU ids, and zero-filled for periods without a sale. The stores and SKUs are those of the
 -- masters and those the sales name; a store or SKU the masters do not know is still sold (its
 -- attributes unknown).
+-- Incremental on the period: a build recomputes only the periods whose sales changed (new periods,
+-- and old ones a late correction changed: their digest differs from the stored one) and replaces
+-- them whole (delete+insert on sales_date); a new store or SKU, a change of the masters' grid or a
+-- new first sales day recomputes every period. `--full-refresh` rebuilds it from scratch; the
+-- result is the same row for row.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='sales_date', on_schema_change='fail') }}
+{% set sales_digest_columns = ['store_id', 'sku_id', 'cast(units_sold as ' ~ dbt.type_bigint() ~ ')', 'cast(revenue as ' ~ dbt.type_float() ~ ')'] %}
+{% set grid_digest = rows_digest(['store_id', "coalesce(retailer, '')", 'sku_id']) %}
+
 with
 
 stores as (
@@ -98,6 +107,67 @@ calendar as (
 
 ),
 
+{% if is_incremental() %}
+
+stored_calendar as (
+
+    select min(sales_date) as first_period, max(sales_date) as last_period from {{ this }}
+
+),
+
+{{ changed_periods_ctes('daily_sales', this, sales_digest_columns, 'not is_zero_filled') }},
+
+-- every period has the whole grid, so the stored last period's rows are the stored grid
+stored_grid as (
+
+    select count(*) as pairs, {{ grid_digest }} as digest
+    from {{ this }}
+    where sales_date = (select last_period from stored_calendar)
+
+),
+
+current_grid as (
+
+    select count(*) as pairs, {{ grid_digest }} as digest
+    from grid_stores
+    cross join grid_skus
+
+),
+
+recompute_all as (
+
+    select
+        stored_calendar.first_period is distinct from (select min(sales_date) from calendar)
+        or stored_grid.pairs is distinct from current_grid.pairs
+        or stored_grid.digest is distinct from current_grid.digest as recompute_all,
+        -- a stored period off the new calendar would stay behind: only a full refresh removes it
+        exists (
+            select 1 from (select distinct sales_date from {{ this }}) as stored_dates
+            where stored_dates.sales_date not in (select sales_date from calendar)
+        ) as off_calendar
+    from stored_calendar
+    cross join stored_grid
+    cross join current_grid
+
+),
+
+recomputed_calendar as (
+
+    select calendar.sales_date
+    from calendar
+    cross join recompute_all
+    cross join stored_calendar
+    where {{ fail_when('recompute_all.off_calendar', 'unified_sales_data: a stored period is not on the sales calendar any more (vars.sales_grain changed, or a first or last period left the feeds); rebuild it with dbt build --full-refresh') }}
+        and (
+            recompute_all.recompute_all
+            or calendar.sales_date > stored_calendar.last_period
+            or calendar.sales_date in (select sales_date from changed_periods)
+        )
+
+),
+
+{% endif %}
+
 store_sku_days as (
 
     select
@@ -107,7 +177,7 @@ store_sku_days as (
         calendar.sales_date
     from grid_stores
     cross join grid_skus
-    cross join calendar
+    cross join {{ 'recomputed_calendar' if is_incremental() else 'calendar' }} as calendar
 
 ),
 

@@ -2,6 +2,9 @@
 -- columns but appends nothing itself: the rows of model_activation_gate are appended by the
 -- build's on-run-end hook (macros/lifecycle/record_finished_build.sql) once every node has run,
 -- so a build killed on the way leaves no row here.
+-- A table built before a column was added is upgraded in place first (add_missing_log_columns).
+{{ config(pre_hook="{{ add_missing_log_columns() }}") }}
+
 select
     log_id,
     run_id,

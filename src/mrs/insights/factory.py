@@ -103,14 +103,14 @@ def runner_for_active(active: "ActiveVersion") -> ModelRunner:
     """The runner of a version that passed the governance gate: the built-in runner of a built-in
     version, else the registered artefact, checked against the registry's SHA-256 values."""
     from mrs.insights.learned import LearnedModelRunner
-    from mrs.lifecycle.artifacts import MANIFEST_FILE, ArtifactError, sha256_file
+    from mrs.lifecycle.artifacts import MANIFEST_FILE, ArtifactError, artifact_folder, sha256_file
     from mrs.lifecycle.registry import TRAINED
 
     version = active.card.model_version
     if active.kind != TRAINED:
         return get_active_runner(active.card.model_name, version)
-    manifest = Path(active.artifact_uri or "") / MANIFEST_FILE
+    manifest = artifact_folder(active.artifact_uri or "") / MANIFEST_FILE
     if not manifest.is_file() or sha256_file(manifest) != active.registry_row["entry_fingerprint"]:
         raise ArtifactError(f"{manifest} is missing or differs from the registered manifest: versions are immutable; "
                             "train a new version")
-    return LearnedModelRunner.from_artifact(Path(active.artifact_uri), version, active.artifact_sha256)
+    return LearnedModelRunner.from_artifact(artifact_folder(active.artifact_uri), version, active.artifact_sha256)

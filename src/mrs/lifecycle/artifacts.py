@@ -8,6 +8,10 @@ distributions drift monitoring compares against, the feature list) and carries t
 
 The root is, in order: an explicit path, ``$MRS_ARTIFACTS_DIR``, ``artifacts/models`` of the dbt
 project around the current directory (gitignored), else ``./artifacts/models``.
+
+Beside it, ``trained_models/`` of the project holds the artefacts the project ships (committed,
+same layout, e.g. the demo's minority-report models): the registry reads both, a new training run
+numbers its version after the versions of both, and a version lies in one of them only.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ ARTIFACTS_ENV = "MRS_ARTIFACTS_DIR"
 """Environment variable overriding where trained artefacts live."""
 
 DEFAULT_ARTIFACTS_SUBDIR = Path("artifacts") / "models"
+SHIPPED_ARTIFACTS_SUBDIR = Path("trained_models")
+"""The project's committed artefacts (read beside the artefacts root)."""
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.txt"
 MANIFEST_SCHEMA_VERSION = 1
@@ -103,11 +109,60 @@ def version_dir(root: Path, model_name: str, version: str) -> Path:
     return root / model_name / str(version)
 
 
+def shipped_artifacts_root() -> Path | None:
+    """``trained_models/`` of the dbt project around the current directory (None outside one)."""
+    root = project_root()
+    return root / SHIPPED_ARTIFACTS_SUBDIR if root else None
+
+
+def artifact_uri_of(version_folder: Path) -> str:
+    """How the registry names a version folder: relative to the project (``trained_models/<model>/<version>``)
+    when the project ships it, so a copied or moved project registers the same rows; absolute otherwise."""
+    shipped = shipped_artifacts_root()
+    if shipped is not None:
+        try:
+            return version_folder.resolve().relative_to(shipped.resolve().parent).as_posix()
+        except ValueError:
+            pass
+    return str(version_folder)
+
+
+def artifact_folder(artifact_uri: str) -> Path:
+    """The version folder a registered ``artifact_uri`` names (a relative one is the project's)."""
+    path = Path(artifact_uri)
+    if path.is_absolute():
+        return path
+    root = project_root()
+    return root / path if root else path
+
+
+def artifact_roots(root: Path) -> tuple[Path, ...]:
+    """The shipped root (when there is one), then ``root``: where trained versions are found."""
+    shipped = shipped_artifacts_root()
+    if shipped is None or not shipped.is_dir() or shipped.resolve() == root.resolve():
+        return (root,)
+    return (shipped, root)
+
+
+def locate_version(root: Path, model_name: str, version: str) -> Path:
+    """The folder of a trained version: under ``root``, else under the shipped root (``root``'s
+    folder when neither has it)."""
+    for candidate in reversed(artifact_roots(root)):
+        if (version_dir(candidate, model_name, version) / MANIFEST_FILE).is_file():
+            return version_dir(candidate, model_name, version)
+    return version_dir(root, model_name, version)
+
+
 def next_version(root: Path, model_name: str) -> str:
-    """The next integer version of a model: one more than the highest integer folder (at least 1;
-    version 0 is the built-in MVP model)."""
-    model_dir = root / model_name
-    taken = [int(p.name) for p in model_dir.iterdir() if p.is_dir() and re.fullmatch(r"\d+", p.name)] if model_dir.is_dir() else []
+    """The next integer version of a model: one more than the highest integer folder under the
+    artefacts root and the shipped root (at least 1; version 0 is the built-in MVP model)."""
+    taken = [
+        int(p.name)
+        for base in artifact_roots(root)
+        if (base / model_name).is_dir()
+        for p in (base / model_name).iterdir()
+        if p.is_dir() and re.fullmatch(r"\d+", p.name)
+    ]
     return str(max([0, *taken]) + 1)
 
 
@@ -144,6 +199,23 @@ def read_manifest(path: Path) -> Manifest:
         raise ArtifactError(f"{path}: not a readable model manifest ({exc})") from exc
 
 
+def find_all_manifests(root: Path) -> list[tuple[Path, Manifest]]:
+    """:func:`find_manifests` of the shipped root and of ``root``; a version in both is an error."""
+    found: list[tuple[Path, Manifest]] = []
+    seen: dict[tuple[str, str], Path] = {}
+    for base in artifact_roots(root):
+        for path, manifest in find_manifests(base):
+            key = (manifest.model_name, manifest.model_version)
+            if key in seen:
+                raise ArtifactError(
+                    f"{manifest.model_name!r} version {manifest.model_version!r} is both {seen[key]} and {path}: "
+                    "a version lies in one place only (the artefacts root or the project's trained_models/)"
+                )
+            seen[key] = path
+            found.append((path, manifest))
+    return found
+
+
 def find_manifests(root: Path) -> list[tuple[Path, Manifest]]:
     """Every ``<root>/<model>/<version>/manifest.json`` (hidden partial folders skipped), sorted."""
     if not root.is_dir():
@@ -164,7 +236,7 @@ def find_manifests(root: Path) -> list[tuple[Path, Manifest]]:
 
 def read_verified_model(artifact_uri: str, expected_sha256: str) -> str:
     """The text of ``<artifact_uri>/model.txt``, checked against the registered SHA-256."""
-    path = Path(artifact_uri) / MODEL_FILE
+    path = artifact_folder(artifact_uri) / MODEL_FILE
     if not path.is_file():
         raise ArtifactError(
             f"the registered artefact {path} is missing (set {ARTIFACTS_ENV} or vars.model_artifacts_dir "

@@ -15,7 +15,7 @@ import click
 import duckdb
 
 from mrs.cli_options import WAREHOUSE_ENV, emit, json_option, warehouse_option
-from mrs.lifecycle.artifacts import ArtifactError, artifacts_root, find_manifests, sha256_file, version_dir
+from mrs.lifecycle.artifacts import ArtifactError, artifacts_root, find_all_manifests, locate_version, sha256_file
 from mrs.lifecycle.governance import (
     APPROVED,
     REJECTED,
@@ -26,6 +26,7 @@ from mrs.lifecycle.governance import (
     approvals_path,
 )
 from mrs.lifecycle.training import TrainingConfig, TrainingError, TrainingResult, summary_text, train_baseline
+from mrs.minority.cli import MINORITY_TRAINABLE, train_minority_model
 from mrs.versions import BUILTIN_CARDS, MODEL_NAMES
 
 RETRAIN_EVENTS_TABLE = "ml.model_retrain_event_log"
@@ -91,23 +92,43 @@ def _train(model: str, con: duckdb.DuckDBPyConnection, root: Path, config: Train
 @json_option
 @_warehouse_option
 @_artifacts_option
-@click.option("--holdout-days", type=click.IntRange(min=1), default=TrainingConfig.holdout_days, show_default=True)
-@click.option("--validation-days", type=click.IntRange(min=1), default=TrainingConfig.validation_days, show_default=True)
+@click.option("--holdout-periods", "--holdout-days", "holdout_periods", type=click.IntRange(min=1),
+              default=TrainingConfig.holdout_periods, show_default=True,
+              help="Last periods (days, or weeks at sales_grain: week) held out.")
+@click.option("--validation-periods", "--validation-days", "validation_periods", type=click.IntRange(min=1),
+              default=TrainingConfig.validation_periods, show_default=True,
+              help="Periods before the hold-out used for early stopping.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
-def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_days: int, validation_days: int,
-          progress: bool) -> None:
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random state of a minority-report model (anomaly_classifier, cluster_model, attribution_model).")
+@click.option("--world-cache", type=click.Path(file_okay=False), default=None,
+              help="Minority-report models: keep the simulated training worlds here.")
+def train(model: str, warehouse: Path, artifacts_dir: Path | None, holdout_periods: int, validation_periods: int,
+          progress: bool, seed: int, world_cache: str | None) -> None:
     """Train a new version of MODEL outside the DAG and write it as an immutable artefact.
 
     Reads the warehouse read-only, splits train / validation / hold-out by time, trains, evaluates
     on the hold-out and prints a summary. The next `dbt build` registers the version; it runs only
     after `mrs approve`.
     """
+    if model in MINORITY_TRAINABLE:  # trained on simulated worlds (mrs.minority.training), not the warehouse
+        _train_minority(model, artifacts_root(artifacts_dir), seed=seed, world_cache=world_cache)
+        return
     with connect_read_only(warehouse) as con:
-        _train(model, con, artifacts_root(artifacts_dir), TrainingConfig(holdout_days=holdout_days, validation_days=validation_days), progress)
+        _train(model, con, artifacts_root(artifacts_dir), TrainingConfig(holdout_periods=holdout_periods, validation_periods=validation_periods), progress)
+
+
+def _train_minority(model: str, root: Path, seed: int = 0, world_cache: str | None = None) -> None:
+    """The minority-report models train on the fixed simulated seed sets of mrs.minority.training."""
+    try:
+        path = train_minority_model(model, root, seed=seed, world_cache=world_cache, echo=lambda line: click.echo(line, err=True))
+    except ArtifactError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"trained {model} into {path}; the next `dbt build` registers it, `mrs approve` approves it")
 
 
 def _version_exists(model: str, version: str, root: Path) -> bool:
-    return (model, version) in BUILTIN_CARDS or (version_dir(root, model, version) / "manifest.json").is_file()
+    return (model, version) in BUILTIN_CARDS or (locate_version(root, model, version) / "manifest.json").is_file()
 
 
 def _decide(decision: str, model: str, version: str, by: str, reason: str, approvals_file: Path | None,
@@ -116,10 +137,10 @@ def _decide(decision: str, model: str, version: str, by: str, reason: str, appro
     if not _version_exists(model, version, root):
         raise click.ClickException(
             f"model {model!r} has no version {version!r}: it is not built in and there is no "
-            f"{version_dir(root, model, version) / 'manifest.json'} (train it first, or pass --artifacts-dir)"
+            f"{locate_version(root, model, version) / 'manifest.json'} (train it first, or pass --artifacts-dir)"
         )
     path = approvals_path(approvals_file)
-    manifest = version_dir(root, model, version) / "manifest.json"
+    manifest = locate_version(root, model, version) / "manifest.json"
     # a trained version's decision names its artefact (the manifest's SHA-256): it holds for that one only
     digest = sha256_file(manifest) if (model, version) not in BUILTIN_CARDS else ""
     try:
@@ -165,7 +186,7 @@ def open_retrain_events(con: duckdb.DuckDBPyConnection, root: Path) -> dict[str,
     tables = {r[0] for r in con.sql("select table_schema || '.' || table_name from information_schema.tables").fetchall()}
     if RETRAIN_EVENTS_TABLE not in tables:
         raise click.ClickException(f"{RETRAIN_EVENTS_TABLE} is not in the warehouse: run `dbt build` first")
-    answered = {e for _, m in find_manifests(root) for e in m.retrain_event_ids}
+    answered = {e for _, m in find_all_manifests(root) for e in m.retrain_event_ids}
     if REGISTRY_TABLE in tables:
         answered |= {r[0] for r in con.sql(f"select distinct unnest(retrain_event_ids) from {REGISTRY_TABLE}").fetchall()}
     events: dict[str, list[str]] = {}
@@ -203,6 +224,10 @@ def retrain(warehouse: Path, artifacts_dir: Path | None, dry_run: bool, progress
             if model not in TRAINABLE_MODELS:
                 entry["action"] = "no_trainer"
                 lines.append(f"  no trainer for {model} yet (trainable: {', '.join(TRAINABLE_MODELS)}); the events stay open")
+                continue
+            if model in MINORITY_TRAINABLE:  # trained on the fixed simulated seed sets: the warehouse's drift does not change them
+                entry["action"] = "train_on_simulated_worlds"
+                lines.append(f"  {model} trains on simulated worlds, not this warehouse: run `mrs train {model}`; the events stay open")
                 continue
             if dry_run:
                 entry["action"] = "would_train"

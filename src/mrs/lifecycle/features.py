@@ -3,10 +3,15 @@ training (``mrs train baseline``), scoring (``baseline_log``) and drift monitori
 
 The baseline must not learn an anomaly from itself: a day's sales-history features are read from
 the ``int_sales_features`` row of the same store × SKU **seven days earlier** (its rolling means,
-medians, lags and trend, and its own units), so every history feature of day d uses sales up to
+medians and trend, and its own units), so every history feature of day d uses sales up to
 d - 7 only, and an anomaly window of up to a week never enters the features of its own days. The
 calendar, campaign and context features are those of day d itself: they are known in advance
 (planned campaigns, holidays) and are what the model should explain sales with.
+
+The same SQL serves both sales grains (``vars.sales_grain``): seven days earlier is one period at
+weekly grain, and the lags are the units on the same weekday 1, 2 and 3 weeks before (at weekly
+grain the last three weeks), so the rolling windows, ``history_days_28d_lag7`` and
+:data:`MIN_LAGGED_HISTORY_DAYS` count periods (days or weeks) of ``int_sales_features``.
 """
 
 from __future__ import annotations
@@ -57,8 +62,14 @@ DRIFT_FEATURES: tuple[str, ...] = (
 scheduled, exogenous inputs whose mix varies by design, so they are not drift signals."""
 
 MIN_LAGGED_HISTORY_DAYS = 14
-"""A day is a training or scoring row only if the row seven days earlier has at least this many
-days in its 28-day look-back (so the first 3 weeks of a series are never rows)."""
+"""A period is a training or scoring row only if the row seven days earlier has at least this many
+periods in its 28-period look-back (so the first 3 weeks of a daily series, the first 15 weeks of
+a weekly one, are never rows)."""
+
+
+def first_scorable_offset_days(period_days: int) -> int:
+    """Days after a series' first period before its first row with learned-baseline features."""
+    return FEATURE_HORIZON_DAYS + MIN_LAGGED_HISTORY_DAYS * period_days
 
 
 def baseline_features_sql(features_relation: str) -> str:
@@ -73,10 +84,10 @@ def baseline_features_sql(features_relation: str) -> str:
         cast(f.day_of_week as integer) as day_of_week,
         cast(f.unit_price as double) as unit_price,
         cast(p.units_sold as double) as lag_7d,
-        cast(p.lag_7d as double) as lag_14d,
-        cast(p.lag_14d as double) as lag_21d,
-        (coalesce(p.units_sold, 0) + coalesce(p.lag_7d, 0) + coalesce(p.lag_14d, 0))
-            / nullif((p.units_sold is not null)::int + (p.lag_7d is not null)::int + (p.lag_14d is not null)::int, 0)
+        cast(p2.units_sold as double) as lag_14d,
+        cast(p3.units_sold as double) as lag_21d,
+        (coalesce(p.units_sold, 0) + coalesce(p2.units_sold, 0) + coalesce(p3.units_sold, 0))
+            / nullif((p.units_sold is not null)::int + (p2.units_sold is not null)::int + (p3.units_sold is not null)::int, 0)
             as same_weekday_mean_3w,
         cast(p.rolling_mean_7d as double) as rolling_mean_7d_lag7,
         cast(p.rolling_median_7d as double) as rolling_median_7d_lag7,
@@ -100,6 +111,15 @@ def baseline_features_sql(features_relation: str) -> str:
         on p.store_id = f.store_id
         and p.sku_id = f.sku_id
         and p.sales_date = f.sales_date - {FEATURE_HORIZON_DAYS}
+    -- the same weekday 2 and 3 weeks before, in days, so that the lags mean the same at either grain
+    left join {features_relation} as p2
+        on p2.store_id = f.store_id
+        and p2.sku_id = f.sku_id
+        and p2.sales_date = f.sales_date - {2 * FEATURE_HORIZON_DAYS}
+    left join {features_relation} as p3
+        on p3.store_id = f.store_id
+        and p3.sku_id = f.sku_id
+        and p3.sales_date = f.sales_date - {3 * FEATURE_HORIZON_DAYS}
     where p.history_days_28d >= {MIN_LAGGED_HISTORY_DAYS}
     """
 

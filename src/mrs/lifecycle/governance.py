@@ -48,7 +48,7 @@ APPROVAL_COLUMNS: tuple[str, ...] = (
 )
 APPROVED, REJECTED = "approved", "rejected"
 DECISIONS: tuple[str, ...] = (APPROVED, REJECTED)
-TRAINABLE_MODELS: tuple[str, ...] = ("baseline", "product_insights")
+TRAINABLE_MODELS: tuple[str, ...] = ("baseline", "product_insights", "anomaly_classifier", "cluster_model", "attribution_model")
 """Models ``mrs train`` can train (the others have built-in versions only, so far)."""
 
 Rows = Union[pa.Table, "duckdb.DuckDBPyRelation"]

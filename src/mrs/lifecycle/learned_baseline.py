@@ -15,21 +15,26 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
-from mrs.lifecycle.artifacts import MANIFEST_FILE, ArtifactError, Manifest, read_manifest, read_verified_model, sha256_file
-from mrs.lifecycle.features import baseline_features
+from mrs.lifecycle.artifacts import MANIFEST_FILE, ArtifactError, Manifest, artifact_folder, read_manifest, read_verified_model, sha256_file
+from mrs.build_notes import build_note
+from mrs.lifecycle.features import (
+    FEATURE_HORIZON_DAYS,
+    MIN_LAGGED_HISTORY_DAYS,
+    baseline_features,
+    first_scorable_offset_days,
+)
 from mrs.lifecycle.governance import ActiveVersion
 from mrs.lifecycle.registry import TRAINED
 from mrs.lifecycle.training import model_frame
 from mrs.logs import score_new_rows
-from mrs.minority.baseline import score_baseline
+from mrs.minority.baseline import sales_date_range, score_baseline
 from mrs.minority.config import BaselineScoring, MinorityConfigError
 from mrs.minority.schemas import BASELINE_LOG
 from mrs.versions import MODEL_NAMES
@@ -92,7 +97,7 @@ def load_registered_model(active: ActiveVersion) -> LoadedModel:
 
     if not active.artifact_uri or not active.artifact_sha256:
         raise ArtifactError(f"{active.card.model_name} {active.card.model_version} has no trained artefact")
-    manifest_path = Path(active.artifact_uri) / MANIFEST_FILE
+    manifest_path = artifact_folder(active.artifact_uri) / MANIFEST_FILE
     if not manifest_path.is_file() or sha256_file(manifest_path) != active.registry_row["entry_fingerprint"]:
         raise ArtifactError(
             f"{manifest_path} is missing or differs from the registered manifest: versions are immutable; "
@@ -149,6 +154,18 @@ def predict_batch(inputs: pa.Table, model: LoadedModel) -> pa.Table:
     )
 
 
+def check_model_grain(model: LoadedModel, scoring: BaselineScoring) -> None:
+    """Refuse to score with a version trained at another sales grain than the build's."""
+    trained_grain = str(model.manifest.parameters.get("sales_grain", "day"))
+    if trained_grain != scoring.grain.name:
+        m = model.manifest
+        raise MinorityConfigError(
+            f"baseline {m.model_version} was trained at sales_grain {trained_grain!r} and this build's "
+            f"vars.sales_grain is {scoring.grain.name!r}: train a version on this grain's warehouse "
+            f"(`mrs train baseline`), or activate a built-in baseline version (e.g. \"0\"), which follows the grain"
+        )
+
+
 def score_learned_baseline(
     con: "duckdb.DuckDBPyConnection",
     sales_features: "duckdb.DuckDBPyRelation",
@@ -158,12 +175,62 @@ def score_learned_baseline(
     log_relation: str | None,
 ) -> pa.Table:
     """The ``baseline_log`` step for a trained version: new rows only, typed for the log."""
+    model = load_registered_model(active)
+    check_model_grain(model, scoring)
     return score_new_rows(
         scoring_relation(con, sales_features, scoring),
         spec=BASELINE_LOG,
         card=active.card,
         log_relation=log_relation,
-        predict=partial(predict_batch, model=load_registered_model(active)),
+        predict=partial(predict_batch, model=model),
+    )
+
+
+def history_needed_days(kind: str, scoring: BaselineScoring) -> int:
+    """Days after a series' first period before a baseline of this kind can score a period: one
+    season for a built-in (same-period) heuristic (7 days; 52 weeks), the features' look-back for
+    a trained version (:func:`mrs.lifecycle.features.first_scorable_offset_days`)."""
+    grain = scoring.grain
+    if kind == TRAINED:
+        return first_scorable_offset_days(grain.period_days)
+    return grain.season_periods * grain.period_days
+
+
+def short_history_warning(
+    active: ActiveVersion, scoring: BaselineScoring, first_day: date | None, last_day: date | None
+) -> str | None:
+    """The build warning when some scored periods come too early in the sales for the active
+    baseline to have the history it needs (they get no baseline, hence no detection); None when
+    every scored period can be scored. The sales periods are ``first_day + k * period``."""
+    if first_day is None or last_day is None:
+        return None
+    grain, unit, period = scoring.grain, scoring.grain.name, scoring.grain.period_days
+    recent = last_day - timedelta(days=(scoring.scoring_periods - 1) * period)
+    range_start = max(first_day, min(recent, scoring.window.start) if scoring.window else recent)
+    first_scorable = first_day + timedelta(days=history_needed_days(active.kind, scoring))
+    periods = [first_day + timedelta(days=k * period) for k in range((last_day - first_day).days // period + 1)]
+    scored = [d for d in periods if d >= range_start]
+    unscorable = sum(d < first_scorable for d in scored)
+    if not unscorable:
+        return None
+    needs = (
+        f"features from {FEATURE_HORIZON_DAYS} days earlier with {MIN_LAGGED_HISTORY_DAYS} {unit}s of history before them"
+        if active.kind == TRAINED
+        else f"the same {unit} one season ({grain.season_periods} {unit}s) earlier"
+    )
+    scorable = sum(d >= first_scorable for d in periods)
+    fix = (
+        f"set vars.baseline_scoring_periods to at most {scorable}, or bring longer history"
+        if scorable
+        else f"bring more than {history_needed_days(active.kind, scoring) // period} {unit}s of sales history"
+    )
+    what = "nothing is scored" if unscorable == len(scored) else f"the {unscorable} {unit}s before it get no baseline and no detection"
+    window = ", reaching back to the anomaly window" if scoring.window and scoring.window.start < recent else ""
+    return (
+        f"WARNING baseline {active.card.model_version} has no history for {unscorable} of the {len(scored)} {unit}s "
+        f"it scores (vars.baseline_scoring_periods: {scoring.scoring_periods}{window}, vars.sales_grain: {unit}): "
+        f"a {unit} needs {needs}, so sales from {first_day} give a first baseline on {first_scorable}; {what}. "
+        f"To fix it, {fix}"
     )
 
 
@@ -179,11 +246,9 @@ def score_active_baseline(
     """The ``baseline_log`` step of whichever version is active: a built-in heuristic scores from
     ``unified_sales_data`` (:func:`mrs.minority.baseline.score_baseline`), a trained one from
     ``int_sales_features`` with its registered artefact."""
+    warning = short_history_warning(active, scoring, *sales_date_range(sales))
+    if warning:
+        build_note("baseline_log", warning)
     if active.kind == TRAINED:
-        if scoring.grain.name != "day":
-            raise MinorityConfigError(
-                f"baseline {active.card.model_version} is a trained (LightGBM) version, whose features are daily; "
-                f"vars.sales_grain is {scoring.grain.name!r}: activate a built-in baseline version (e.g. \"0\") at weekly grain"
-            )
         return score_learned_baseline(con, sales_features, active=active, scoring=scoring, log_relation=log_relation)
     return score_baseline(con, sales, card=active.card, scoring=scoring, log_relation=log_relation)

@@ -9,7 +9,8 @@ last ``current_days`` days up to the data's latest day, the ``as_of_date``) agai
 * for a built-in version (nothing was trained), the ``reference_days`` before the current period
   (``reference_source`` = ``reference_period``).
 
-Three signals (seed 004, section 6), each a row with its value, threshold and ``is_breach``:
+Three signals (seed 004, section 6), and for the anomaly classifier a fourth, each a row with its
+value, threshold and ``is_breach``:
 
 * ``feature_drift`` - per input feature, PSI, KS and the normalised Wasserstein distance
   (:mod:`mrs.lifecycle.drift`); the configured method (Evidently's default: normalised
@@ -18,6 +19,10 @@ Three signals (seed 004, section 6), each a row with its value, threshold and ``
 * ``residual_drift`` - the relative rise of the error (WAPE) now over the reference error;
 * ``confidence_decay`` - the relative drop of the mean ``model_confidence_metric`` of the rows the
   version scored in the current period.
+
+* ``detection_rate`` - the anomaly classifier's detections per store × SKU × day now over the
+  rate at training (a trained version's ``detections_per_pair_day`` metric) or in the reference
+  period; a breach when it moved more than ``detection_rate_factor`` times either way.
 
 A signal with fewer than ``min_rows`` values on either side is ``insufficient_data``, never a breach.
 Monitoring is a function of the data, the versions and the configuration: the evaluation's
@@ -91,6 +96,9 @@ class MonitoringConfig:
     confidence_decay_threshold: float = 0.1
     #: a proactive retrain event when the data is this many days past the version's trained_on
     proactive_retrain_days: int = 28
+    #: detection rate breaches when an active classifier detects this many times more, or fewer,
+    #: events per store x SKU x day than it did at training (or in the reference period)
+    detection_rate_factor: float = 5.0
     #: fewer values than this on either side make a signal insufficient_data
     min_rows: int = 100
     #: for features averaged per entity (products): fewer entities than this are insufficient_data
@@ -174,6 +182,19 @@ def _stage_confidence(log: str, model: str) -> Callable[[Versions], str]:
     return sql
 
 
+def _detections_per_pair_day(v: Versions) -> str:
+    """One row per scored store × SKU × day of the active baseline with the active classifier's
+    detections ending on it (0 or more)."""
+    baseline = current_rows_sql("baseline_log", ("store_id", "sku_id", "sales_date"), {"model_version": v["baseline"]})
+    return f"""select b.sales_date as obs_date, count(d.anomaly_id) as detections
+               from ({baseline}) as b
+               left join detection_log as d
+                   on d.store_id = b.store_id and d.sku_id = b.sku_id and d.window_end = b.sales_date
+                   and d.model_version = {sql_literal(v['anomaly_classifier'])}
+                   and d.baseline_model_version = {sql_literal(v['baseline'])}
+               group by b.store_id, b.sku_id, b.sales_date"""
+
+
 @dataclass(frozen=True)
 class MonitorSpec:
     """What one model is monitored on (each a function of the active versions giving SQL)."""
@@ -186,6 +207,8 @@ class MonitorSpec:
     entity: str | None = None
     residuals: Callable[[Versions], str] | None = None
     confidence: Callable[[Versions], str] | None = None
+    #: SQL with obs_date and detections (events ending that day) per scored store x SKU x day
+    detection_rate: Callable[[Versions], str] | None = None
 
 
 SALES_AS_OF = "select max(sales_date) from sales_features"
@@ -225,6 +248,7 @@ MONITORS: dict[str, MonitorSpec] = {
         features=lambda v: _baseline_rows(v),
         drift_features={"relative_residual": "residual_units / greatest(expected_units, 1)"},
         confidence=_stage_confidence("detection_log", "anomaly_classifier"),
+        detection_rate=lambda v: _detections_per_pair_day(v),
     ),
     "cluster_model": MonitorSpec(
         "cluster_model", as_of=SALES_AS_OF, confidence=_stage_confidence("cluster_log", "cluster_model"),
@@ -447,6 +471,33 @@ def _confidence_decay(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versio
                 **_period_fields(source, reference, current, ref_rows, cur_rows))
 
 
+def _detection_rate(db: _Sql, spec: MonitorSpec, active: ActiveVersion, versions: Versions, current: Period,
+                    config: MonitoringConfig, fingerprints: list[str]) -> dict[str, Any]:
+    """Detections per store × SKU × day now over the rate at training (a trained version's
+    ``detections_per_pair_day`` metric) or in the reference period; a breach when it moved by
+    more than ``detection_rate_factor`` either way (a classifier that went blind, or wild)."""
+    sql = spec.detection_rate(versions)
+    cur_n, cur_rate = _aggregate(db, sql, "count(*), avg(detections)", current)
+    metrics = json.loads(active.registry_row.get("metrics") or "{}")
+    trained_rate = metrics.get("detections_per_pair_day")
+    if trained_rate is not None:
+        reference, ref_n, ref_rate, source = None, int(metrics.get("scored_pair_days", 0)), float(trained_rate), "manifest"
+    else:
+        reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
+        ref_n, ref_rate = _aggregate(db, sql, "count(*), avg(detections)", reference)
+        source = "reference_period"
+    fingerprints.append(sql_fingerprint(db.con, f"select obs_date, detections from ({db.wrap(sql)}) where {current.where()}", ["obs_date", "detections"]))
+    enough = bool(cur_n >= config.min_rows and ref_n >= config.min_rows and ref_rate)
+    ratio = float(cur_rate or 0.0) / float(ref_rate) if enough else None
+    factor = config.detection_rate_factor
+    breach = ratio is not None and (ratio > factor or ratio < 1.0 / factor)
+    return _row(
+        "detection_rate", "detections_per_pair_day", "ratio_to_reference", ratio, factor, enough=enough, breach=breach,
+        reference_value=float(ref_rate) if ref_rate is not None else None, current_value=float(cur_rate or 0.0),
+        **_period_fields(source, reference, current, ref_n or 0, cur_n or 0),
+    )
+
+
 def evaluate_model(
     con: "duckdb.DuckDBPyConnection",
     relations: Mapping[str, "duckdb.DuckDBPyRelation"],
@@ -476,6 +527,8 @@ def evaluate_model(
             rows.append(_residual_drift(db, spec, active, versions, current, config, fingerprints))
         if spec.confidence:
             rows.append(_confidence_decay(db, spec, active, versions, current, config, fingerprints))
+        if spec.detection_rate:
+            rows.append(_detection_rate(db, spec, active, versions, current, config, fingerprints))
     finally:
         db.close()
     evaluation_id = stable_id(
@@ -532,7 +585,7 @@ def _outputs_schema(spec: Any) -> pa.Schema:
 
 # ---- retrain events -----------------------------------------------------------------------------
 
-REACTIVE_SIGNALS = ("dataset", "predictions")
+REACTIVE_SIGNALS = ("dataset", "predictions", "detections_per_pair_day")
 """Subjects whose breach triggers a reactive event (a single drifted feature alone does not)."""
 
 

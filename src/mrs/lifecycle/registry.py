@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import pyarrow as pa
 
-from mrs.lifecycle.artifacts import Manifest, find_manifests, sha256_file
+from mrs.lifecycle.artifacts import Manifest, artifact_uri_of, find_all_manifests, sha256_file
 from mrs.lifecycle.schemas import REGISTRY_LOG, keep_unlogged, stable_id, typed_table
 from mrs.logs import ModelCard, RunContext
 from mrs.versions import BUILTIN_CARDS
@@ -123,7 +123,7 @@ def manifest_entry(path: Path, manifest: Manifest) -> RegistryEntry:
         card=card,
         kind=TRAINED,
         entry_fingerprint=sha256_file(path),
-        artifact_uri=str(path.parent),
+        artifact_uri=artifact_uri_of(path.parent),
         artifact_sha256=manifest.artifact_sha256,
         dataset_fingerprint=manifest.dataset_fingerprint,
         training_rows=manifest.training_rows,
@@ -138,8 +138,8 @@ def manifest_entry(path: Path, manifest: Manifest) -> RegistryEntry:
 
 
 def registry_entries(artifacts_root: Path) -> list[RegistryEntry]:
-    """Built-in versions, then every trained manifest under the artefacts root."""
-    return builtin_entries() + [manifest_entry(path, m) for path, m in find_manifests(artifacts_root)]
+    """Built-in versions, then every trained manifest of the project's trained_models/ and the artefacts root."""
+    return builtin_entries() + [manifest_entry(path, m) for path, m in find_all_manifests(artifacts_root)]
 
 
 def registry_batch(entries: list[RegistryEntry], run: RunContext) -> pa.Table:

@@ -1,19 +1,23 @@
 """Training outside the DAG: ``mrs train baseline``.
 
 1. **Extract** the training data from the warehouse, opened read-only: the learned baseline's
-   features (:mod:`mrs.lifecycle.features`) for every store × SKU × day with enough history, minus
-   the known anomalies - the store × SKU × day cells inside the windows of ``detection_log`` (the
-   MRDL, the authoritative record of anomalies), so the baseline learns normal demand.
-2. **Split by time**: the last ``holdout_days`` days are the hold-out, the ``validation_days``
-   before them the validation set (early stopping), everything earlier the training set.
+   features (:mod:`mrs.lifecycle.features`) for every store × SKU × period with enough history,
+   minus the known anomalies - the store × SKU × day cells inside the windows of ``detection_log``
+   (the MRDL, the authoritative record of anomalies), so the baseline learns normal demand.
+2. **Split by time**, in periods of the warehouse's sales grain (``vars.sales_grain``, read from
+   the spacing of the sales dates: 1 day or 7 days): the last ``holdout_periods`` periods are the
+   hold-out, the ``validation_periods`` before them the validation set (early stopping),
+   everything earlier the training set.
 3. **Train** a LightGBM regressor with the tweedie objective (as the M5 winners did for
    intermittent retail demand), deterministic (fixed seed, one thread, row-wise histograms).
-4. **Evaluate** on the hold-out: WAPE, and MASE against the weekly seasonal naive forecast
-   (``units 7 days earlier``), scaled by the naive forecast's in-sample error on the training set
-   (Hyndman's MASE, pooled over all series); plus the plain ratio of MAEs on the hold-out.
+4. **Evaluate** on the hold-out: WAPE, and MASE against the seasonal naive forecast (the units one
+   season earlier: 7 days at daily grain, 52 weeks at weekly grain), scaled by the naive forecast's
+   in-sample error on the training set (Hyndman's MASE, pooled over all series, over the rows that
+   have a value one season earlier); plus the plain ratio of MAEs on the hold-out.
 5. **Write** an immutable artefact with its manifest (version, ``trained_on`` = the last day of the
-   extract, dataset fingerprint, parameters, metrics, split boundaries, reference distributions of
-   the numeric features on the training set for drift monitoring).
+   extract, dataset fingerprint, parameters - the sales grain among them -, metrics, split
+   boundaries, reference distributions of the numeric features on the training set for drift
+   monitoring).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from mrs.lifecycle.features import (
     baseline_features_sql,
 )
 from mrs.logs import quote
+from mrs.minority.config import GRAINS, SalesGrain
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -78,12 +83,11 @@ def default_lightgbm_params() -> dict[str, Any]:
 class TrainingConfig:
     """How ``mrs train baseline`` splits, trains and evaluates."""
 
-    #: the last days of the extract, never seen in training: the honest estimate of the error
-    holdout_days: int = 14
-    #: the days before the hold-out, used for early stopping
-    validation_days: int = 14
-    #: seasonal period of the naive forecast MASE compares against (weekly)
-    seasonal_period: int = FEATURE_HORIZON_DAYS
+    #: the last periods (days, or weeks at weekly grain) of the extract, never seen in training:
+    #: the honest estimate of the error
+    holdout_periods: int = 14
+    #: the periods before the hold-out, used for early stopping
+    validation_periods: int = 14
     num_boost_round: int = 2000
     early_stopping_rounds: int = 100
     #: leave out the cells of detection_log's anomaly windows (the MRDL) from every split
@@ -91,8 +95,8 @@ class TrainingConfig:
     params: dict[str, Any] = field(default_factory=default_lightgbm_params)
 
     def __post_init__(self) -> None:
-        if self.holdout_days < 1 or self.validation_days < 1:
-            raise TrainingError("holdout_days and validation_days must be >= 1")
+        if self.holdout_periods < 1 or self.validation_periods < 1:
+            raise TrainingError("holdout_periods and validation_periods must be >= 1")
         if self.params.get("objective") != "tweedie":
             raise TrainingError("the learned baseline uses the tweedie objective")
 
@@ -106,13 +110,14 @@ class Splits:
     holdout_end: date
 
     @classmethod
-    def ending(cls, last_day: date, config: TrainingConfig) -> "Splits":
-        holdout_start = last_day - timedelta(days=config.holdout_days - 1)
-        validation_start = holdout_start - timedelta(days=config.validation_days)
-        return cls(
-            train_end=validation_start - timedelta(days=1),
+    def ending(cls, last_day: date, config: TrainingConfig, grain: SalesGrain = SalesGrain()) -> "Splits":
+        period = grain.period_days
+        holdout_start = last_day - timedelta(days=(config.holdout_periods - 1) * period)
+        validation_start = holdout_start - timedelta(days=config.validation_periods * period)
+        return cls(  # each split named by its first and last period
+            train_end=validation_start - timedelta(days=period),
             validation_start=validation_start,
-            validation_end=holdout_start - timedelta(days=1),
+            validation_end=holdout_start - timedelta(days=period),
             holdout_start=holdout_start,
             holdout_end=last_day,
         )
@@ -145,10 +150,18 @@ def _table_exists(con: "duckdb.DuckDBPyConnection", qualified: str) -> bool:
 
 
 def training_extract_sql(con: "duckdb.DuckDBPyConnection", config: TrainingConfig) -> tuple[str, int]:
-    """SQL of the training extract (sorted by key) and how many cells it leaves out as known anomalies."""
+    """SQL of the training extract (sorted by key) and how many cells it leaves out as known anomalies.
+
+    Beside the features: ``seasonal_naive_units``, the units one season earlier (``lag_7d`` of
+    ``int_sales_features``: 7 days, or 52 weeks at weekly grain), the forecast MASE compares against.
+    """
     if not _table_exists(con, FEATURES_TABLE):
         raise TrainingError(f"{FEATURES_TABLE} is not in the warehouse: run `dbt build` first")
-    features = baseline_features_sql(FEATURES_TABLE)
+    features = f"""
+        select features.*, cast(season.lag_7d as double) as seasonal_naive_units
+        from ({baseline_features_sql(FEATURES_TABLE)}) as features
+        left join {FEATURES_TABLE} as season using (store_id, sku_id, sales_date)
+    """
     if not (config.exclude_known_anomalies and _table_exists(con, DETECTIONS_TABLE)):
         return f"select * from ({features}) order by {', '.join(KEY_COLUMNS)}", 0
     anomalies = f"""
@@ -174,17 +187,31 @@ def wape(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.sum(np.abs(actual - predicted)) / total) if total > 0 else float("nan")
 
 
-def evaluate(frame: pd.DataFrame, predicted: np.ndarray, config: TrainingConfig) -> dict[str, float]:
-    """Hold-out and validation metrics of ``predicted`` (aligned with ``frame``, which has ``split``)."""
+def evaluate(frame: pd.DataFrame, predicted: np.ndarray, grain: SalesGrain = SalesGrain()) -> dict[str, float]:
+    """Hold-out and validation metrics of ``predicted`` (aligned with ``frame``, which has ``split``
+    and ``seasonal_naive_units``, the units one season of ``grain`` earlier)."""
     y = frame[TARGET].to_numpy(float)
-    naive = frame["lag_7d"].to_numpy(float)  # the weekly seasonal naive forecast
+    naive = frame["seasonal_naive_units"].to_numpy(float)
     split = frame["split"].to_numpy()
     train, val, hold = split == "train", split == "validation", split == "holdout"
     if not hold.any() or not train.any():
         raise TrainingError("the time split left an empty training or hold-out set: the extract is too short")
-    in_sample_naive_mae = float(np.mean(np.abs(y[train] - naive[train])))
+    # the naive forecast exists only a season into each series (52 weeks at weekly grain)
+    naive_train, naive_hold = train & np.isfinite(naive), hold & np.isfinite(naive)
+    if not naive_train.any():
+        raise TrainingError(
+            f"no training row has units one season ({grain.season_periods} periods of vars.sales_grain "
+            f"{grain.name!r}) earlier, so MASE has no scale: the extract is too short (train on more history, or "
+            "a shorter --validation-periods / --holdout-periods)"
+        )
+    in_sample_naive_mae = float(np.mean(np.abs(y[naive_train] - naive[naive_train])))
     holdout_mae = float(np.mean(np.abs(y[hold] - predicted[hold])))
-    holdout_naive_mae = float(np.mean(np.abs(y[hold] - naive[hold])))
+    holdout_naive_mae = (
+        float(np.mean(np.abs(y[naive_hold] - naive[naive_hold]))) if naive_hold.any() else float("nan")
+    )
+    holdout_model_mae_where_naive = (
+        float(np.mean(np.abs(y[naive_hold] - predicted[naive_hold]))) if naive_hold.any() else float("nan")
+    )
     return {
         "train_wape": wape(y[train], predicted[train]),
         "validation_wape": wape(y[val], predicted[val]) if val.any() else float("nan"),
@@ -192,10 +219,10 @@ def evaluate(frame: pd.DataFrame, predicted: np.ndarray, config: TrainingConfig)
         "holdout_mae": holdout_mae,
         "holdout_bias": float(np.sum(predicted[hold] - y[hold]) / max(np.sum(y[hold]), 1e-9)),
         "holdout_mase": holdout_mae / in_sample_naive_mae,
-        "holdout_relative_mae": holdout_mae / holdout_naive_mae,
-        "seasonal_naive_holdout_wape": wape(y[hold], naive[hold]),
+        "holdout_relative_mae": holdout_model_mae_where_naive / holdout_naive_mae,
+        "seasonal_naive_holdout_wape": wape(y[naive_hold], naive[naive_hold]) if naive_hold.any() else float("nan"),
         "seasonal_naive_in_sample_mae": in_sample_naive_mae,
-        "seasonal_period_days": float(config.seasonal_period),
+        "seasonal_period_days": float(grain.season_periods * grain.period_days),
     }
 
 
@@ -239,6 +266,8 @@ def train_baseline(
     lgb = _lightgbm()
     config = config or TrainingConfig()
     sql, excluded = training_extract_sql(con, config)
+    grain = warehouse_sales_grain(con)
+    echo(f"sales grain: {grain.name} (a season of {grain.season_periods} periods); splits and MASE in {grain.name}s")
     echo(f"extracting training data from {FEATURES_TABLE} (known anomaly cells left out: {excluded})")
     frame = con.sql(sql).df()
     if frame.empty:
@@ -246,14 +275,7 @@ def train_baseline(
     fingerprint = sql_fingerprint(con, sql, KEY_COLUMNS + (TARGET,) + FEATURES)
     dates = pd.to_datetime(frame["sales_date"]).dt.date
     data_start, data_end = min(dates), max(dates)
-    distinct = sorted(set(dates))
-    if len(distinct) > 1 and min(b - a for a, b in zip(distinct, distinct[1:])).days > 1:
-        raise TrainingError(
-            f"{FEATURES_TABLE} is not daily (its sales dates are {min(b - a for a, b in zip(distinct, distinct[1:])).days} "
-            "days apart: vars.sales_grain is week?): the learned baseline's features and split are daily. Train on a "
-            "warehouse built at sales_grain: day, or keep the built-in baseline \"0\", which follows the grain"
-        )
-    splits = Splits.ending(data_end, config)
+    splits = Splits.ending(data_end, config, grain)
     frame["split"] = splits.label(frame["sales_date"])
     levels = {c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in CATEGORICAL_FEATURES}
     x = model_frame(frame, levels)
@@ -261,8 +283,8 @@ def train_baseline(
     train, val = (frame["split"] == "train").to_numpy(), (frame["split"] == "validation").to_numpy()
     if not train.any() or not val.any():
         raise TrainingError(
-            f"{len(set(dates))} days of data leave no training or validation days after a "
-            f"{config.holdout_days}-day hold-out and {config.validation_days}-day validation"
+            f"{len(set(dates))} {grain.name}s of data leave no training or validation {grain.name}s after a "
+            f"{config.holdout_periods}-{grain.name} hold-out and {config.validation_periods}-{grain.name} validation"
         )
     train_set = lgb.Dataset(x[train], y[train], categorical_feature=list(CATEGORICAL_FEATURES), free_raw_data=False)
     valid_set = lgb.Dataset(x[val], y[val], reference=train_set)
@@ -282,7 +304,7 @@ def train_baseline(
         bar.refresh()
     best = int(booster.best_iteration or booster.current_iteration())
     predicted = booster.predict(x, num_iteration=best)
-    metrics = evaluate(frame, predicted, config) | {"best_iteration": float(best)}
+    metrics = evaluate(frame, predicted, grain) | {"best_iteration": float(best)}
 
     echo("summarising the training distributions for drift monitoring")
     train_sql = f"select * from ({sql}) where sales_date <= date '{splits.train_end.isoformat()}'"
@@ -293,7 +315,7 @@ def train_baseline(
         model_version=version or next_version(artifacts_root, MODEL_NAME),
         trained_on=data_end,
         description=(
-            "LightGBM (tweedie) baseline of expected units per store × SKU × day from sales history "
+            f"LightGBM (tweedie) baseline of expected units per store × SKU × {grain.name} from sales history "
             f"as of {FEATURE_HORIZON_DAYS} days earlier, calendar, campaigns and context."
         ),
         dataset_fingerprint=fingerprint,
@@ -308,8 +330,10 @@ def train_baseline(
             "early_stopping_rounds": config.early_stopping_rounds,
             "best_iteration": best,
             "feature_horizon_days": FEATURE_HORIZON_DAYS,
-            "holdout_days": config.holdout_days,
-            "validation_days": config.validation_days,
+            "sales_grain": grain.name,
+            "season_periods": grain.season_periods,
+            "holdout_periods": config.holdout_periods,
+            "validation_periods": config.validation_periods,
             "excluded_known_anomaly_cells": excluded,
         },
         metrics={k: (round(v, 6) if np.isfinite(v) else None) for k, v in metrics.items()},
@@ -333,6 +357,36 @@ def train_baseline(
     return TrainingResult(read_manifest(path / MANIFEST_FILE), path)
 
 
+def warehouse_sales_grain(con: "duckdb.DuckDBPyConnection") -> SalesGrain:
+    """The sales grain the warehouse was built at, from the spacing of the sales dates of
+    ``int_sales_features``: the grain whose period is the smallest gap (1 day, or 7 days at
+    ``vars.sales_grain: week``)."""
+    gap = con.sql(f"""
+        select min(date_diff('day', previous, sales_date))
+        from (select sales_date, lag(sales_date) over (order by sales_date) as previous
+              from (select distinct cast(sales_date as date) as sales_date from {FEATURES_TABLE}))
+    """).fetchall()[0][0]
+    if gap is None:
+        return SalesGrain()
+    for name, (period_days, _) in GRAINS.items():
+        if gap == period_days:
+            return SalesGrain(name)
+    raise TrainingError(
+        f"{FEATURES_TABLE}'s sales dates are at least {gap} days apart, which is no sales grain "
+        f"({', '.join(f'{n}: {d} day(s)' for n, (d, _) in GRAINS.items())}): rebuild with vars.sales_grain set to the data's grain"
+    )
+
+
+def _season_text(parameters: Mapping[str, Any]) -> str:
+    """'units 7 days earlier' / 'units 52 weeks earlier', from a manifest's parameters."""
+    grain = str(parameters.get("sales_grain", "day"))
+    return f"units {parameters.get('season_periods', GRAINS['day'][1])} {grain}s earlier"
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def summary_text(result: TrainingResult) -> str:
     """What ``mrs train`` prints at the end."""
     m = result.manifest
@@ -349,8 +403,9 @@ def summary_text(result: TrainingResult) -> str:
             ),
             f"  trees       {m.parameters['best_iteration']} (early stopping on validation)",
             f"  validation  WAPE {metric['validation_wape']:.3f}",
-            f"  hold-out    WAPE {metric['holdout_wape']:.3f}  MASE {metric['holdout_mase']:.3f} vs weekly seasonal naive "
-            f"(naive WAPE {metric['seasonal_naive_holdout_wape']:.3f}, MAE ratio {metric['holdout_relative_mae']:.3f})",
+            f"  hold-out    WAPE {_figure(metric['holdout_wape'])}  MASE {_figure(metric['holdout_mase'])} vs seasonal naive "
+            f"({_season_text(m.parameters)}; naive WAPE {_figure(metric['seasonal_naive_holdout_wape'])}, "
+            f"MAE ratio {_figure(metric['holdout_relative_mae'])})",
             f"  confidence  {m.confidence_metric:.3f} (1 - hold-out WAPE)",
             "next: `dbt build` registers it in model_registry_log; then "
             f"`mrs approve {m.model_name} {m.model_version} --by NAME --reason TEXT` and set "

@@ -23,7 +23,7 @@ from mrs.logs import ModelCard, score_new_rows
 from mrs.minority.config import MinorityConfigError
 from mrs.minority.detection import current_detections_sql
 from mrs.minority.relations import sql_over
-from mrs.minority.schemas import ATTRIBUTION_LOG
+from mrs.minority.schemas import ATTRIBUTION_LOG, with_unset_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -101,7 +101,7 @@ def predict_batch(inputs: pa.Table) -> pa.Table:
         pc.list_value_length(campaigns).to_numpy(zero_copy_only=False)
         + pc.list_value_length(events).to_numpy(zero_copy_only=False)
     ).astype(np.int32)
-    return pa.table(
+    return with_unset_columns(pa.table(
         {
             "anomaly_id": inputs.column("anomaly_id"),
             "detection_log_id": inputs.column("detection_log_id"),
@@ -113,7 +113,7 @@ def predict_batch(inputs: pa.Table) -> pa.Table:
             "evidence_event_ids": events,
             "evidence_count": pa.array(count, pa.int32()),
         }
-    )
+    ), ATTRIBUTION_LOG)  # version 0 has no value for the columns version 1 added
 
 
 def score_attributions(

@@ -23,7 +23,7 @@ from mrs.logs import ModelCard, RunContext, finalize, unlogged, with_log_ids
 from mrs.minority.config import ClusteringConfig, MinorityConfigError
 from mrs.minority.detection import current_detections_sql
 from mrs.minority.relations import sql_literal, sql_over
-from mrs.minority.schemas import CLUSTER_LOG
+from mrs.minority.schemas import CLUSTER_LOG, with_unset_columns
 from mrs.minority.segments import Segments
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,7 +123,7 @@ def predict_batch(inputs: pa.Table, config: ClusteringConfig) -> pa.Table:
     clusters = np.asarray(inputs.column("cluster_name").to_pylist(), dtype=object)
     similarity = cosine_similarity(shapes["vector"], cluster_prototypes(shapes["vector"], clusters))
     vectors = shapes["vector"]
-    return pa.table(
+    return with_unset_columns(pa.table(
         {
             "anomaly_id": inputs.column("anomaly_id"),
             "detection_log_id": inputs.column("detection_log_id"),
@@ -138,7 +138,7 @@ def predict_batch(inputs: pa.Table, config: ClusteringConfig) -> pa.Table:
             "duration_days": pa.array(shapes["duration_days"], pa.int32()),
             "residual_sign": pa.array(shapes["sign"], pa.int8()),
         }
-    )
+    ), CLUSTER_LOG)  # version 0 has no value for the columns version 1 added
 
 
 def score_clusters(

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from mrs.logs import ModelCard, score_new_rows
 from mrs.minority.config import AnomalyWindow, MinorityConfigError
 from mrs.minority.relations import current_rows_sql, sql_literal, sql_over
-from mrs.minority.schemas import BASELINE_LOG, DETECTION_LOG
+from mrs.minority.schemas import BASELINE_LOG, DETECTION_LOG, with_unset_columns
 from mrs.minority.segments import Segments
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -169,7 +169,7 @@ def predict_batch(inputs: pa.Table) -> pa.Table:
     peak_ratio = np.divide(peak_actual, peak_expected, out=np.zeros_like(peak_actual), where=peak_expected > 0)
     dates = pc.list_flatten(inputs.column("daily_dates").combine_chunks())
 
-    return pa.table(
+    return with_unset_columns(pa.table(
         {
             "anomaly_id": inputs.column("anomaly_id"),
             "narrative_id": inputs.column("narrative_id"),
@@ -195,7 +195,7 @@ def predict_batch(inputs: pa.Table) -> pa.Table:
             "baseline_model_version": inputs.column("baseline_model_version"),
             "baseline_log_ids": inputs.column("baseline_log_ids"),
         }
-    )
+    ), DETECTION_LOG)  # version 0 has no value for the columns version 1 added
 
 
 def score_detections(

@@ -35,7 +35,7 @@ DETECTION_LOG = LogSpec(
     key_columns=("anomaly_id",),
     columns=(
         pa.field("anomaly_id", pa.string(), nullable=False),
-        pa.field("narrative_id", pa.string(), nullable=False),
+        pa.field("narrative_id", pa.string(), nullable=True),  # null on learned (v1) rows: no narrative is read
         pa.field("store_id", pa.string(), nullable=False),
         pa.field("sku_id", pa.string(), nullable=False),
         pa.field("window_start", pa.date32(), nullable=False),
@@ -57,6 +57,9 @@ DETECTION_LOG = LogSpec(
         pa.field("daily_expected_units", pa.list_(pa.float64()), nullable=False),
         pa.field("baseline_model_version", pa.string(), nullable=False),
         pa.field("baseline_log_ids", pa.list_(pa.string()), nullable=False),
+        # added with version 1, for every version (null on version 0's rows; an older warehouse
+        # gets them by ALTER TABLE, mrs.logs.add_missing_log_columns)
+        pa.field("found_on", pa.string(), nullable=True),
     ),
 )
 
@@ -66,7 +69,7 @@ CLUSTER_LOG = LogSpec(
     columns=(
         pa.field("anomaly_id", pa.string(), nullable=False),
         pa.field("detection_log_id", pa.string(), nullable=False),
-        pa.field("narrative_id", pa.string(), nullable=False),
+        pa.field("narrative_id", pa.string(), nullable=True),  # null on learned (v1) rows: no narrative is read
         pa.field("cluster_name", pa.string(), nullable=False),
         pa.field("similarity_score", pa.float64(), nullable=False),
         pa.field("cluster_size", pa.int32(), nullable=False),
@@ -74,6 +77,10 @@ CLUSTER_LOG = LogSpec(
         pa.field("peak_position", pa.float64(), nullable=False),
         pa.field("duration_days", pa.int32(), nullable=False),
         pa.field("residual_sign", pa.int8(), nullable=False),
+        # added with version 1, for every version (null on version 0's rows)
+        pa.field("cluster_id", pa.int32(), nullable=True),
+        pa.field("is_noise", pa.bool_(), nullable=True),
+        pa.field("incident_detections", pa.list_(pa.string()), nullable=True),
     ),
 )
 
@@ -83,14 +90,35 @@ ATTRIBUTION_LOG = LogSpec(
     columns=(
         pa.field("anomaly_id", pa.string(), nullable=False),
         pa.field("detection_log_id", pa.string(), nullable=False),
-        pa.field("narrative_id", pa.string(), nullable=False),
+        pa.field("narrative_id", pa.string(), nullable=True),  # null on learned (v1) rows: no narrative is read
         pa.field("cause_type", pa.string(), nullable=False),
         pa.field("cause", pa.string(), nullable=False),
         pa.field("confidence", pa.float64(), nullable=False),
         pa.field("evidence_campaign_ids", pa.list_(pa.string()), nullable=False),
         pa.field("evidence_event_ids", pa.list_(pa.string()), nullable=False),
         pa.field("evidence_count", pa.int32(), nullable=False),
+        # added with version 1, for every version (null on version 0's rows)
+        pa.field("cause_ranking", pa.list_(pa.string()), nullable=True),
+        pa.field("incident_detections", pa.list_(pa.string()), nullable=True),
     ),
 )
 
 MINORITY_LOGS: tuple[LogSpec, ...] = (BASELINE_LOG, DETECTION_LOG, CLUSTER_LOG, ATTRIBUTION_LOG)
+
+V1_COLUMNS: dict[str, tuple[str, ...]] = {
+    "detection_log": ("found_on",),
+    "cluster_log": ("cluster_id", "is_noise", "incident_detections"),
+    "attribution_log": ("cause_ranking", "incident_detections"),
+}
+"""The columns version 1 added to each log (declared above for every version)."""
+
+
+def with_unset_columns(outputs: pa.Table, spec: LogSpec) -> pa.Table:
+    """``outputs`` with every column of ``spec`` it lacks added as nulls: a version that has no
+    value for a column another version added (version 0 and :data:`V1_COLUMNS`)."""
+    for field in spec.columns:
+        if field.name not in outputs.column_names:
+            if not field.nullable:
+                raise ValueError(f"{spec.name}: column {field.name!r} is not nullable and has no value")
+            outputs = outputs.append_column(field.name, pa.nulls(outputs.num_rows, field.type))
+    return outputs

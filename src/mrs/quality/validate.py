@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import pyarrow as pa
 
-from mrs.logs import RunContext
+from mrs.logs import RunContext, add_missing_log_columns
 from mrs.quality.frames import batch_relation, sql_literal, to_frame
 from mrs.quality.results import (
     Batch,
@@ -33,6 +33,7 @@ from mrs.quality.results import (
     summary_row,
     validations_table,
 )
+from mrs.quality.schemas import VALIDATIONS_SCHEMA
 from mrs.quality.settings import LOG_KIND, MART_KIND, SQL_ENGINE, ValidationSettings, suite_dir
 from mrs.quality.sql_expectations import SqlSuiteRunner
 from mrs.quality.suites import load_suite, suite_expectations
@@ -235,15 +236,20 @@ def record(
     session: "duckdb.DuckDBPyConnection",
     plan: Callable[[RunContext], Sequence[PlannedBatch]],
     *,
+    validations: str | None,
     results_log: str,
     parameters: Mapping[str, Any],
     project_dir: str | Path,
     run: RunContext | None,
     kind: str = "batches",
 ) -> pa.Table:
-    """Plan the batches for this run, validate them, append their results; return one row per batch."""
+    """Plan the batches for this run, validate them, append their results; return one row per batch.
+
+    A validations table of an older warehouse gets the columns added since (``batch_fingerprint``)
+    in place, before it is read, so that the step's batch appends to it."""
     from mrs.step_log import timed_step
 
+    add_missing_log_columns(session, validations, VALIDATIONS_SCHEMA)
     run = run or RunContext.current()
     with timed_step(f"validate {kind}") as counts:
         planned = plan(run)
@@ -270,6 +276,7 @@ def validate_log_batches(
     return record(
         session,
         lambda run: plan_log_batches(logs, validations, run),
+        validations=validations,
         results_log=results_log,
         parameters=parameters,
         project_dir=project_dir,
@@ -300,6 +307,7 @@ def validate_marts(
     summary = record(
         session,
         lambda run: plan_marts(marts, validations, run),
+        validations=validations,
         results_log=results_log,
         parameters=parameters,
         project_dir=project_dir,

@@ -1,0 +1,317 @@
+"""Continuous, count-aware scan of the baseline's residuals: candidate events on pairs and slices.
+
+Every scored day of every store × SKU pair is compared with its expected units. A pair's daily
+variance is ``dispersion * (mu + phi * mu**2)``, a negative-binomial variance whose ``phi`` is
+fitted on the whole batch and whose per-pair ``dispersion`` is learned from the days *before*
+each day (shrunk towards 1), so a day is never judged by a spread it is part of.
+
+A window (``start``, ``length`` ≤ ``max_event_days``) is scored as a count: the units sold in it
+against a negative binomial with the window's expected units and variance, as a signed normal
+score of the tail probability (``z_tail``: +3 is as rare as three sigmas up, whatever the
+volume). The same scores are computed on the slices above the pairs (store, store × category,
+region × SKU, retailer × region × SKU, SKU), whose counts and variances are sums over their
+member pairs, so that an event that moves several pairs at once stands out where each pair alone
+is within noise.
+
+Candidate events are, per pair and direction, the best non-overlapping windows, and, per slice
+window that is surprising, the member pairs that explain it (Adtributor-style: surprise and
+explanatory power). :mod:`mrs.minority.classifier` decides which candidates are anomalies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from scipy import stats
+
+SLICES: tuple[str, ...] = ("store", "store_category", "region_sku", "group_sku", "sku")
+"""The slices above a pair, by the master columns that define them (see :func:`slice_index`)."""
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Hyperparameters of the scan (a classifier version fixes its scan configuration)."""
+
+    #: longest event window scanned, days
+    max_event_days: int = 7
+    #: fewest earlier scored days a day needs before it can start an event (dispersion history)
+    min_history_days: int = 14
+    #: prior weight (days) that shrinks a pair's dispersion factor towards 1
+    dispersion_prior_days: float = 10.0
+    #: |z_tail| a pair window needs to become a candidate
+    pair_candidate_z: float = 1.5
+    #: best non-overlapping pair windows kept per pair and direction
+    pair_candidates_per_direction: int = 2
+    #: |z_tail| a slice window needs before its members are localised
+    slice_candidate_z: float = 3.0
+    #: best non-overlapping windows per slice and direction
+    slice_candidates_per_direction: int = 2
+    #: a localised member moves the slice's way with at least this z_tail ...
+    member_min_z: float = 1.0
+    #: ... and explains at least this share of the slice's residual
+    member_min_share: float = 0.05
+    #: a member "co-moves" inside a slice when its own z_tail (same window, same way) reaches this
+    co_moving_z: float = 1.5
+
+
+@dataclass
+class Cube:
+    """The batch as dense arrays: pairs (store × SKU, row-major) by scored days."""
+
+    store_ids: np.ndarray
+    sku_ids: np.ndarray
+    days: np.ndarray  # datetime64[D], consecutive periods (days, or weeks at weekly grain)
+    actual: np.ndarray  # (P, D) float, NaN where a day has no baseline
+    expected: np.ndarray  # (P, D)
+    store_of: np.ndarray  # (P,) store index
+    sku_of: np.ndarray  # (P,) sku index
+    slice_of: dict[str, np.ndarray]  # slice name -> (P,) slice index
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.actual.shape[0])
+
+    def period_of(self, dates: pa.ChunkedArray) -> np.ndarray:
+        """The period index (column of the cube) of each date."""
+        return np.searchsorted(self.days, dates.to_numpy().astype("datetime64[D]")).astype(np.int64)
+
+
+def slice_index(stores: pa.Table, skus: pa.Table, store_of: np.ndarray, sku_of: np.ndarray) -> dict[str, np.ndarray]:
+    """For every pair, its index in each slice of :data:`SLICES` (built from the masters)."""
+    store_id = np.arange(stores.num_rows)
+    region = _codes(stores.column("region"))
+    retailer = _codes(stores.column("retailer"))
+    category = _codes(skus.column("category"))
+    n_k = skus.num_rows
+    keys = {
+        "store": store_id[store_of],
+        "store_category": store_id[store_of] * (category.max(initial=-1) + 1) + category[sku_of],
+        "region_sku": region[store_of] * n_k + sku_of,
+        "group_sku": (retailer[store_of] * (region.max(initial=-1) + 1) + region[store_of]) * n_k + sku_of,
+        "sku": sku_of,
+    }
+    return {name: np.unique(key, return_inverse=True)[1] for name, key in keys.items()}
+
+
+def _codes(column: pa.ChunkedArray) -> np.ndarray:
+    values = np.asarray(column.to_pylist(), dtype=object)
+    values = np.where(values == None, "", values)  # noqa: E711 - elementwise null test
+    return np.unique(values.astype(str), return_inverse=True)[1]
+
+
+def build_cube(baseline: pa.Table, stores: pa.Table, skus: pa.Table) -> Cube:
+    """Dense arrays from baseline rows (store_id, sku_id, sales_date, actual_units, expected_units)
+    and the masters (stores: store_id, retailer, region; skus: sku_id, category)."""
+    store_ids = np.asarray(stores.column("store_id").to_pylist(), dtype=object)
+    sku_ids = np.asarray(skus.column("sku_id").to_pylist(), dtype=object)
+    s_pos = {s: i for i, s in enumerate(store_ids)}
+    k_pos = {k: i for i, k in enumerate(sku_ids)}
+    row_store = np.array([s_pos.get(s, -1) for s in baseline.column("store_id").to_pylist()], dtype=np.int64)
+    row_sku = np.array([k_pos.get(k, -1) for k in baseline.column("sku_id").to_pylist()], dtype=np.int64)
+    unknown = (row_store < 0) | (row_sku < 0)
+    if unknown.any():
+        bad = baseline.filter(pa.array(unknown)).select(["store_id", "sku_id"]).slice(0, 5).to_pylist()
+        raise ValueError(f"detection: baseline rows name stores or SKUs missing from the masters, e.g. {bad}")
+    dates = baseline.column("sales_date").to_numpy().astype("datetime64[D]")
+    if dates.size == 0:
+        first = last = np.datetime64("1970-01-01")
+    else:
+        first, last = dates.min(), dates.max()
+    # the periods: consecutive days, or the weeks of a weekly grain (the smallest step between dates)
+    distinct = np.unique(dates)
+    step = np.diff(distinct).min() if distinct.size > 1 else np.timedelta64(1, "D")
+    if distinct.size > 1 and ((distinct - first) % step != np.timedelta64(0, "D")).any():
+        raise ValueError(f"detection: the baseline's periods are not on one grid of {step} from {first}")
+    days = np.arange(first, last + step, step, dtype="datetime64[D]")
+    n_k = sku_ids.size
+    n_pairs = store_ids.size * n_k
+    actual = np.full((n_pairs, days.size), np.nan)
+    expected = np.full((n_pairs, days.size), np.nan)
+    pair = row_store * n_k + row_sku
+    col = ((dates - first) // step).astype(np.int64)
+    actual[pair, col] = baseline.column("actual_units").to_numpy().astype(np.float64)
+    expected[pair, col] = baseline.column("expected_units").to_numpy().astype(np.float64)
+    store_of = np.repeat(np.arange(store_ids.size), n_k)
+    sku_of = np.tile(np.arange(n_k), store_ids.size)
+    return Cube(store_ids, sku_ids, days, actual, expected, store_of, sku_of, slice_index(stores, skus, store_of, sku_of))
+
+
+def nb_phi(actual: np.ndarray, expected: np.ndarray) -> float:
+    """Batch-wide negative-binomial ``phi`` in ``var = mu + phi * mu**2`` (method of moments,
+    by least squares of the squared residuals' excess over Poisson on ``mu**2``)."""
+    ok = np.isfinite(actual) & np.isfinite(expected) & (expected > 0)
+    e2 = (actual[ok] - expected[ok]) ** 2
+    mu = expected[ok]
+    denominator = float(np.sum(mu**4))
+    return max(0.0, float(np.sum((e2 - mu) * mu**2)) / denominator) if denominator > 0 else 0.0
+
+
+def daily_variance(cube: Cube, config: ScanConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair and day: the variance of the residual, and the pair's dispersion factor as of that
+    day, learned only from the days before it (shrunk towards 1 with ``dispersion_prior_days``)."""
+    mu = np.nan_to_num(cube.expected, nan=0.0)
+    y = np.nan_to_num(cube.actual, nan=0.0)
+    present = np.isfinite(cube.actual) & np.isfinite(cube.expected)
+    phi = nb_phi(cube.actual, cube.expected)
+    base_var = np.maximum(mu + phi * mu**2, 0.25)  # a quarter unit²: a pair expected to sell nothing may sell one
+    ratio = np.where(present, (y - mu) ** 2 / base_var, 0.0)
+    before = np.cumsum(ratio, axis=1) - ratio
+    n_before = np.cumsum(present, axis=1) - present
+    prior = config.dispersion_prior_days
+    dispersion = (before + prior) / (n_before + prior)
+    return base_var * dispersion, dispersion
+
+
+def window_sums(values: np.ndarray, max_len: int) -> np.ndarray:
+    """``out[..., d, l-1]`` = sum of ``values[..., d : d + l]`` (NaN when the window runs past the end)."""
+    n_d = values.shape[-1]
+    csum = np.concatenate([np.zeros(values.shape[:-1] + (1,)), np.cumsum(values, axis=-1)], axis=-1)
+    out = np.full(values.shape + (max_len,), np.nan)
+    for length in range(1, max_len + 1):
+        out[..., : n_d - length + 1, length - 1] = csum[..., length:] - csum[..., : n_d - length + 1]
+    return out
+
+
+def tail_z(observed: np.ndarray, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """Signed normal score of a count's tail probability under a negative binomial with the given
+    mean and variance (Poisson when the variance does not exceed the mean), with a mid-p
+    correction so a count equal to its mean scores about 0."""
+    observed = np.nan_to_num(observed, nan=0.0)
+    mean = np.maximum(np.nan_to_num(mean, nan=0.0), 1e-6)
+    variance = np.maximum(np.nan_to_num(variance, nan=0.0), mean * (1 + 1e-6))
+    n = mean**2 / (variance - mean)
+    p = mean / variance
+    k = np.rint(observed)
+    upper = stats.nbinom.sf(k, n, p) + 0.5 * stats.nbinom.pmf(k, n, p)  # P(Y > k) + P(Y = k) / 2
+    lower = stats.nbinom.cdf(k - 1, n, p) + 0.5 * stats.nbinom.pmf(k, n, p)
+    up = k >= mean
+    prob = np.clip(np.where(up, upper, lower), 1e-300, 0.5)
+    return np.where(up, 1.0, -1.0) * stats.norm.isf(prob)
+
+
+@dataclass
+class WindowScores:
+    """Window sums and scores of one level (pairs, or one slice type) for every start and length."""
+
+    actual: np.ndarray  # (N, D, L)
+    expected: np.ndarray
+    variance: np.ndarray
+    z: np.ndarray  # signed tail score
+    valid: np.ndarray  # bool: every day present and enough history before the start
+
+
+def score_windows(actual: np.ndarray, expected: np.ndarray, variance: np.ndarray, present: np.ndarray, config: ScanConfig) -> WindowScores:
+    L = config.max_event_days
+    a = window_sums(np.where(present, actual, 0.0), L)
+    e = window_sums(np.where(present, expected, 0.0), L)
+    v = window_sums(np.where(present, variance, 0.0), L)
+    n_present = window_sums(present.astype(np.float64), L)
+    lengths = np.arange(1, L + 1)[None, None, :]
+    history = np.cumsum(present, axis=-1) - present
+    valid = (n_present == lengths) & (history[..., None] >= config.min_history_days)
+    z = np.where(valid, tail_z(a, e, v), 0.0)
+    return WindowScores(a, e, v, z, valid)
+
+
+def group_sum(values: np.ndarray, index: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum rows of ``values`` (N, ...) into ``n_groups`` groups by ``index`` (N,)."""
+    out = np.zeros((n_groups,) + values.shape[1:])
+    np.add.at(out, index, values)
+    return out
+
+
+@dataclass
+class Scan:
+    """Everything the classifier's features are computed from."""
+
+    cube: Cube
+    pair: WindowScores
+    slices: dict[str, WindowScores]
+    daily_z: np.ndarray  # (P, D) signed daily tail score
+    dispersion: np.ndarray  # (P, D)
+    co_moving: dict[str, np.ndarray]  # slice -> (G, D, L, 2) members with z >= co_moving_z (down, up)
+    slice_sizes: dict[str, np.ndarray]
+
+
+def scan(cube: Cube, config: ScanConfig) -> Scan:
+    present = np.isfinite(cube.actual) & np.isfinite(cube.expected)
+    variance, dispersion = daily_variance(cube, config)
+    y = np.nan_to_num(cube.actual, nan=0.0)
+    mu = np.nan_to_num(cube.expected, nan=0.0)
+    pair = score_windows(y, mu, variance, present, config)
+    daily_z = np.where(present, tail_z(y, mu, variance), 0.0)
+    slices, co_moving, sizes = {}, {}, {}
+    up = (pair.z >= config.co_moving_z).astype(np.float64)
+    down = (pair.z <= -config.co_moving_z).astype(np.float64)
+    for name in SLICES:
+        index = cube.slice_of[name]
+        n = int(index.max()) + 1 if index.size else 0
+        a = group_sum(pair.actual, index, n)
+        e = group_sum(pair.expected, index, n)
+        v = group_sum(pair.variance, index, n)
+        valid = group_sum(pair.valid.astype(np.float64), index, n) == np.bincount(index, minlength=n)[:, None, None]
+        slices[name] = WindowScores(a, e, v, np.where(valid, tail_z(a, e, v), 0.0), valid)
+        co_moving[name] = np.stack([group_sum(down, index, n), group_sum(up, index, n)], axis=-1)
+        sizes[name] = np.bincount(index, minlength=n)
+    return Scan(cube, pair, slices, daily_z, dispersion, co_moving, sizes)
+
+
+def best_windows(z: np.ndarray, valid: np.ndarray, threshold: float, per_direction: int) -> np.ndarray:
+    """Per row and direction, up to ``per_direction`` non-overlapping windows with the largest
+    ``|z|`` ≥ ``threshold``, as rows (row, start, length, sign)."""
+    n, n_d, n_l = z.shape
+    if n == 0 or n_d == 0:  # no pairs or no periods (a prices-only build): no windows
+        return np.zeros((0, 4), np.int64)
+    found = []
+    starts = np.arange(n_d)[:, None]
+    lengths = np.arange(1, n_l + 1)[None, :]
+    for sign in (-1.0, 1.0):
+        score = np.where(valid, sign * z, -np.inf)
+        for _ in range(per_direction):
+            flat = score.reshape(n, -1)
+            best = np.argmax(flat, axis=1)
+            value = flat[np.arange(n), best]
+            keep = value >= threshold
+            d, l_idx = np.unravel_index(best, (n_d, n_l))
+            rows = np.flatnonzero(keep)
+            found.append(np.column_stack([rows, d[rows], l_idx[rows] + 1, np.full(rows.size, sign)]))
+            # mask every window overlapping the one just taken
+            s0, e0 = d[:, None, None], (d + l_idx)[:, None, None]
+            overlap = (starts[None] <= e0) & (starts[None] + lengths[None] - 1 >= s0)
+            score = np.where(overlap & keep[:, None, None], -np.inf, score)
+    return np.concatenate(found).astype(np.int64) if found else np.zeros((0, 4), np.int64)
+
+
+def candidates(result: Scan, config: ScanConfig) -> np.ndarray:
+    """Candidate pair events (pair, start, length, sign, source) — source 0: the pair itself,
+    1 + i: localised from a surprising window of slice ``SLICES[i]`` — deduplicated."""
+    pair = result.pair
+    rows = []
+    own = best_windows(pair.z, pair.valid, config.pair_candidate_z, config.pair_candidates_per_direction)
+    rows.append(np.column_stack([own, np.zeros(len(own), np.int64)]))
+    for i, name in enumerate(SLICES):
+        sl = result.slices[name]
+        events = best_windows(sl.z, sl.valid, config.slice_candidate_z, config.slice_candidates_per_direction)
+        if not len(events):
+            continue
+        index = result.cube.slice_of[name]
+        order = np.argsort(index, kind="stable")
+        bounds = np.searchsorted(index[order], np.arange(int(index.max()) + 2))
+        for g, d, length, sign in events:
+            members = order[bounds[g] : bounds[g + 1]]
+            resid = pair.actual[members, d, length - 1] - pair.expected[members, d, length - 1]
+            total = sl.actual[g, d, length - 1] - sl.expected[g, d, length - 1]
+            share = resid / total if total != 0 else np.zeros_like(resid)
+            z = pair.z[members, d, length - 1] * sign
+            chosen = members[(z >= config.member_min_z) & (share >= config.member_min_share)]
+            rows.append(
+                np.column_stack(
+                    [chosen, np.full(chosen.size, d), np.full(chosen.size, length), np.full(chosen.size, sign), np.full(chosen.size, i + 1)]
+                )
+            )
+    allc = np.concatenate(rows).astype(np.int64)
+    # the same pair window found by several sources: keep it once (the first source)
+    _, first = np.unique(allc[:, :4], axis=0, return_index=True)
+    return allc[np.sort(first)]

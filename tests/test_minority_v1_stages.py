@@ -1,0 +1,256 @@
+"""Unit tests of the learned (v1) minority-report stages: scan, classifier events, shapes, causes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from mrs.minority.causes import UNEXPLAINED, evidence
+from mrs.minority.classifier import FEATURES, candidate_features, merge_events
+from mrs.minority.evaluation import EventFigures, zscore_peer_events
+from mrs.minority.scan import ScanConfig, best_windows, build_cube, candidates, scan, tail_z, window_sums
+from mrs.minority.shapes import ClusterConfig, ClusterModel, incidents, shape_features
+
+N_DAYS = 35
+FIRST = date(2025, 7, 9)
+
+
+def _masters(n_stores: int = 4, n_skus: int = 6) -> tuple[pa.Table, pa.Table]:
+    stores = pa.table(
+        {
+            "store_id": [f"ST{i:02d}" for i in range(n_stores)],
+            "retailer": ["northmart" if i % 2 == 0 else "coastco" for i in range(n_stores)],
+            "region": ["north" if i < n_stores // 2 else "south" for i in range(n_stores)],
+        }
+    )
+    skus = pa.table({"sku_id": [f"SKU{k:02d}" for k in range(n_skus)], "category": ["beverages", "snacks", "dairy"] * (n_skus // 3)})
+    return stores, skus
+
+
+def _baseline(effects: dict[tuple[int, int], tuple[int, float]], n_stores: int = 4, n_skus: int = 6, rate: float = 8.0, seed: int = 0) -> pa.Table:
+    """Poisson sales around a flat ``rate``; ``effects[(store, sku)] = (first effect day, multiplier)``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n_stores):
+        for k in range(n_skus):
+            for d in range(N_DAYS):
+                lam = rate
+                if (s, k) in effects and d >= effects[(s, k)][0]:
+                    lam *= effects[(s, k)][1]
+                rows.append((f"ST{s:02d}", f"SKU{k:02d}", FIRST + timedelta(days=d), int(rng.poisson(lam)), rate))
+    store, sku, day, actual, expected = zip(*rows) if rows else ((),) * 5
+    return pa.table(
+        {
+            "store_id": list(store), "sku_id": list(sku), "sales_date": pa.array(day, pa.date32()),
+            "actual_units": pa.array(actual, pa.int64()), "expected_units": pa.array(expected, pa.float64()),
+        }
+    )
+
+
+def test_tail_score_of_a_count_at_its_mean_is_near_zero_and_grows_with_the_excess():
+    z = tail_z(np.array([10.0, 20.0, 30.0, 2.0]), np.full(4, 10.0), np.full(4, 10.0))
+    assert abs(z[0]) < 0.2
+    assert 2.5 < z[1] < z[2]
+    assert z[3] < -2.0
+
+
+def test_tail_score_is_count_aware_for_slow_sellers():
+    # two units where 0.3 were expected is surprising, but far less than a Gaussian z of 3.1 says
+    z = tail_z(np.array([2.0]), np.array([0.3]), np.array([0.3]))[0]
+    assert 1.5 < z < (2 - 0.3) / np.sqrt(0.3)
+
+
+def test_window_sums_match_a_direct_sum():
+    values = np.arange(10, dtype=float)[None, :]
+    sums = window_sums(values, 3)
+    assert sums[0, 2, 2] == 2 + 3 + 4
+    assert np.isnan(sums[0, 9, 1])
+
+
+def test_best_windows_finds_non_overlapping_runs_per_direction():
+    z = np.zeros((1, 10, 3))
+    z[0, 2, 1] = 5.0  # days 2-3 up
+    z[0, 7, 0] = -4.0  # day 7 down
+    z[0, 3, 0] = 4.5  # overlaps the first: masked
+    found = best_windows(z, np.ones_like(z, dtype=bool), 2.0, 2)
+    assert sorted(map(tuple, found.tolist())) == [(0, 2, 2, 1), (0, 7, 1, -1)]
+
+
+def test_an_event_on_several_pairs_of_a_store_is_a_candidate_through_its_slice():
+    stores, skus = _masters()
+    effects = {(1, k): (30, 1.35) for k in range(6)}  # a modest lift on every SKU of store 1 from day 30
+    cube = build_cube(_baseline(effects), stores, skus)
+    config = ScanConfig()
+    result = scan(cube, config)
+    found = candidates(result, config)
+    store_slice = result.slices["store"]
+    assert store_slice.z[1, 30, 4] > 3.0  # the store over days 30-34 is surprising
+    localised = found[(found[:, 4] == 1) & (found[:, 3] == 1)]  # source 1: the store slice
+    assert set(cube.store_of[localised[:, 0]]) == {1}
+    features = candidate_features(result, found, config)
+    assert list(features.columns) == list(FEATURES)
+    assert np.isfinite(features.to_numpy()).all()
+
+
+def test_a_batch_without_sales_scans_to_no_candidates():
+    # a prices-only build: no baseline rows and no scored stores or SKUs
+    stores, skus = _masters(0, 0)
+    cube = build_cube(_baseline({}, n_stores=0, n_skus=0), stores, skus)
+    config = ScanConfig()
+    result = scan(cube, config)
+    found = candidates(result, config)
+    assert found.shape == (0, 5)
+    features = candidate_features(result, found, config)
+    assert list(features.columns) == list(FEATURES) and features.empty
+
+
+def test_dispersion_is_learned_only_from_earlier_days():
+    stores, skus = _masters()
+    cube = build_cube(_baseline({(0, 0): (30, 4.0)}), stores, skus)
+    result = scan(cube, ScanConfig())
+    # the pair's dispersion as of its event's first day does not know the event
+    assert result.dispersion[0, 30] < 2.0
+    assert result.pair.z[0, 30, 4] > 5.0
+
+
+def test_unknown_store_in_the_baseline_is_a_clear_error():
+    stores, skus = _masters()
+    baseline = _baseline({}).slice(0, 3)
+    baseline = baseline.set_column(0, "store_id", pa.array(["NOPE"] * 3))
+    with pytest.raises(ValueError, match="NOPE"):
+        build_cube(baseline, stores, skus)
+
+
+def test_overlapping_kept_windows_merge_into_one_event_with_the_best_probability():
+    cands = np.array([[0, 5, 3, 1, 0], [0, 6, 3, 1, 1], [0, 20, 1, 1, 0], [1, 5, 2, -1, 0]])
+    prob = np.array([0.6, 0.9, 0.8, 0.1])
+    events = merge_events(cands, prob, prob >= 0.5)
+    assert events[["pair", "sign", "start", "end"]].values.tolist() == [[0, 1, 5, 8], [0, 1, 20, 20]]
+    assert events["probability"].tolist() == [0.9, 0.8]
+    assert events["candidate"].tolist() == [1, 2]
+
+
+def test_event_figures_add_up_and_give_f1():
+    a = EventFigures(detected=4, true_positive_events=2, targets=4, targets_found=2, narratives=2, narratives_found=1)
+    total = a + a
+    assert total.detected == 8 and total.f1 == pytest.approx(0.5)
+    assert total.narrative_recall == 0.5
+
+
+def test_zscore_peer_flags_a_jump_of_three_sigmas_and_nothing_flat():
+    stores, skus = _masters(4, 6)
+    cube = build_cube(_baseline({}), stores, skus)
+    units = np.tile(np.array([8.0, 9.0, 7.0, 8.0]), (cube.n_pairs, 20))[:, : 28 + N_DAYS]
+    units[3, 28 + 30] = 40.0
+    events = zscore_peer_events(cube, 0, units=units)
+    assert events.values.tolist() == [[3, 1, 30, 30]]
+
+
+def test_incidents_join_overlapping_events_of_one_store_and_direction():
+    stores, skus = _masters()
+    cube = build_cube(_baseline({}), stores, skus)
+    events = pd.DataFrame({"pair": [0, 1, 2, 13], "sign": [1, 1, -1, 1], "start": [30, 31, 30, 30], "end": [34, 34, 34, 34]})
+    inc = incidents(events, cube)
+    assert inc[0] == inc[1] and inc[2] != inc[0] and inc[3] != inc[0]
+
+
+def test_cluster_model_separates_rises_from_falls_and_names_them():
+    stores, skus = _masters()
+    rng = np.random.default_rng(1)
+    n = 60
+    feats = pd.DataFrame(
+        {
+            "sign": np.repeat([1.0, -1.0], n),
+            "log_duration": np.log(np.r_[np.full(n, 2.0), np.full(n, 5.0)]),
+            "ramp": rng.normal(0, 0.05, 2 * n),
+            "level": rng.normal(0.8, 0.05, 2 * n),
+            "onset": rng.normal(1, 0.05, 2 * n),
+            "open": np.r_[np.zeros(n), np.ones(n)],
+            "before": rng.normal(0, 0.05, 2 * n),
+        }
+    )
+    model = ClusterModel.fit(feats, ClusterConfig(min_cluster_size=10))
+    out = model.assign(feats)
+    rises, falls = set(out["cluster_id"][:n]) - {-1}, set(out["cluster_id"][n:]) - {-1}
+    assert len(rises) == 1 and len(falls) == 1 and rises != falls
+    assert (out["cluster_id"] == -1).mean() < 0.1
+    kept = out[out["cluster_id"] >= 0]
+    assert kept.loc[kept.index < n, "cluster_name"].str.contains("rise").all()
+    assert kept.loc[kept.index >= n, "cluster_name"].str.contains("fall").all()
+    assert out["membership"].between(0, 1).all()
+    far = feats.iloc[:1].assign(ramp=50.0)
+    assert model.assign(far)["cluster_name"].tolist() == ["noise"]
+
+
+def test_evidence_links_overlapping_campaigns_and_events_only():
+    stores, skus = _masters()
+    events = pa.table(
+        {
+            "event_row": [0, 1], "store_id": ["ST00", "ST01"], "sku_id": ["SKU00", "SKU00"],
+            "window_start": pa.array([date(2025, 8, 7)] * 2, pa.date32()), "window_end": pa.array([date(2025, 8, 9)] * 2, pa.date32()),
+        }
+    )
+    campaigns = pa.table(
+        {
+            "campaign_id": ["CMP-001", "CMP-002"], "retailer": ["northmart", "northmart"], "region": ["north", None],
+            "category": ["beverages", None], "sku_id": ["SKU00", None], "channel": ["tv", "email"],
+            "start_date": pa.array([date(2025, 8, 7), date(2025, 6, 1)], pa.date32()),
+            "end_date": pa.array([date(2025, 8, 20), date(2025, 6, 9)], pa.date32()), "discount_pct": [0.2, 0.1],
+        }
+    )
+    context = pa.table(
+        {
+            "event_id": ["EVT-001"], "event_type": ["weather"], "description": ["Storm"], "region": ["north"],
+            "store_id": pa.array([None], pa.string()), "start_date": pa.array([date(2025, 8, 8)], pa.date32()),
+            "end_date": pa.array([date(2025, 8, 8)], pa.date32()), "severity": [0.8],
+        }
+    )
+    ev = evidence(events, stores, skus, campaigns, context)
+    assert ev["campaign_ids"][0].tolist() == ["CMP-001"] and ev["campaigns"][0] == 1
+    assert ev["campaigns"][1] == 0  # ST01 is coastco's
+    assert ev["weather_event_ids"][0].tolist() == ["EVT-001"] and ev["weather_region_events"][1] == 1
+    assert UNEXPLAINED == "unexplained"
+
+
+def test_a_weekly_baseline_is_scanned_on_its_weeks_not_on_empty_days():
+    baseline = _baseline({})
+    days = baseline.column("sales_date").to_pylist()
+    keep = pa.array([(d - FIRST).days % 7 == 0 for d in days])
+    weekly = baseline.filter(keep)
+    cube = build_cube(weekly, *_masters())
+    assert cube.days.size == N_DAYS // 7 and np.isfinite(cube.actual).all()
+    assert (np.diff(cube.days) == np.timedelta64(7, "D")).all()
+    assert cube.period_of(weekly.column("sales_date")).max() == cube.days.size - 1
+    shifted = pa.table({**{c: weekly.column(c) for c in weekly.column_names if c != "sales_date"},
+                        "sales_date": pa.array([d + timedelta(days=3 if i == 1 else 0) for i, d in enumerate(weekly.column("sales_date").to_pylist())])})
+    with pytest.raises(ValueError, match="not on one grid"):
+        build_cube(shifted, *_masters())
+
+
+def test_pair_masters_are_the_scored_pairs_attributes_and_one_per_id():
+    from mrs.minority.scoring_v1 import pair_masters
+
+    periods = pa.table({
+        "store_id": ["S2", "S1", "S1", "S2"], "sku_id": ["K1", "K1", "K2", "K2"],
+        "retailer": ["r", "q", "q", "r"], "region": ["n", "s", "s", "n"], "category": ["a", "a", "b", "b"],
+    })
+    stores, skus = pair_masters(periods)
+    assert stores.to_pylist() == [{"store_id": "S1", "retailer": "q", "region": "s"}, {"store_id": "S2", "retailer": "r", "region": "n"}]
+    assert skus.column("sku_id").to_pylist() == ["K1", "K2"]
+    with pytest.raises(ValueError, match="more than one set of master attributes"):
+        pair_masters(periods.set_column(4, "category", pa.array(["a", "b", "b", "b"])))
+
+
+def test_version_0_rows_get_version_1_columns_as_nulls_and_a_required_one_is_refused():
+    from mrs.minority.schemas import CLUSTER_LOG, V1_COLUMNS, with_unset_columns
+
+    own = [f for f in CLUSTER_LOG.columns if f.name not in V1_COLUMNS["cluster_log"]]
+    table = pa.Table.from_pylist([], schema=pa.schema(own))
+    filled = with_unset_columns(table, CLUSTER_LOG)
+    assert filled.column_names == list(CLUSTER_LOG.column_names)
+    with pytest.raises(ValueError, match="not nullable"):
+        with_unset_columns(table.drop_columns(["cluster_name"]), CLUSTER_LOG)

@@ -1,0 +1,54 @@
+"""Training the v1 minority-report models on (tiny) simulated seed sets, and `mrs evaluate minority`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from mrs.cli import main
+from mrs.minority.cli import train_minority_model
+from mrs.minority.training import SeedPlan, WorldSpec, load_model_artifact
+
+TINY = SeedPlan(
+    train=(WorldSpec(1000), WorldSpec(1001), WorldSpec(1002), WorldSpec(1003)),
+    validation=(WorldSpec(2000),),
+    holdout=(WorldSpec(9001),),
+)
+
+
+def test_seed_sets_must_not_overlap():
+    with pytest.raises(ValueError, match="must not share"):
+        SeedPlan(train=(WorldSpec(1),), validation=(WorldSpec(1),), holdout=(WorldSpec(2),))
+
+
+@pytest.mark.integration
+def test_trained_models_are_immutable_versions_and_evaluate_prints_every_figure(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the project: its shipped trained_models/ are not in the way
+    root, cache = tmp_path / "artifacts", str(tmp_path / "worlds")
+    for model in ("anomaly_classifier", "cluster_model", "attribution_model"):
+        path = train_minority_model(model, root, world_cache=cache, plan=TINY, echo=lambda _: None)
+        manifest = json.loads((path / "manifest.json").read_text())
+        assert manifest["model_version"] == "1" and manifest["splits"]["holdout"]["worlds"] == ["seed 9001 (20x15)"]
+        assert 0.0 <= manifest["confidence_metric"] <= 1.0
+    classifier, manifest = load_model_artifact(root, "anomaly_classifier")
+    assert 0.0 < classifier.threshold < 1.0
+    assert "event_f1" in manifest.metrics["holdout"]["default"]["v1"]
+
+    result = CliRunner().invoke(
+        main, ["evaluate", "minority", "--seeds", "9001", "--artifacts-dir", str(root), "--world-cache", cache, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    pooled = summary["pooled"]["default"]
+    assert set(pooled) >= {"v1", "zscore_peer", "cluster_ari", "cause_top1", "candidate_pr_auc"}
+    assert pooled["v1"]["event_recall"] > 0.3  # the tiny model still finds anomalies nobody wrote down
+    text = CliRunner().invoke(main, ["evaluate", "minority", "--seeds", "9001", "--artifacts-dir", str(root), "--world-cache", cache])
+    assert "z-score peer" in text.output and "cluster ARI" in text.output
+
+
+def test_evaluate_without_trained_models_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["evaluate", "minority", "--artifacts-dir", str(tmp_path)])
+    assert result.exit_code != 0 and "mrs train anomaly_classifier" in result.output
