@@ -100,9 +100,10 @@ class Approval:
         approval holds for that one artefact, and the gate can check it against the registered one."""
         return f"apr-{stable_id(*fields, *([artifact_digest] if artifact_digest else []))[:12]}"
 
-    def is_for_artifact(self, artifact_digest: str) -> bool:
-        """Whether this record approves (or rejects) the artefact with that digest."""
-        fields = (
+    @property
+    def content(self) -> tuple[str, ...]:
+        """The record's fields after its id, as written to the approvals file (and hashed into the id)."""
+        return (
             self.model_name,
             self.model_version,
             self.decision,
@@ -110,7 +111,10 @@ class Approval:
             self.decided_at.isoformat(sep=" "),
             self.reason,
         )
-        return self.approval_id == self.record_id(fields, artifact_digest)
+
+    def is_for_artifact(self, artifact_digest: str) -> bool:
+        """Whether this record approves (or rejects) the artefact with that digest."""
+        return self.approval_id == self.record_id(self.content, artifact_digest)
 
     @classmethod
     def make(
@@ -139,15 +143,7 @@ class Approval:
         return cls(cls.record_id(fields, artifact_digest), *fields[:2], decision, fields[3], at, fields[5])
 
     def csv_values(self) -> list[str]:
-        return [
-            self.approval_id,
-            self.model_name,
-            self.model_version,
-            self.decision,
-            self.decided_by,
-            self.decided_at.isoformat(sep=" "),
-            self.reason,
-        ]
+        return [self.approval_id, *self.content]
 
 
 def append_approval(path: Path, approval: Approval) -> None:
