@@ -19,11 +19,11 @@ import pyarrow as pa
 import pytest
 
 from mrs.insights.config import HeuristicConfig, HorizonConfig
-from mrs.insights.factory import configured_version, get_active_runner
+from mrs.insights.factory import get_active_runner
 from mrs.insights.heuristic import HeuristicModelRunner
 from mrs.insights.runner import InsightsInputError, UnknownProductError
 from mrs.insights.schema import FEATURE_SCHEMA, INSIGHT_SCHEMA, PRODUCT_INSIGHTS_LOG
-from mrs.versions import UnknownModelVersion
+from mrs.versions import UnknownModelVersion, configured_version
 
 AS_OF = date(2025, 8, 12)
 

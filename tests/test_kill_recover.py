@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import DBT, PROJECT_ROOT, Warehouse
 
-from mrs.insights.factory import configured_version
-from mrs.versions import MODEL_NAMES
+from mrs.versions import MODEL_NAMES, configured_version
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from mrs.logs import ModelCard
 from mrs.minority.cards import BASELINE_SIX_WEEK_CARD
+from mrs.project import PROJECT_DIR_ENV, find_project_dir
 
 MODEL_NAMES: tuple[str, ...] = (
     "product_insights",
@@ -96,3 +100,21 @@ def builtin_card(model_name: str, version: str) -> ModelCard:
             f"model {model_name!r} has no version {version!r} (known: {known}). "
             f"Set vars.active_model_versions.{model_name} in dbt_project.yml to a registered version."
         ) from None
+
+
+def configured_version(model_name: str, project_dir: Path | None = None) -> str:
+    """The version ``vars.active_model_versions[model_name]`` of the project's dbt_project.yml."""
+    project_dir = project_dir or find_project_dir()
+    if project_dir is None:
+        raise UnknownModelVersion(
+            f"no dbt_project.yml found to read the active version of {model_name!r}: "
+            f"run inside the project, set {PROJECT_DIR_ENV}, or pass version="
+        )
+    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    project_vars = config.get("vars") or {}
+    versions = merged_model_versions(project_vars.get("model_versions"), project_vars.get("active_model_versions"))
+    if model_name not in versions:
+        raise UnknownModelVersion(
+            f"{project_dir / 'dbt_project.yml'} has no vars.active_model_versions.{model_name} (nor vars.model_versions.{model_name})"
+        )
+    return str(versions[model_name])

@@ -2,7 +2,7 @@
 
 The active version of each model is configured in ``dbt_project.yml`` under
 ``vars.active_model_versions``. dbt passes it to the scoring model; on-demand callers outside dbt
-either pass ``version`` or let :func:`configured_version` read it from the project. A learned
+either pass ``version`` or let :func:`mrs.versions.configured_version` read it from the project. A learned
 built-in runner is added by registering its class for its version in :data:`RUNNERS`; a trained
 version (``mrs train product_insights``) is a :class:`~mrs.insights.learned.LearnedModelRunner`
 loaded from its artefact (:func:`runner_for_active` inside dbt, from the registered artefact).
@@ -10,18 +10,14 @@ loaded from its artefact (:func:`runner_for_active` inside dbt, from the registe
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from mrs.insights.heuristic import HeuristicModelRunner
 from mrs.insights.runner import FeatureSource, ModelRunner
 from mrs.insights.schema import MODEL_NAME
-from mrs.project import project_root
-from mrs.versions import UnknownModelVersion, builtin_card, merged_model_versions
+from mrs.versions import UnknownModelVersion, builtin_card, configured_version
 
 if TYPE_CHECKING:  # pragma: no cover
     from mrs.lifecycle.governance import ActiveVersion
@@ -30,38 +26,6 @@ RUNNERS: dict[tuple[str, str], Callable[..., ModelRunner]] = {
     (MODEL_NAME, "0"): HeuristicModelRunner,
 }
 """(model name, version) → runner class. Version 0 is the heuristic."""
-
-PROJECT_DIR_ENV = "MRS_PROJECT_DIR"
-"""Environment variable naming the dbt project whose configuration is active."""
-
-
-def find_project_dir(start: Path | None = None) -> Path | None:
-    """The dbt project: ``$MRS_PROJECT_DIR``, else the nearest ``dbt_project.yml`` above ``start``
-    (default: the working directory), else the project this package is installed from."""
-    if os.environ.get(PROJECT_DIR_ENV):
-        return Path(os.environ[PROJECT_DIR_ENV])
-    package_root = Path(__file__).resolve().parents[3]  # src/mrs/insights/factory.py → project
-    if (found := project_root(start)) is not None:
-        return found
-    return package_root if (package_root / "dbt_project.yml").is_file() else None
-
-
-def configured_version(model_name: str, project_dir: Path | None = None) -> str:
-    """The version ``vars.active_model_versions[model_name]`` of the project's dbt_project.yml."""
-    project_dir = project_dir or find_project_dir()
-    if project_dir is None:
-        raise UnknownModelVersion(
-            f"no dbt_project.yml found to read the active version of {model_name!r}: "
-            f"run inside the project, set {PROJECT_DIR_ENV}, or pass version="
-        )
-    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
-    project_vars = config.get("vars") or {}
-    versions = merged_model_versions(project_vars.get("model_versions"), project_vars.get("active_model_versions"))
-    if model_name not in versions:
-        raise UnknownModelVersion(
-            f"{project_dir / 'dbt_project.yml'} has no vars.active_model_versions.{model_name} (nor vars.model_versions.{model_name})"
-        )
-    return str(versions[model_name])
 
 
 def get_active_runner(
