@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "mrs"
 
 CONSTRUCTS: dict[str, re.Pattern[str]] = {
     "::cast": re.compile(r"::\s*[a-z_]", re.I),
@@ -58,16 +59,6 @@ MOVED_STAGES = (
 def sql_strings(source: str) -> list[str]:
     """The SQL-looking string literals of a module (an f-string by its literal parts joined)."""
     tree = ast.parse(source)
-    found: list[tuple[int, str]] = []
-    in_fstring: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.JoinedStr):
-            parts = [v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
-            in_fstring.update(id(v) for v in node.values)
-            found.append((id(node), " ? ".join(parts)))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in in_fstring:
-            found.append((id(node), node.value))
     docstrings = {
         id(n.body[0].value)
         for n in ast.walk(tree)
@@ -76,7 +67,15 @@ def sql_strings(source: str) -> list[str]:
         and isinstance(n.body[0], ast.Expr)
         and isinstance(n.body[0].value, ast.Constant)
     }
-    return [s for node_id, s in found if node_id not in docstrings and SQL_HINT.search(s)]
+    strings: list[str] = []
+    skipped = set(docstrings)  # ast.walk is breadth-first: an f-string comes before its parts
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            skipped.update(id(v) for v in node.values)
+            strings.append(" ? ".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped:
+            strings.append(node.value)
+    return [s for s in strings if SQL_HINT.search(s)]
 
 
 def count_constructs(text: str) -> Counter[str]:
@@ -93,7 +92,7 @@ def count_module(path: Path) -> Counter[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", type=Path, default=[ROOT / "src" / "mrs"])
+    parser.add_argument("paths", nargs="*", type=Path, default=[PACKAGE])
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     args = parser.parse_args(argv)
     files = sorted(f for p in args.paths for f in ([p] if p.is_file() else p.rglob("*.py")))
@@ -102,17 +101,16 @@ def main(argv: list[str] | None = None) -> int:
         counts = count_module(f)
         if counts:
             base = f.resolve()
-            name = base.relative_to(ROOT / "src" / "mrs").as_posix() if (ROOT / "src" / "mrs") in base.parents else str(f)
-            per_module[name] = counts
-    moved = sum(sum(c.values()) for m, c in per_module.items() if m in MOVED_STAGES)
-    total = sum(sum(c.values()) for c in per_module.values())
+            per_module[base.relative_to(PACKAGE).as_posix() if PACKAGE in base.parents else str(f)] = counts
+    moved = sum(c.total() for m, c in per_module.items() if m in MOVED_STAGES)
+    total = sum(c.total() for c in per_module.values())
     if args.json:
         print(json.dumps({"modules": per_module, "moved_stages": moved, "total": total}, indent=2, sort_keys=True))
         return 0
-    for name, counts in sorted(per_module.items(), key=lambda kv: -sum(kv[1].values())):
+    for name, counts in sorted(per_module.items(), key=lambda kv: -kv[1].total()):
         detail = ", ".join(f"{k} {v}" for k, v in counts.most_common())
         mark = "*" if name in MOVED_STAGES else " "
-        print(f"{mark} {name:36} {sum(counts.values()):4}  {detail}")
+        print(f"{mark} {name:36} {counts.total():4}  {detail}")
     print(
         f"DuckDB-only constructs in Python SQL strings: {total} in {len(per_module)} modules; {moved} in the stages marked * (issue 14 moves them to dbt)"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import duckdb
@@ -77,6 +79,17 @@ class Warehouse:
 
     def scalar(self, sql: str) -> Any:
         return self.query(sql)[0][0]
+
+
+def load_script(relative_path: str) -> ModuleType:
+    """A script of the repository (e.g. ``benchmarks/kill_recover.py``) imported as a module."""
+    path = PROJECT_ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # dataclasses of the script resolve their module by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def copy_project(dest: Path) -> Path:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, load_script
 
 SCRIPT = PROJECT_ROOT / "scripts" / "count_engine_sql.py"
 
@@ -17,10 +16,7 @@ RECORDED_TOTAL = 42
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("count_engine_sql", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/count_engine_sql.py")
 
 
 DUCKDB_MODULE = '''

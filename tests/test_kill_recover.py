@@ -4,17 +4,15 @@ re-run after random kills recovers exactly the logs of an uninterrupted build
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import DBT, PROJECT_ROOT, Warehouse
+from conftest import DBT, Warehouse, load_script
 
 from mrs.versions import MODEL_NAMES, configured_version
 
@@ -24,11 +22,7 @@ LAST_MODEL_DONE = "OK created python incremental model ml.mart_validations"
 
 
 def load_benchmark():
-    spec = importlib.util.spec_from_file_location("kill_recover", PROJECT_ROOT / "benchmarks" / "kill_recover.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["kill_recover"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/kill_recover.py")
 
 
 def build_killed_after(warehouse: Warehouse, marker: str, timeout: float = 900) -> str:
