@@ -18,7 +18,18 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT = str(Path(sys.executable).parent / "dbt")
-PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "expectations", "tests/dbt", "trained_models")
+PROJECT_FILES = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "models",
+    "macros",
+    "src/mrs/sql",
+    "vendor",
+    "seeds",
+    "expectations",
+    "tests/dbt",
+    "trained_models",
+)
 
 
 #: the modules that run the most dbt builds, started first: `make test` hands whole modules to its

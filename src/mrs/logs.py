@@ -24,11 +24,14 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mrs.sql_rules import row_hash_sql
+
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 NULL_TOKEN = "\\N"
-"""How a null input value enters a fingerprint (distinct from the empty string)."""
+"""How a null input value enters a fingerprint (distinct from the empty string); the SQL side is the
+``row_hash`` macro (src/mrs/sql/log_rules.sql), which a test checks against this token."""
 
 METADATA_FIELDS: tuple[pa.Field, ...] = (
     pa.field("log_id", pa.string(), nullable=False),
@@ -114,9 +117,9 @@ def quote(identifier: str) -> str:
 
 
 def hash_sql(expressions: Sequence[str]) -> str:
-    """SQL for a stable md5 over expressions; nulls are a distinct token, fields are separated."""
-    parts = ", ".join(f"coalesce(cast({e} as varchar), '{NULL_TOKEN}')" for e in expressions)
-    return f"md5(concat_ws('|', {parts}))"
+    """SQL for a stable md5 over expressions; nulls are a distinct token (:data:`NULL_TOKEN`), fields
+    are separated. The rule is the dbt macro ``row_hash`` that the marts use, rendered."""
+    return row_hash_sql(expressions)
 
 
 def log_id_sql(key_columns: Sequence[str], card: ModelCard, fingerprint_expression: str) -> str:

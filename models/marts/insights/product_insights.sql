@@ -7,7 +7,8 @@
 -- tracker's latest observation day, or when the active version never scored the product.
 {% set active_version = active_model_versions()['product_insights'] %}
 {#- The input fingerprint of a feature row, computed exactly as mrs.logs.with_log_ids does when the
-    log is scored (an md5 over every column of product_insight_inputs, in order, nulls as '\N'). -#}
+    log is scored: the row_hash macro (src/mrs/sql/log_rules.sql) over every column of
+    product_insight_inputs, in order. -#}
 {% set features_relation = ref('product_insight_inputs') %}
 {% set feature_columns = adapter.get_columns_in_relation(features_relation) if execute else [] %}
 {#- The heuristic (version 0) fingerprints every column but those only a learned runner reads
@@ -15,15 +16,9 @@
 {% set learned_runner_inputs = ['price_history', 'price_history_dates'] %}
 {% set fingerprints = {} %}
 {% for label, columns in [('all', feature_columns), ('heuristic', feature_columns | rejectattr('name', 'in', learned_runner_inputs) | list)] %}
-{% set expression -%}
-    {%- if columns -%}
-    md5(concat_ws('|', {% for column in columns -%}
-        coalesce(cast({{ adapter.quote(column.name) }} as {{ dbt.type_string() }}), '\N'){{ ", " if not loop.last }}
-    {%- endfor %}))
-    {%- else -%}
-    cast(null as {{ dbt.type_string() }})
-    {%- endif -%}
-{%- endset %}
+{% set quoted = [] %}
+{% for column in columns %}{% do quoted.append(adapter.quote(column.name)) %}{% endfor %}
+{% set expression = row_hash(quoted) if quoted else 'cast(null as ' ~ dbt.type_string() ~ ')' %}
 {% do fingerprints.update({label: expression}) %}
 {% endfor %}
 {% set fingerprint = fingerprints['all'] %}
@@ -81,9 +76,9 @@ active_insights as (
             partition by insights.product_id
             order by
                 insights.as_of_date desc,
-                case when insights.input_fingerprint in (latest_features.input_fingerprint, latest_features.heuristic_input_fingerprint) then 0 else 1 end,
+                case when insights.input_fingerprint in (latest_features.input_fingerprint, latest_features.heuristic_input_fingerprint) then 0 else 1 end asc,
                 insights.scored_at desc,
-                insights.log_id
+                insights.log_id asc
         ) as recency_rank
     from {{ validated_log('product_insights_log') }} as insights
     left join latest_features

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from mrs.logs import quote
+from mrs.sql_rules import current_log_rows_sql
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -31,19 +32,13 @@ def sql_literal(value: object) -> str:
 
 
 def current_rows_sql(log: str, key_columns: Sequence[str], versions: Mapping[str, str]) -> str:
-    """SQL for the current rows of an append-only log: the rows written by the given versions
-    (``{column: version}``, e.g. ``{"model_version": "0"}``) and, per business key, the latest.
+    """SQL for the current rows of an append-only log, with its columns: the rows written by the
+    given versions (``{column: version}``, e.g. ``{"model_version": "0"}``) and, per business key,
+    the latest.
 
     A log keeps every row it ever got; when the inputs of a key change under the same version, a
     newer row is appended beside the old one, and the newest (by ``scored_at``, then ``log_id``
-    for a stable tie-break) is the current one.
+    for a stable tie-break) is the current one. The rule is the dbt macro ``current_log_rows``
+    that the marts use, rendered (:mod:`mrs.sql_rules`).
     """
-    where = " and ".join(f"{quote(c)} = {sql_literal(v)}" for c, v in versions.items()) or "true"
-    keys = ", ".join(quote(c) for c in key_columns)
-    return (
-        f"select * exclude (mrs_recency) from (\n"
-        f"    select *, row_number() over (partition by {keys} order by scored_at desc, log_id) as mrs_recency\n"
-        f"    from {log}\n"
-        f"    where {where}\n"
-        f") as versioned where mrs_recency = 1"
-    )
+    return f"select * from {current_log_rows_sql(log, key_columns, versions)} as current_rows"
