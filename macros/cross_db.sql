@@ -86,3 +86,14 @@
 {% macro duckdb__period_spine(first_day, last_day, step_days=1) -%}
     select cast(unnest(generate_series(cast({{ first_day }} as timestamp), cast({{ last_day }} as timestamp), interval '{{ step_days }} day')) as date) as sales_date
 {%- endmacro %}
+
+{#- The values of a group as an array sorted by value (evidence ids, in id order). -#}
+{% macro sorted_array_agg(column) -%}
+    {{ return(adapter.dispatch('sorted_array_agg', 'mrs')(column)) }}
+{%- endmacro %}
+{% macro default__sorted_array_agg(column) -%}
+    array_agg({{ column }} order by {{ column }})
+{%- endmacro %}
+{% macro spark__sorted_array_agg(column) -%}
+    array_sort(collect_list({{ column }}))
+{%- endmacro %}

@@ -347,59 +347,41 @@ def test_opposite_shapes_in_one_cluster_give_a_confidence_of_zero_not_a_negative
 # ---- attribution ------------------------------------------------------------------------------
 
 
-def test_attribution_evidence_is_exactly_the_overlapping_campaigns_and_events() -> None:
+# The evidence itself (which campaigns and events overlap) is assembled in SQL by
+# int_minority__attribution_inputs; its dbt unit test pins the overlap rules.
+
+
+def _attribution_inputs(con: duckdb.DuckDBPyConnection, known_narrative: bool) -> duckdb.DuckDBPyRelation:
+    """One current detection; without a known narrative, the lookup left its cause columns null."""
+    cause = "'campaign', 'A flash sale.', 0.8" if known_narrative else "null, null, null"
+    return con.sql(
+        f"""select 'ST1:K1:20250808:20250810' as anomaly_id, 'D1' as detection_log_id, 'MR-001' as narrative_id,
+                   cause.*, ['C-all', 'C-sku'] as evidence_campaign_ids,
+                   ['E-all', 'E-region', 'E-store'] as evidence_event_ids
+            from (select {cause}) as cause(cause_type, cause, confidence)"""
+    )
+
+
+def test_version_0_proposes_the_narrative_cause_with_its_evidence_and_its_count() -> None:
     con = duckdb.connect()
-    con.execute(
-        "create table detection_log as select 'ST1:K1:20250808:20250810' as anomaly_id, 'D1' as log_id, "
-        "'MR-001' as narrative_id, 'ST1' as store_id, 'K1' as sku_id, date '2025-08-08' as window_start, "
-        "date '2025-08-10' as window_end, '0' as model_version, '0' as baseline_model_version, "
-        "timestamp '2025-08-20 10:00:00' as scored_at"
-    )
-    con.execute(
-        "create table narratives as select 'MR-001' as narrative_id, 'campaign' as cause_type, "
-        "'A flash sale.' as cause, 0.8 as confidence"
-    )
-    con.execute("create table stores as select 'ST1' as store_id, 'northmart' as retailer, 'north' as region")
-    con.execute("create table skus as select 'K1' as sku_id, 'snacks' as category")
-    con.execute(
-        """create table campaigns as select * from (values
-            ('C-sku',      'northmart', 'north', 'snacks', 'K1', date '2025-08-08', date '2025-08-20'),
-            ('C-all',      'northmart', null,    null,     null, date '2025-08-01', date '2025-08-08'),
-            ('C-category', 'northmart', 'north', 'snacks', null, date '2025-08-10', date '2025-08-10'),
-            ('C-retailer', 'coastco',   'north', 'snacks', 'K1', date '2025-08-08', date '2025-08-10'),
-            ('C-region',   'northmart', 'south', 'snacks', 'K1', date '2025-08-08', date '2025-08-10'),
-            ('C-other-category', 'northmart', 'north', 'dairy', null, date '2025-08-08', date '2025-08-10'),
-            ('C-other-sku', 'northmart', 'north', 'snacks', 'K2', date '2025-08-08', date '2025-08-10'),
-            ('C-before',   'northmart', 'north', 'snacks', 'K1', date '2025-07-01', date '2025-08-07'),
-            ('C-after',    'northmart', 'north', 'snacks', 'K1', date '2025-08-11', date '2025-08-30')
-        ) as t(campaign_id, retailer, region, category, sku_id, start_date, end_date)"""
-    )
-    con.execute(
-        """create table context_events as select * from (values
-            ('E-region',  'north', null,  date '2025-08-09', date '2025-08-09'),
-            ('E-all',     null,    null,  date '2025-08-05', date '2025-08-08'),
-            ('E-store',   'north', 'ST1', date '2025-08-10', date '2025-08-12'),
-            ('E-other-store',  'north', 'ST2', date '2025-08-08', date '2025-08-10'),
-            ('E-other-region', 'south', null,  date '2025-08-08', date '2025-08-10'),
-            ('E-after',   'north', null,  date '2025-08-11', date '2025-08-11')
-        ) as t(event_id, region, store_id, start_date, end_date)"""
-    )
-    names = ("detection_log", "narratives", "stores", "skus", "campaigns", "context_events")
     batch = score_attributions(
-        con,
-        relations={n: con.table(n) for n in names},
-        card=builtin_card("attribution_model", "0"),
-        classifier_version="0",
-        baseline_version="0",
-        log_relation=None,
+        _attribution_inputs(con, known_narrative=True), card=builtin_card("attribution_model", "0"), log_relation=None
     )
     assert batch.schema == ATTRIBUTION_LOG.schema
     [row] = batch.to_pylist()
-    assert row["evidence_campaign_ids"] == ["C-all", "C-category", "C-sku"]
+    assert row["evidence_campaign_ids"] == ["C-all", "C-sku"]
     assert row["evidence_event_ids"] == ["E-all", "E-region", "E-store"]
-    assert row["evidence_count"] == 6
+    assert row["evidence_count"] == 5
     assert (row["cause_type"], row["cause"], row["confidence"]) == ("campaign", "A flash sale.", 0.8)
     assert row["model_confidence_metric"] == 0.8 and row["detection_log_id"] == "D1"
+
+
+def test_a_detection_whose_narrative_has_no_cause_fails_naming_it() -> None:
+    con = duckdb.connect()
+    with pytest.raises(MinorityConfigError, match=r"ST1:K1:20250808:20250810.*MR-001"):
+        score_attributions(
+            _attribution_inputs(con, known_narrative=False), card=builtin_card("attribution_model", "0"), log_relation=None
+        )
 
 
 # ---- schemas ----------------------------------------------------------------------------------

@@ -16,31 +16,15 @@ def model(dbt, session):
     log_relation = str(dbt.this) if dbt.is_incremental else None
     # a log built before a column was declared gets it now (ALTER TABLE; no row rewritten)
     add_missing_log_columns(session, log_relation, ATTRIBUTION_LOG.schema)
-    classifier_version = str(dbt.config.get("anomaly_classifier_version"))
-    baseline_version = str(dbt.config.get("baseline_version"))
-    relations = {
-        "detection_log": dbt.ref("detection_log"),
-        "narratives": dbt.ref("stg_narratives__narratives"),
-        "stores": dbt.ref("stg_store_master__stores"),
-        "skus": dbt.ref("stg_store_master__skus"),
-        "campaigns": dbt.ref("stg_marketing__campaigns"),
-        "context_events": dbt.ref("stg_context__events"),
-    }
     if active.kind == TRAINED:  # v1: ranks causes from the evidence; never reads the narratives
         return score_attributions_v1(
             session,
             active=active,
             detections=dbt.ref("int_minority__current_detections"),
             scored_periods=dbt.ref("int_minority__scored_periods"),
-            campaigns=relations["campaigns"],
-            context_events=relations["context_events"],
+            campaigns=dbt.ref("stg_marketing__campaigns"),
+            context_events=dbt.ref("stg_context__events"),
             log_relation=log_relation,
         )
-    return score_attributions(
-        session,
-        relations=relations,
-        card=active.card,
-        classifier_version=classifier_version,
-        baseline_version=baseline_version,
-        log_relation=log_relation,
-    )
+    # v0: the narrative's cause, with the overlapping campaigns and events as evidence
+    return score_attributions(dbt.ref("int_minority__attribution_inputs"), card=active.card, log_relation=log_relation)

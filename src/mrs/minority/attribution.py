@@ -3,7 +3,8 @@
 Version "0" of ``attribution_model`` (the MVP) looks the cause up in ``master_narratives``: the
 narrative's cause type, cause text and static confidence. Beside it, every row carries the
 evidence a learned model would score later, found in the data: the campaigns and the context
-events that overlap the anomaly.
+events that overlap the anomaly. The dbt model ``int_minority__attribution_inputs`` assembles
+both (SQL, where dbt shows the lineage and its macros port it); this module scores them.
 
 * A campaign overlaps when its retailer is the store's, its region (if any) the store's region,
   its category (if any) the SKU's category, its SKU (if any) the SKU, and its dates meet the window.
@@ -21,8 +22,6 @@ import pyarrow.compute as pc
 
 from mrs.logs import ModelCard, score_new_rows
 from mrs.minority.config import MinorityConfigError
-from mrs.minority.detection import current_detections_sql
-from mrs.minority.relations import sql_over
 from mrs.minority.schemas import ATTRIBUTION_LOG, with_unset_columns
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,65 +30,18 @@ if TYPE_CHECKING:  # pragma: no cover
 ATTRIBUTION_MODEL_VERSIONS: tuple[str, ...] = ("0",)
 """Built-in attribution versions this module can run ("0": the narrative cause lookup)."""
 
-EVIDENCE_SQL = """
-    detected as (
-        select
-            detections.anomaly_id, detections.store_id, detections.sku_id,
-            detections.window_start, detections.window_end,
-            stores.retailer, stores.region, skus.category
-        from detections
-        left join stores on stores.store_id = detections.store_id
-        left join skus on skus.sku_id = detections.sku_id
-    ),
-    campaign_evidence as (
-        select detected.anomaly_id, list(campaigns.campaign_id order by campaigns.campaign_id) as evidence_campaign_ids
-        from detected
-        inner join campaigns
-            on campaigns.retailer = detected.retailer
-            and (campaigns.region is null or campaigns.region = detected.region)
-            and (campaigns.category is null or campaigns.category = detected.category)
-            and (campaigns.sku_id is null or campaigns.sku_id = detected.sku_id)
-            and campaigns.start_date <= detected.window_end
-            and campaigns.end_date >= detected.window_start
-        group by detected.anomaly_id
-    ),
-    event_evidence as (
-        select detected.anomaly_id, list(context_events.event_id order by context_events.event_id) as evidence_event_ids
-        from detected
-        inner join context_events
-            on (context_events.region is null or context_events.region = detected.region)
-            and (context_events.store_id is null or context_events.store_id = detected.store_id)
-            and context_events.start_date <= detected.window_end
-            and context_events.end_date >= detected.window_start
-        group by detected.anomaly_id
-    )
-"""
-"""CTEs over ``detections`` (anomaly_id, store_id, sku_id, window_start, window_end) and the
-``stores``, ``skus``, ``campaigns`` and ``context_events`` relations: the overlapping evidence."""
-
-
-def attribution_inputs_sql(classifier_version: str, baseline_version: str) -> str:
-    """SQL over ``detection_log``, ``narratives``, ``stores``, ``skus``, ``campaigns`` and
-    ``context_events``: one row per current detection with its narrative's cause and its evidence."""
-    return f"""
-    with detections as (
-        {current_detections_sql(classifier_version, baseline_version)}
-    ),
-    {EVIDENCE_SQL}
-    select
-        detections.anomaly_id,
-        detections.log_id as detection_log_id,
-        detections.narrative_id,
-        narratives.cause_type,
-        narratives.cause,
-        narratives.confidence,
-        coalesce(campaign_evidence.evidence_campaign_ids, cast([] as varchar[])) as evidence_campaign_ids,
-        coalesce(event_evidence.evidence_event_ids, cast([] as varchar[])) as evidence_event_ids
-    from detections
-    left join narratives on narratives.narrative_id = detections.narrative_id
-    left join campaign_evidence on campaign_evidence.anomaly_id = detections.anomaly_id
-    left join event_evidence on event_evidence.anomaly_id = detections.anomaly_id
-    """
+INPUT_COLUMNS: tuple[str, ...] = (
+    "anomaly_id",
+    "detection_log_id",
+    "narrative_id",
+    "cause_type",
+    "cause",
+    "confidence",
+    "evidence_campaign_ids",
+    "evidence_event_ids",
+)
+"""What version 0 reads: the dbt model ``int_minority__attribution_inputs``, which assembles the
+current detections with their narrative's cause and the overlapping campaigns and events."""
 
 
 def predict_batch(inputs: pa.Table) -> pa.Table:
@@ -120,28 +72,21 @@ def predict_batch(inputs: pa.Table) -> pa.Table:
 
 
 def score_attributions(
-    con: duckdb.DuckDBPyConnection,
+    inputs: duckdb.DuckDBPyRelation,
     *,
-    relations: dict[str, duckdb.DuckDBPyRelation],
     card: ModelCard,
-    classifier_version: str,
-    baseline_version: str,
     log_relation: str | None,
 ) -> pa.Table:
-    """The ``attribution_log`` step: new causes for the current detections.
-
-    ``relations`` holds ``detection_log``, ``narratives``, ``stores``, ``skus``, ``campaigns`` and
-    ``context_events``.
-    """
+    """The ``attribution_log`` step: new causes for the current detections, over
+    ``int_minority__attribution_inputs`` (one row per current detection, :data:`INPUT_COLUMNS`)."""
     if card.model_version not in ATTRIBUTION_MODEL_VERSIONS:
         raise MinorityConfigError(
             f"attribution_model version {card.model_version!r} has no implementation in mrs.minority.attribution "
             f"(built in: {list(ATTRIBUTION_MODEL_VERSIONS)})"
         )
-    needed = {"detection_log", "narratives", "stores", "skus", "campaigns", "context_events"}
-    if missing := sorted(needed - set(relations)):
-        raise MinorityConfigError(f"attribution_log: no relation(s) {missing} were given")
-    inputs = sql_over(con, relations, attribution_inputs_sql(classifier_version, baseline_version))
+    if missing := [c for c in INPUT_COLUMNS if c not in inputs.columns]:
+        raise MinorityConfigError(f"attribution_log: the inputs (int_minority__attribution_inputs) have no column(s) {missing}")
+    inputs = inputs.select(*INPUT_COLUMNS)
     unknown = inputs.filter("cause is null").project("anomaly_id, narrative_id").limit(10).fetchall()
     if unknown:
         raise MinorityConfigError(
