@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from mrs.minority.causes import UNEXPLAINED, evidence
+from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, evidence
 from mrs.minority.classifier import FEATURES, candidate_features, merge_events
 from mrs.minority.evaluation import EventFigures, zscore_peer_events
 from mrs.minority.scan import ScanConfig, best_windows, build_cube, candidates, scan, tail_z, window_sums
@@ -230,10 +230,125 @@ def test_evidence_links_overlapping_campaigns_and_events_only():
         }
     )
     ev = evidence(events, stores, skus, campaigns, context)
-    assert ev["campaign_ids"][0].tolist() == ["CMP-001"] and ev["campaigns"][0] == 1
+    assert list(ev["campaign_ids"][0]) == ["CMP-001"] and ev["campaigns"][0] == 1
     assert ev["campaigns"][1] == 0  # ST01 is coastco's
-    assert ev["weather_event_ids"][0].tolist() == ["EVT-001"] and ev["weather_region_events"][1] == 1
+    assert list(ev["weather_event_ids"][0]) == ["EVT-001"] and ev["weather_region_events"][1] == 1
     assert UNEXPLAINED == "unexplained"
+
+
+def _brute_force_evidence(events, stores, skus, campaigns, context) -> dict[int, dict]:
+    """The evidence rules read literally, one event and one candidate at a time (None matches no set scope)."""
+    store = {r["store_id"]: r for r in stores.to_pylist()}
+    sku = {r["sku_id"]: r for r in skus.to_pylist()}
+
+    def covers(scope, value):
+        return scope is None or (value is not None and scope == value)
+
+    out = {}
+    for e in events.to_pylist():
+        retailer, region = (store.get(e["store_id"]) or {}).get("retailer"), (store.get(e["store_id"]) or {}).get("region")
+        category = (sku.get(e["sku_id"]) or {}).get("category")
+
+        def meets(row, e=e):
+            return row["start_date"] <= e["window_end"] and row["end_date"] >= e["window_start"]
+
+        hit = [
+            c
+            for c in campaigns.to_pylist()
+            if c["retailer"] is not None
+            and c["retailer"] == retailer
+            and covers(c["region"], region)
+            and covers(c["category"], category)
+            and covers(c["sku_id"], e["sku_id"])
+            and meets(c)
+        ]
+        row = {
+            "campaigns": len(hit),
+            "campaign_max_discount": max([c["discount_pct"] for c in hit if c["discount_pct"] is not None], default=0.0),
+            "campaign_names_sku": int(any(c["sku_id"] is not None for c in hit)),
+            "campaign_starts_in_window": int(any(c["start_date"] >= e["window_start"] for c in hit)),
+            "campaign_ids": sorted(c["campaign_id"] for c in hit),
+        }
+        for t in EVENT_TYPES:
+            got = [
+                x
+                for x in context.to_pylist()
+                if x["event_type"] == t and covers(x["region"], region) and covers(x["store_id"], e["store_id"]) and meets(x)
+            ]
+            row |= {
+                f"{t}_store_events": sum(x["store_id"] is not None for x in got),
+                f"{t}_region_events": sum(x["store_id"] is None for x in got),
+                f"{t}_max_severity": max([x["severity"] for x in got if x["severity"] is not None], default=0.0),
+                f"{t}_starts_in_window": int(any(x["start_date"] >= e["window_start"] for x in got)),
+                f"{t}_event_ids": sorted(x["event_id"] for x in got),
+            }
+        out[e["event_row"]] = row
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_evidence_follows_the_overlap_rules_on_random_worlds_with_missing_values(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+
+    def some(values, share):  # values, with a share of them missing
+        return [None if rng.random() < share else v for v in values]
+
+    def day(limit):
+        return FIRST + timedelta(days=int(rng.integers(0, limit)))
+
+    stores = pa.table(
+        {
+            "store_id": [f"S{i}" for i in range(6)],
+            "retailer": some(["R0", "R1"] * 3, 0.15),
+            "region": some(["G0", "G1", "G2"] * 2, 0.15),
+        }
+    )
+    skus = pa.table(
+        {"sku_id": [f"K{i}" for i in range(5)], "category": some(["snacks", "dairy", "frozen", "snacks", "dairy"], 0.15)}
+    )
+    starts = [day(60) for _ in range(int(rng.integers(1, 25)))]
+    events = pa.table(
+        {
+            "event_row": list(range(len(starts)))[::-1],  # not in row order: the output is in event_row order
+            "store_id": [f"S{int(rng.integers(0, 7))}" for _ in starts],  # S6 has no master row
+            "sku_id": [f"K{int(rng.integers(0, 6))}" for _ in starts],
+            "window_start": pa.array(starts, pa.date32()),
+            "window_end": pa.array([s + timedelta(days=int(rng.integers(0, 10))) for s in starts], pa.date32()),
+        }
+    )
+    begins = [day(70) for _ in range(int(rng.integers(0, 30)))]
+    campaigns = pa.table(
+        {
+            "campaign_id": pa.array([f"C{i:02d}" for i in range(len(begins))], pa.string()),
+            "retailer": pa.array(some([f"R{int(rng.integers(0, 3))}" for _ in begins], 0.1), pa.string()),
+            "region": pa.array(some([f"G{int(rng.integers(0, 3))}" for _ in begins], 0.3), pa.string()),
+            "category": pa.array(
+                some([("snacks", "dairy", "frozen")[int(rng.integers(0, 3))] for _ in begins], 0.3), pa.string()
+            ),
+            "sku_id": pa.array(some([f"K{int(rng.integers(0, 5))}" for _ in begins], 0.6), pa.string()),
+            "start_date": pa.array(begins, pa.date32()),
+            "end_date": pa.array([b + timedelta(days=int(rng.integers(0, 15))) for b in begins], pa.date32()),
+            "discount_pct": pa.array(some([float(rng.random()) for _ in begins], 0.2), pa.float64()),
+        }
+    )
+    onsets = [day(70) for _ in range(int(rng.integers(0, 30)))]
+    context = pa.table(
+        {
+            "event_id": pa.array([f"E{i:02d}" for i in range(len(onsets))], pa.string()),
+            "event_type": pa.array([(*EVENT_TYPES, "other")[int(rng.integers(0, 5))] for _ in onsets], pa.string()),
+            "region": pa.array(some([f"G{int(rng.integers(0, 3))}" for _ in onsets], 0.4), pa.string()),
+            "store_id": pa.array(some([f"S{int(rng.integers(0, 6))}" for _ in onsets], 0.6), pa.string()),
+            "start_date": pa.array(onsets, pa.date32()),
+            "end_date": pa.array([o + timedelta(days=int(rng.integers(0, 5))) for o in onsets], pa.date32()),
+            "severity": pa.array(some([float(rng.random()) for _ in onsets], 0.2), pa.float64()),
+        }
+    )
+    ev = evidence(events, stores, skus, campaigns, context)
+    expected = _brute_force_evidence(events, stores, skus, campaigns, context)
+    assert ev["event_row"].tolist() == sorted(expected)
+    for record in ev.to_dict("records"):
+        want = expected[record["event_row"]]
+        assert {k: (list(v) if k.endswith("_ids") else v) for k, v in record.items() if k in want} == want
 
 
 def test_a_weekly_baseline_is_scanned_on_its_weeks_not_on_empty_days():

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -39,90 +38,109 @@ FEATURES: tuple[str, ...] = (
     EVIDENCE_FEATURES + ("sign", "log_duration", "ramp", "level", "open") + tuple(f"category_{c}" for c in CATEGORIES)
 )
 
-EVIDENCE_SQL = """
-with detected as (
-    select events.event_row, events.store_id, events.sku_id, events.window_start, events.window_end,
-           stores.retailer, stores.region, skus.category
-    from events
-    left join stores on stores.store_id = events.store_id
-    left join skus on skus.sku_id = events.sku_id
-),
-campaign_hits as (
-    select detected.event_row,
-        count(*) as campaigns,
-        max(campaigns.discount_pct) as campaign_max_discount,
-        max(case when campaigns.sku_id is not null then 1 else 0 end) as campaign_names_sku,
-        max(case when campaigns.start_date >= detected.window_start then 1 else 0 end) as campaign_starts_in_window,
-        list(campaigns.campaign_id order by campaigns.campaign_id) as campaign_ids
-    from detected
-    inner join campaigns
-        on campaigns.retailer = detected.retailer
-        and (campaigns.region is null or campaigns.region = detected.region)
-        and (campaigns.category is null or campaigns.category = detected.category)
-        and (campaigns.sku_id is null or campaigns.sku_id = detected.sku_id)
-        and campaigns.start_date <= detected.window_end
-        and campaigns.end_date >= detected.window_start
-    group by detected.event_row
-),
-event_hits as (
-    select detected.event_row, context_events.event_type,
-        sum(case when context_events.store_id is not null then 1 else 0 end) as store_events,
-        sum(case when context_events.store_id is null then 1 else 0 end) as region_events,
-        max(context_events.severity) as max_severity,
-        max(case when context_events.start_date >= detected.window_start then 1 else 0 end) as starts_in_window,
-        list(context_events.event_id order by context_events.event_id) as event_ids
-    from detected
-    inner join context_events
-        on (context_events.region is null or context_events.region = detected.region)
-        and (context_events.store_id is null or context_events.store_id = detected.store_id)
-        and context_events.start_date <= detected.window_end
-        and context_events.end_date >= detected.window_start
-    group by detected.event_row, context_events.event_type
-)
-select detected.event_row, detected.category,
-    coalesce(c.campaigns, 0) as campaigns,
-    coalesce(c.campaign_max_discount, 0) as campaign_max_discount,
-    coalesce(c.campaign_names_sku, 0) as campaign_names_sku,
-    coalesce(c.campaign_starts_in_window, 0) as campaign_starts_in_window,
-    coalesce(c.campaign_ids, cast([] as varchar[])) as campaign_ids,
-    {event_columns}
-from detected
-left join campaign_hits as c on c.event_row = detected.event_row
-{event_joins}
-order by detected.event_row
-"""
+
+def _frame(table: pa.Table, columns: list[str]) -> pd.DataFrame:
+    return table.select(columns).to_pandas(date_as_object=False)
 
 
-def _evidence_sql() -> str:
-    cols, joins = [], []
-    for t in EVENT_TYPES:
-        a = f"e_{t}"
-        cols += [
-            f"coalesce({a}.store_events, 0) as {t}_store_events",
-            f"coalesce({a}.region_events, 0) as {t}_region_events",
-            f"coalesce({a}.max_severity, 0) as {t}_max_severity",
-            f"coalesce({a}.starts_in_window, 0) as {t}_starts_in_window",
-            f"coalesce({a}.event_ids, cast([] as varchar[])) as {t}_event_ids",
-        ]
-        joins.append(f"left join event_hits as {a} on {a}.event_row = detected.event_row and {a}.event_type = '{t}'")
-    return EVIDENCE_SQL.format(event_columns=",\n    ".join(cols), event_joins="\n".join(joins))
+def _matches(scope: pd.Series, value: pd.Series) -> pd.Series:
+    """A scope column matches when it is unset, or equal to the event's value (a null value
+    matches no set scope, as in SQL)."""
+    return scope.isna() | (scope == value)
+
+
+def _overlaps(pairs: pd.DataFrame) -> pd.Series:
+    return (pairs["start_date"] <= pairs["window_end"]) & (pairs["end_date"] >= pairs["window_start"])
 
 
 def evidence(events: pa.Table, stores: pa.Table, skus: pa.Table, campaigns: pa.Table, context_events: pa.Table) -> pd.DataFrame:
-    """One row of evidence per event (event_row, store_id, sku_id, window_start, window_end)."""
-    con = duckdb.connect()
-    try:
-        for name, table in {
-            "events": events,
-            "stores": stores,
-            "skus": skus,
-            "campaigns": campaigns,
-            "context_events": context_events,
-        }.items():
-            con.register(name, table)
-        return con.sql(_evidence_sql()).to_df()
-    finally:
-        con.close()
+    """One row of evidence per event (event_row, store_id, sku_id, window_start, window_end), in
+    event_row order: the overlapping campaigns (count, largest discount, whether one names the
+    SKU, whether one starts inside the window, their ids) and, per context event type, the
+    overlapping events (store-level and region-level counts, largest severity, whether one starts
+    inside the window, their ids). A pure function of the frames: no engine needed."""
+    detected = (
+        _frame(events, ["event_row", "store_id", "sku_id", "window_start", "window_end"])
+        .merge(_frame(stores, ["store_id", "retailer", "region"]), on="store_id", how="left")
+        .merge(_frame(skus, ["sku_id", "category"]), on="sku_id", how="left")
+        .sort_values("event_row", kind="stable")
+        .reset_index(drop=True)
+    )
+    out = detected[["event_row", "category"]].copy()
+
+    offers = _frame(
+        campaigns, ["campaign_id", "retailer", "region", "category", "sku_id", "start_date", "end_date", "discount_pct"]
+    )
+    pairs = detected.dropna(subset=["retailer"]).merge(
+        offers.dropna(subset=["retailer"]), on="retailer", suffixes=("", "_campaign")
+    )
+    pairs = pairs[
+        _matches(pairs["region_campaign"], pairs["region"])
+        & _matches(pairs["category_campaign"], pairs["category"])
+        & _matches(pairs["sku_id_campaign"], pairs["sku_id"])
+        & _overlaps(pairs)
+    ]
+    campaign_hits = pairs.assign(
+        names_sku=pairs["sku_id_campaign"].notna().astype(np.int64),
+        starts_in=(pairs["start_date"] >= pairs["window_start"]).astype(np.int64),
+    ).groupby("event_row")
+    hits = pd.DataFrame(
+        {
+            "campaigns": campaign_hits.size(),
+            "campaign_max_discount": campaign_hits["discount_pct"].max(),
+            "campaign_names_sku": campaign_hits["names_sku"].max(),
+            "campaign_starts_in_window": campaign_hits["starts_in"].max(),
+            "campaign_ids": campaign_hits["campaign_id"].agg(sorted),
+        }
+    )
+    out = _with_hits(
+        out, hits, {"campaigns": 0, "campaign_max_discount": 0.0, "campaign_names_sku": 0, "campaign_starts_in_window": 0}
+    )
+
+    happenings = _frame(context_events, ["event_id", "event_type", "region", "store_id", "start_date", "end_date", "severity"])
+    # an event with a region meets the detections of that region; one without, every detection
+    regional = happenings.dropna(subset=["region"])
+    pairs = pd.concat(
+        [
+            detected.merge(happenings[happenings["region"].isna()], how="cross", suffixes=("", "_event")),
+            detected.dropna(subset=["region"]).merge(
+                regional.assign(region_event=regional["region"]), on="region", suffixes=("", "_event")
+            ),
+        ],
+        ignore_index=True,
+    )
+    pairs = pairs[_matches(pairs["store_id_event"], pairs["store_id"]) & _overlaps(pairs)]
+    for t in EVENT_TYPES:
+        of_type = pairs[pairs["event_type"] == t]
+        at_store = of_type["store_id_event"].notna().astype(np.int64)
+        event_hits = of_type.assign(
+            at_store=at_store,
+            in_region=1 - at_store,
+            starts_in=(of_type["start_date"] >= of_type["window_start"]).astype(np.int64),
+        ).groupby("event_row")
+        hits = pd.DataFrame(
+            {
+                f"{t}_store_events": event_hits["at_store"].sum(),
+                f"{t}_region_events": event_hits["in_region"].sum(),
+                f"{t}_max_severity": event_hits["severity"].max(),
+                f"{t}_starts_in_window": event_hits["starts_in"].max(),
+                f"{t}_event_ids": event_hits["event_id"].agg(sorted),
+            }
+        )
+        out = _with_hits(
+            out, hits, {f"{t}_store_events": 0, f"{t}_region_events": 0, f"{t}_max_severity": 0.0, f"{t}_starts_in_window": 0}
+        )
+    return out
+
+
+def _with_hits(out: pd.DataFrame, hits: pd.DataFrame, zeros: dict[str, float]) -> pd.DataFrame:
+    """``out`` with the per-event ``hits`` beside it: an event without hits gets zeros and empty id lists."""
+    merged = out.merge(hits, left_on="event_row", right_index=True, how="left")
+    for column, zero in zeros.items():
+        merged[column] = merged[column].fillna(zero).astype(type(zero))
+    for column in (c for c in hits.columns if c.endswith("_ids")):
+        merged[column] = [ids if isinstance(ids, list) else [] for ids in merged[column]]
+    return merged
 
 
 def cause_features(evidence_frame: pd.DataFrame, shapes: pd.DataFrame) -> pd.DataFrame:
