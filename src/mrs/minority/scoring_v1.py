@@ -27,12 +27,13 @@ import pandas as pd
 import pyarrow as pa
 
 from mrs.logs import ModelCard, RunContext, finalize, unlogged, with_log_ids
-from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, cause_features, evidence
+from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, CauseModel, cause_features, evidence
+from mrs.minority.classifier import AnomalyClassifier
 from mrs.minority.pipeline import Detections, detect
 from mrs.minority.scan import SLICES, build_cube
 from mrs.minority.schemas import ATTRIBUTION_LOG, CLUSTER_LOG, DETECTION_LOG
-from mrs.minority.shapes import SHAPE_FEATURES, incidents, shape_features
-from mrs.minority.training import model_from_text
+from mrs.minority.shapes import SHAPE_FEATURES, ClusterModel, incidents, shape_features
+from mrs.minority.training import ModelT, model_from_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from mrs.lifecycle.governance import ActiveVersion
@@ -42,11 +43,17 @@ FOUND_ON: tuple[str, ...] = ("pair",) + SLICES
 """detection_log.found_on by candidate source (mrs.minority.scan.candidates): 0 the pair, 1 + i slice i."""
 
 
-def load_active_model(active: ActiveVersion) -> object:
+def load_active_model(active: ActiveVersion, kind: type[ModelT]) -> ModelT:
     """The fitted model of a trained active version, from its registered artefact."""
-    from mrs.lifecycle.artifacts import read_verified_model
+    from mrs.lifecycle.artifacts import ArtifactError, read_verified_model
 
-    return model_from_text(read_verified_model(active.artifact_uri, active.artifact_sha256))
+    uri, sha256 = active.artifact_uri, active.artifact_sha256
+    if uri is None or sha256 is None:
+        raise ArtifactError(
+            f"{active.card.model_name} version {active.card.model_version} is trained, but its registry row names "
+            "no artefact (artifact_uri, artifact_sha256)"
+        )
+    return model_from_text(read_verified_model(uri, sha256), kind)
 
 
 SCORED_PERIOD_COLUMNS: tuple[str, ...] = ("store_id", "sku_id", "sales_date", "actual_units", "expected_units")
@@ -170,7 +177,7 @@ def score_detections_v1(
     con, *, active: ActiveVersion, scored_periods, baseline_version: str, log_relation: str | None
 ) -> pa.Table:
     """The ``detection_log`` step of a trained anomaly_classifier over ``int_minority__scored_periods``."""
-    classifier = load_active_model(active)
+    classifier = load_active_model(active, AnomalyClassifier)
     periods, store_table, sku_table = _periods(scored_periods)
     det = detect(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table, classifier)
     outputs = detection_rows(det, _log_ids_cube(periods, det.cube), baseline_version)
@@ -221,7 +228,7 @@ def _describe_inputs(detections, scored_periods):
 
 def score_clusters_v1(con, *, active: ActiveVersion, detections, scored_periods, log_relation: str | None) -> pa.Table:
     """The ``cluster_log`` step of a trained cluster_model over ``int_minority__current_detections``."""
-    model = load_active_model(active)
+    model = load_active_model(active, ClusterModel)
     cube, rows, events, _, _ = _describe_inputs(detections, scored_periods)
     shapes = shape_features(events, cube)
     assigned = model.assign(shapes) if len(events) else pd.DataFrame({"cluster_id": [], "cluster_name": [], "membership": []})
@@ -268,7 +275,7 @@ def score_attributions_v1(
     con, *, active: ActiveVersion, detections, scored_periods, campaigns, context_events, log_relation: str | None
 ) -> pa.Table:
     """The ``attribution_log`` step of a trained attribution_model over ``int_minority__current_detections``."""
-    model = load_active_model(active)
+    model = load_active_model(active, CauseModel)
     cube, rows, events, store_table, sku_table = _describe_inputs(detections, scored_periods)
     shapes = shape_features(events, cube)
     event_table = pa.table(
