@@ -242,7 +242,7 @@ def panel_features(panel: pd.DataFrame, history_points: int) -> pd.DataFrame:
 
 def row_ages(as_of_dates: Sequence[Any], history_dates: Sequence[Sequence[Any]]) -> list[np.ndarray]:
     """Each row's history dates as ages in days before its as-of date."""
-    return [_ages(np.datetime64(d, "D"), h if h is not None else []) for d, h in zip(as_of_dates, history_dates)]
+    return [_ages(np.datetime64(d, "D"), h if h is not None else []) for d, h in zip(as_of_dates, history_dates, strict=True)]
 
 
 # ---- the fitted model -----------------------------------------------------------------------------

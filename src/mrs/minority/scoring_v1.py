@@ -86,7 +86,7 @@ def _log_ids_cube(baseline: pa.Table, cube) -> np.ndarray:
     pair = np.array(
         [
             s_pos[s] * n_k + k_pos[k]
-            for s, k in zip(baseline.column("store_id").to_pylist(), baseline.column("sku_id").to_pylist())
+            for s, k in zip(baseline.column("store_id").to_pylist(), baseline.column("sku_id").to_pylist(), strict=True)
         ],
         dtype=np.int64,
     )
@@ -114,7 +114,7 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
     sign = ev["sign"].to_numpy(np.int64)
     y, mu = np.nan_to_num(cube.actual), np.nan_to_num(cube.expected)
     daily_a, daily_e, daily_ids, peak_date, peak_ratio, sd, n_hist = [], [], [], [], [], [], []
-    for p, a, b in zip(pair, start, end):  # one event = one short window: at most a few hundred per build
+    for p, a, b in zip(pair, start, end, strict=True):  # one event = one short window: at most a few hundred per build
         ya, ea = y[p, a : b + 1], mu[p, a : b + 1]
         daily_a.append(ya.astype(np.int64).tolist())
         daily_e.append(ea.tolist())
@@ -132,7 +132,7 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
     window_start, window_end = cube.days[start], cube.days[end]
     anomaly_id = [
         f"{s}:{k}:{str(a).replace('-', '')}:{str(b).replace('-', '')}"
-        for s, k, a, b in zip(store_ids, sku_ids, window_start, window_end)
+        for s, k, a, b in zip(store_ids, sku_ids, window_start, window_end, strict=True)
     ]
     direction = np.where(sign > 0, "up", "down")
     best = det.candidates[ev["candidate"].to_numpy(np.int64)]
@@ -201,7 +201,8 @@ def _current_events(detections, cube) -> tuple[pa.Table, pd.DataFrame]:
     events = pd.DataFrame(
         {
             "pair": [
-                s_pos[s] * n_k + k_pos[k] for s, k in zip(rows.column("store_id").to_pylist(), rows.column("sku_id").to_pylist())
+                s_pos[s] * n_k + k_pos[k]
+                for s, k in zip(rows.column("store_id").to_pylist(), rows.column("sku_id").to_pylist(), strict=True)
             ],
             "sign": np.where(np.asarray(rows.column("observed_direction").to_pylist()) == "up", 1, -1),
             "start": cube.period_of(rows.column("window_start")),
@@ -239,7 +240,7 @@ def score_clusters_v1(con, *, active: ActiveVersion, detections, scored_periods,
     daily_a = rows.column("daily_actual_units").to_pylist()
     daily_e = rows.column("daily_expected_units").to_pylist()
     peak = (
-        np.array([(int(np.argmax(np.abs(np.subtract(a, e)))) + 0.5) / len(a) for a, e in zip(daily_a, daily_e)])
+        np.array([(int(np.argmax(np.abs(np.subtract(a, e)))) + 0.5) / len(a) for a, e in zip(daily_a, daily_e, strict=True)])
         if len(events)
         else np.zeros(0)
     )
@@ -299,8 +300,9 @@ def score_attributions_v1(
     text = [
         "no overlapping campaign or context event explains it credibly"
         if c == UNEXPLAINED
-        else f"{c.replace('_', ' ')} (ranked first of {', '.join(r)}) on the evidence of {len(ci) + len(ei)} overlapping record(s)"
-        for c, r, ci, ei in zip(causes, ranked["cause_ranking"], campaign_ids, event_ids)
+        else f"{c.replace('_', ' ')} (ranked first of {', '.join(r)}) "
+        f"on the evidence of {len(ci) + len(ei)} overlapping record(s)"
+        for c, r, ci, ei in zip(causes, ranked["cause_ranking"], campaign_ids, event_ids, strict=True)
     ]
     outputs = pa.table(
         {
@@ -312,7 +314,7 @@ def score_attributions_v1(
             "confidence": pa.array(ranked["confidence"].to_numpy(np.float64)),
             "evidence_campaign_ids": pa.array(campaign_ids, pa.list_(pa.string())),
             "evidence_event_ids": pa.array(event_ids, pa.list_(pa.string())),
-            "evidence_count": pa.array([len(a) + len(b) for a, b in zip(campaign_ids, event_ids)], pa.int32()),
+            "evidence_count": pa.array([len(a) + len(b) for a, b in zip(campaign_ids, event_ids, strict=True)], pa.int32()),
             "cause_ranking": pa.array([list(r) for r in ranked["cause_ranking"]], pa.list_(pa.string())),
             "incident_detections": pa.array(_incident_members(rows, events, cube), pa.list_(pa.string())),
         }

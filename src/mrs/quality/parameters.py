@@ -25,7 +25,8 @@ PARAMETERS: dict[str, str] = {
     "sales_end": "Last day of the unified sales data.",
     "product_count": "Products in the products source (stg_price_tracker__products): the rows of the product_insights mart.",
     "narrative_ids": "Every narrative id of master_narratives (stg_narratives__narratives): each must have a minority report.",
-    f"{PARAMETER_PREFIX}<model>": "Registered versions of each model (mrs.quality.registry): what model_version columns may hold.",
+    f"{PARAMETER_PREFIX}<model>": "Registered versions of each model (mrs.quality.registry): "
+    "what model_version columns may hold.",
 }
 
 

@@ -318,7 +318,7 @@ def validate_marts(
     if publish_to is not None:
         from mrs.publish import publish_marts
 
-        validated = dict(zip(summary.column("suite_name").to_pylist(), summary.column("success").to_pylist()))
+        validated = dict(zip(summary.column("suite_name").to_pylist(), summary.column("success").to_pylist(), strict=True))
         publish_marts(marts, validated, publish_to, run)
     return summary
 

@@ -210,7 +210,8 @@ TEMPLATES: tuple[Template, ...] = (
         "group",
         None,
         "TV campaign for {sku} in the {region}",
-        "{retailer}'s regional TV campaign for {sku} ({disc}% off) started on {start}; sales built as the ads reached more viewers.",
+        "{retailer}'s regional TV campaign for {sku} ({disc}% off) started on {start}; "
+        "sales built as the ads reached more viewers.",
         (0.8, 0.92),
         "{sku} summer TV push",
         "tv",
