@@ -4,9 +4,9 @@
 
 Builds the demo project once without interruption (the reference), then, in a second warehouse,
 starts `dbt build` and kills its whole process group with SIGKILL after a random delay (uniform
-over the reference build's duration, or up to `--max-delay` seconds), `--kills` times, then runs one clean `dbt build`. Prints, for
-every log of the `ml` schema, its rows in both warehouses, the rows missing from the recovered
-one (lost), the extra ones (duplicated or left by a killed build) and duplicated `log_id`s, and
+over the reference build's duration, or up to `--max-delay` seconds), `--kills` times, then runs
+one clean `dbt build`. Prints, for every log of the `ml` schema, its rows in both warehouses, the
+rows missing from the recovered one (lost), the extra ones (duplicated or left by a killed build) and duplicated `log_id`s, and
 checks that `model_activation_log` holds rows of the finished builds only. Rows are compared on
 every column except the per-run ones (run ids and timestamps of when a build ran). Exits non-zero
 when anything differs.

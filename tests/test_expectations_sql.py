@@ -170,7 +170,7 @@ def test_sql_gives_great_expectations_outcome_for_every_expectation_type() -> No
     assert len(ge) == len(sql) == len(EXPECTATIONS)
     mismatches = [
         (spec["type"], spec["kwargs"], outcome(g), outcome(s))
-        for spec, g, s in zip(EXPECTATIONS, ge, sql)
+        for spec, g, s in zip(EXPECTATIONS, ge, sql, strict=True)
         if outcome(g)[:2] != outcome(s)[:2]
         or (g["result"].get("partial_unexpected_list") is not None and outcome(g)[2] != outcome(s)[2])
     ]
@@ -178,7 +178,7 @@ def test_sql_gives_great_expectations_outcome_for_every_expectation_type() -> No
     # both passing and failing outcomes are exercised, for every type
     assert {r["success"] for r in sql} == {True, False}
     for kind in COMPILERS:
-        assert {s["success"] for spec, s in zip(EXPECTATIONS, sql) if spec["type"] == kind} == {True, False}, kind
+        assert {s["success"] for spec, s in zip(EXPECTATIONS, sql, strict=True) if spec["type"] == kind} == {True, False}, kind
 
 
 def test_a_missing_parameter_or_column_fails_its_expectation_by_name() -> None:

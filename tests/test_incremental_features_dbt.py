@@ -72,7 +72,8 @@ def _build_rewriting(warehouse: Warehouse) -> dict[str, list[date]]:
         con.sql("create schema if not exists sentinel")
         for table, (column, rows) in SENTINELS.items():
             con.sql(
-                f"create or replace table sentinel.{table} as select store_id, sku_id, sales_date, {column} from intermediate.{table} where {rows}"
+                f"create or replace table sentinel.{table} as select store_id, sku_id, sales_date, {column} "
+                f"from intermediate.{table} where {rows}"
             )
             con.sql(f"update intermediate.{table} set {column} = -1 where {rows}")
     warehouse.dbt("build", "--select", "+int_sales_features", "--exclude-resource-type", "test")
@@ -82,7 +83,8 @@ def _build_rewriting(warehouse: Warehouse) -> dict[str, list[date]]:
             rewritten[table] = [
                 day
                 for (day,) in con.sql(
-                    f"select distinct sales_date from intermediate.{table} where {rows} and {column} is distinct from -1 order by 1"
+                    f"select distinct sales_date from intermediate.{table} where {rows} "
+                    f"and {column} is distinct from -1 order by 1"
                 ).fetchall()
             ]
             con.sql(
@@ -161,7 +163,8 @@ def test_incremental_logs_equal_those_of_a_build_from_scratch_on_the_same_histor
         assert _difference(con, f"inc.ml.{log}", f"scratch.ml.{log}", PER_RUN_COLUMNS) == 0, log
         assert _difference(con, f"scratch.ml.{log}", f"inc.ml.{log}", PER_RUN_COLUMNS) == 0, log
     appended_baseline = con.sql(
-        f"select count(*) from inc.ml.baseline_log where run_id = '{incremental.second_build}' and sales_date = date '{incremental.new_day}'"
+        f"select count(*) from inc.ml.baseline_log where run_id = '{incremental.second_build}' "
+        f"and sales_date = date '{incremental.new_day}'"
     ).fetchall()[0][0]
     assert appended_baseline > 0
 

@@ -61,7 +61,8 @@ def test_a_trained_forecaster_runs_after_approval_appends_nothing_on_rerun_and_r
     project_copy.dbt("build", *INSIGHTS, vars=v1)
     features = project_copy.scalar("select count(*) from ml.product_insight_inputs")
     scored = project_copy.query(
-        f"select count(*), min(bound_level), max(bound_level), count(distinct model_registry_source) from {LOG} where model_version = '1'"
+        f"select count(*), min(bound_level), max(bound_level), count(distinct model_registry_source) "
+        f"from {LOG} where model_version = '1'"
     )
     assert scored == [(features, 0.8, 0.8, 1)]
     sources = dict(project_copy.query(f"select price_source, count(*) from {LOG} where model_version = '1' group by 1"))

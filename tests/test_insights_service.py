@@ -54,7 +54,7 @@ def _mart_rows(stale: dict[str, str | None]) -> pa.Table:
     features = FEATURES.filter(pc.is_in(FEATURES.column("product_id"), pa.array(list(stale))))
     insights = HeuristicModelRunner().predict_batch(features).to_pylist()
     rows = []
-    for row, name in zip(insights, features.column("product_name").to_pylist()):
+    for row, name in zip(insights, features.column("product_name").to_pylist(), strict=True):
         reason = stale[row["product_id"]]
         rows.append(
             {

@@ -89,7 +89,8 @@ def test_a_trained_baseline_runs_only_after_approval_and_rolls_back_without_resc
     assert "mrs approve baseline 1 --by NAME --reason TEXT" in refused.stdout
     assert project_copy.scalar(f"select count(*) from {BASELINE_LOG} where model_version = '1'") == 0
     kind, mase, relative = project_copy.query(
-        f"select model_kind, holdout_mase, holdout_relative_mae from {REGISTRY} where model_name = 'baseline' and model_version = '1'"
+        f"select model_kind, holdout_mase, holdout_relative_mae from {REGISTRY} "
+        f"where model_name = 'baseline' and model_version = '1'"
     )[0]
     assert kind == "trained" and mase < 1 and relative < 1  # beats weekly seasonal naive on the hold-out
 
@@ -145,7 +146,8 @@ def test_a_trained_baseline_runs_only_after_approval_and_rolls_back_without_resc
         == registry_before
     )
     assert project_copy.query(
-        "select approval_status, is_active, holdout_mase < 1 from marts.model_versions where model_name = 'baseline' and model_version = '1'"
+        "select approval_status, is_active, holdout_mase < 1 from marts.model_versions "
+        "where model_name = 'baseline' and model_version = '1'"
     ) == [("approved", False, True)]
 
 
@@ -219,7 +221,8 @@ def test_an_activation_log_of_the_earlier_shape_is_upgraded_in_place_by_the_next
     columns = [
         c
         for (c,) in project_copy.query(
-            "select column_name from information_schema.columns where table_schema = 'ml' and table_name = 'model_activation_log' order by ordinal_position"
+            "select column_name from information_schema.columns where table_schema = 'ml' "
+            "and table_name = 'model_activation_log' order by ordinal_position"
         )
     ]
     assert columns[-2:] == ["build_status", "finished_at"]

@@ -171,7 +171,7 @@ def test_approve_appends_one_line_and_never_rewrites_the_others(tmp_path: Path) 
     after = path.read_bytes()
     assert after.startswith(before)
     rows = list(csv.DictReader(after.decode().splitlines()))
-    assert rows[-1] == dict(zip(APPROVAL_COLUMNS, record.csv_values()))
+    assert rows[-1] == dict(zip(APPROVAL_COLUMNS, record.csv_values(), strict=True))
     assert len(rows) == len(list(csv.DictReader(before.decode().splitlines()))) + 1
 
 

@@ -131,7 +131,9 @@ def test_a_trained_version_scores_baseline_log_with_its_version_on_every_row(war
     assert set(batch.column("model_version").to_pylist()) == {"1"}
     assert set(batch.column("model_registry_source").to_pylist()) == {active.card.registry_source}
     assert pc.min(batch.column("expected_units")).as_py() > 0
-    in_window = {d for d, w in zip(batch.column("sales_date").to_pylist(), batch.column("in_anomaly_window").to_pylist()) if w}
+    in_window = {
+        d for d, w in zip(batch.column("sales_date").to_pylist(), batch.column("in_anomaly_window").to_pylist(), strict=True) if w
+    }
     assert in_window == {WINDOW[0] + timedelta(days=i) for i in range(6)}
 
 

@@ -60,7 +60,7 @@ def test_first_score_returns_every_input_with_metadata_in_the_declared_schema(co
     assert batch.num_rows == 3
     assert set(batch["model_version"].to_pylist()) == {"0"}
     assert batch["run_id"].to_pylist() == ["run-1"] * 3
-    assert sorted(zip(batch["item_id"].to_pylist(), batch["doubled"].to_pylist()), key=str) == [
+    assert sorted(zip(batch["item_id"].to_pylist(), batch["doubled"].to_pylist(), strict=True), key=str) == [
         ("a", 2.0),
         ("b", 4.0),
         ("c", None),

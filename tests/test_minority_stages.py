@@ -153,9 +153,9 @@ def _detection_world(con: duckdb.DuckDBPyConnection) -> dict[str, list[float]]:
     window_expected = [10.0, 10.5, 11.0]
     rows = []
     for store, factor in (("ST1", 1), ("ST2", 20)):
-        for d, r in zip(TRAINING_DAYS, training_residuals):
+        for d, r in zip(TRAINING_DAYS, training_residuals, strict=True):
             rows.append((store, "K1", d, int(10 + r), 10.0, r, f"{store}-{d}", "0", "2025-08-20 10:00:00"))
-        for d, a, e in zip(_days(date(2025, 8, 8), date(2025, 8, 10)), window_actual, window_expected):
+        for d, a, e in zip(_days(date(2025, 8, 8), date(2025, 8, 10)), window_actual, window_expected, strict=True):
             rows.append((store, "K1", d, a * factor, e, a * factor - e, f"{store}-{d}", "0", "2025-08-20 10:00:00"))
     # superseded (older) and other-version rows for a window day of the narrative pair
     rows.append(("ST1", "K1", date(2025, 8, 9), 999, 1.0, 998.0, "old", "0", "2025-08-19 10:00:00"))
@@ -323,7 +323,8 @@ def test_cluster_log_rescores_a_cluster_whole_when_its_membership_changes() -> N
 def test_opposite_shapes_in_one_cluster_give_a_confidence_of_zero_not_a_negative_one() -> None:
     con = duckdb.connect()
     con.execute(
-        "create table narratives as select * from (values ('MR-001', 'mixed'), ('MR-002', 'mixed')) as t(narrative_id, cluster_name)"
+        "create table narratives as select * from (values ('MR-001', 'mixed'), ('MR-002', 'mixed')) "
+        "as t(narrative_id, cluster_name)"
     )
     # a spike and a dip of the same size: each shape points away from the cluster's mean
     dips = [("MR-002", [2, 2, 2], [10.0] * 3)] * 4

@@ -46,7 +46,7 @@ def _baseline(
                 if (s, k) in effects and d >= effects[(s, k)][0]:
                     lam *= effects[(s, k)][1]
                 rows.append((f"ST{s:02d}", f"SKU{k:02d}", FIRST + timedelta(days=d), int(rng.poisson(lam)), rate))
-    store, sku, day, actual, expected = zip(*rows) if rows else ((),) * 5
+    store, sku, day, actual, expected = zip(*rows, strict=True) if rows else ((),) * 5
     return pa.table(
         {
             "store_id": list(store),

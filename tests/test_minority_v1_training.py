@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from mrs.cli import main
+from mrs.minority.classifier import AnomalyClassifier
 from mrs.minority.cli import train_minority_model
 from mrs.minority.training import SeedPlan, WorldSpec, load_model_artifact
 
@@ -32,7 +33,7 @@ def test_trained_models_are_immutable_versions_and_evaluate_prints_every_figure(
         manifest = json.loads((path / "manifest.json").read_text())
         assert manifest["model_version"] == "1" and manifest["splits"]["holdout"]["worlds"] == ["seed 9001 (20x15)"]
         assert 0.0 <= manifest["confidence_metric"] <= 1.0
-    classifier, manifest = load_model_artifact(root, "anomaly_classifier")
+    classifier, manifest = load_model_artifact(root, "anomaly_classifier", AnomalyClassifier)
     assert 0.0 < classifier.threshold < 1.0
     assert "event_f1" in manifest.metrics["holdout"]["default"]["v1"]
 

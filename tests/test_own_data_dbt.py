@@ -70,7 +70,8 @@ def test_raw_tables_mix_csv_parquet_folders_warehouse_tables_and_seeds(project_c
     with duckdb.connect(str(project_copy.path)) as con:
         con.sql("create schema if not exists landing")
         con.sql(
-            f"create table landing.coastco as select * from read_csv('{SEEDS / 'sales_coastco'}.csv', header = true, all_varchar = true)"
+            f"create table landing.coastco as select * from read_csv('{SEEDS / 'sales_coastco'}.csv', "
+            f"header = true, all_varchar = true)"
         )
     raw_tables = {
         "stores": str(files / "stores.csv"),
@@ -119,7 +120,8 @@ def test_raw_tables_mix_csv_parquet_folders_warehouse_tables_and_seeds(project_c
     )
     units = project_copy.scalar("select sum(units_sold) from intermediate.unified_sales_data")
     feeds = project_copy.scalar(
-        "select (select sum(units_sold) from staging.stg_northmart__sales) + (select sum(units_sold) from staging.stg_coastco__sales)"
+        "select (select sum(units_sold) from staging.stg_northmart__sales) "
+        "+ (select sum(units_sold) from staging.stg_coastco__sales)"
     )
     assert units == feeds
 
@@ -246,7 +248,7 @@ def test_the_readme_recipe_builds_weekly_sales_without_masters_or_prices(project
     commands = own_data_recipe()
     assert len(commands) <= 3 and any("dbt build" in c for c in commands), commands
     outputs = [run_in(project, command, project_copy) for command in commands]
-    build_output = next(o.stdout for c, o in zip(commands, outputs) if "dbt build" in c)
+    build_output = next(o.stdout for c, o in zip(commands, outputs, strict=True) if "dbt build" in c)
     own = Warehouse(project, project / "own.duckdb")
 
     with duckdb.connect() as con:

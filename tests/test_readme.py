@@ -30,7 +30,8 @@ VENV_BIN = Path(sys.executable).parent
 NOT_RUN_HERE = {
     "make test": "CI: .ci/run runs `make test` (test_ci_runs_the_readme_test_command checks it)",
     '.venv/bin/pytest -m "not integration"': "the unit subset of this very suite, which `make test` runs whole",
-    ".venv/bin/mrs train anomaly_classifier": "33 simulated worlds (~20 min): test_minority_v1_training trains the three models on a tiny seed plan",
+    ".venv/bin/mrs train anomaly_classifier": "33 simulated worlds (~20 min): "
+    "test_minority_v1_training trains the three models on a tiny seed plan",
 }
 
 #: commands run with smaller arguments: the README's sizes take minutes and gigabytes

@@ -83,7 +83,8 @@ def test_anomalies_per_cluster_and_week_match_the_mart(semantic_project: Warehou
     expected = {
         (cluster, str(week)): n
         for cluster, week, n in semantic_project.query(
-            "select cluster_name, cast(date_trunc('week', window_start) as date), count(*) from marts.minority_reports group by 1, 2"
+            "select cluster_name, cast(date_trunc('week', window_start) as date), count(*) "
+            "from marts.minority_reports group by 1, 2"
         )
     }
     assert got == expected and sum(got.values()) > 0

@@ -60,8 +60,8 @@ def other_world() -> dict[str, pd.DataFrame]:
 def daily_units(tables: dict[str, pd.DataFrame], start: date, end: date) -> pd.DataFrame:
     """Units per (store_id, sku_id) x day from both feeds, zero-filled, every store x SKU present."""
     stores, skus = tables["stores"], tables["skus"]
-    ref_to_store = dict(zip(stores.retailer_store_ref, stores.store_id))
-    ean_to_sku = dict(zip(skus.ean, skus.sku_id))
+    ref_to_store = dict(zip(stores.retailer_store_ref, stores.store_id, strict=True))
+    ean_to_sku = dict(zip(skus.ean, skus.sku_id, strict=True))
     nm, cc = tables["sales_northmart"], tables["sales_coastco"]
     sales = pd.concat(
         [
@@ -229,11 +229,11 @@ def test_only_narrative_pairs_deviate_in_the_window(world: str, request: pytest.
     tables = request.getfixturevalue(world)
     cube = daily_units(tables, date(2025, 5, 1), WINDOW_END)
     targets = tables["narrative_targets"]
-    target_pairs = set(zip(targets.store_id, targets.sku_id))
+    target_pairs = set(zip(targets.store_id, targets.sku_id, strict=True))
 
     for n in tables["master_narratives"].itertuples():
         pairs = targets[targets.narrative_id == n.narrative_id]
-        rows = cube.loc[list(zip(pairs.store_id, pairs.sku_id))]
+        rows = cube.loc[list(zip(pairs.store_id, pairs.sku_id, strict=True))]
         actual, expected = window_vs_same_weekday(rows, n.window_start, n.window_end)
         ratio = actual.sum() / expected.sum()
         if n.direction == "up":
@@ -260,7 +260,7 @@ def test_non_target_sales_are_exactly_the_normal_process() -> None:
     for effect in scenario.effects:
         days = np.flatnonzero(effect.multiplier != 1)
         assert days.min() >= world.calendar.index(WINDOW_START)
-        for s, k in zip(effect.stores, effect.skus):
+        for s, k in zip(effect.stores, effect.skus, strict=True):
             changed[s, k, days] = True
     assert changed.any()
     assert np.array_equal(units[~changed], calm_units[~changed])

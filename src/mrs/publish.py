@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
+from mrs.duckdb_relations import query_relation
 from mrs.logs import RunContext
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,7 +99,8 @@ def write_mart(relation: duckdb.DuckDBPyRelation, path: Path, *, mart: str, run:
     kv = ", ".join(f"{_sql_string(METADATA_PREFIX + k)}: {_sql_string(v)}" for k, v in metadata.items())
 
     def copy(tmp: Path) -> None:
-        relation.query(
+        query_relation(
+            relation,
             "mrs_mart",
             f"copy (select * from mrs_mart) to {_sql_string(str(tmp))} (format parquet, kv_metadata {{{kv}}})",
         ).fetchall()
@@ -139,11 +141,11 @@ def publish_marts(
         "marts": [asdict(p) for p in held],
         "not_published": sorted(m for m, ok in validated.items() if not ok),
     }
-    replace_atomically(
-        directory / MANIFEST_NAME,
-        lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"),
-        run.run_id,
-    )
+
+    def write_manifest(tmp: Path) -> None:
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    replace_atomically(directory / MANIFEST_NAME, write_manifest, run.run_id)
     return published
 
 

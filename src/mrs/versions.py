@@ -115,6 +115,7 @@ def configured_version(model_name: str, project_dir: Path | None = None) -> str:
     versions = merged_model_versions(project_vars.get("model_versions"), project_vars.get("active_model_versions"))
     if model_name not in versions:
         raise UnknownModelVersion(
-            f"{project_dir / 'dbt_project.yml'} has no vars.active_model_versions.{model_name} (nor vars.model_versions.{model_name})"
+            f"{project_dir / 'dbt_project.yml'} has no vars.active_model_versions.{model_name} "
+            f"(nor vars.model_versions.{model_name})"
         )
     return str(versions[model_name])

@@ -45,13 +45,13 @@ recompute_all as (
 
     select
         {% if 'reference_fingerprint' in stored_columns -%}
-        (select max(reference_fingerprint) from {{ this }}) is distinct from (select reference_fingerprint from reference_fingerprint)
+        ((select max(reference_fingerprint) from {{ this }}) is distinct from (select reference_fingerprint from reference_fingerprint))
         {%- else -%}
         true
         {%- endif %} as recompute_all,
-        exists (
+        exists(
             select 1 from stored_periods
-            where stored_periods.sales_date not in (select sales_date from current_periods)
+            where stored_periods.sales_date not in (select current_periods.sales_date from current_periods)
         ) as periods_left
 
 ),
@@ -209,12 +209,13 @@ final as (
         windowed.lag_14d,
         -- a slope needs two days (one day gives NaN in some engines)
         -- units per period: the slope per day times the days in a period
-        case when windowed.history_days_28d >= 2 then
-            {{ period_days() }} * cast(
-                windowed.history_days_28d * windowed.trend_sum_xy - windowed.trend_sum_x * windowed.trend_sum_y as {{ dbt.type_float() }}
-            ) / cast(
-                windowed.history_days_28d * windowed.trend_sum_xx - windowed.trend_sum_x * windowed.trend_sum_x as {{ dbt.type_float() }}
-            )
+        case
+            when windowed.history_days_28d >= 2 then
+                {{ period_days() }} * cast(
+                    windowed.history_days_28d * windowed.trend_sum_xy - windowed.trend_sum_x * windowed.trend_sum_y as {{ dbt.type_float() }}
+                ) / cast(
+                    windowed.history_days_28d * windowed.trend_sum_xx - windowed.trend_sum_x * windowed.trend_sum_x as {{ dbt.type_float() }}
+                )
         end as trend_coef_28d,
         coalesce(campaign_days.active_campaigns, 0) as active_campaigns,
         coalesce(campaign_days.campaign_discount_pct, 0) as campaign_discount_pct,
@@ -237,7 +238,7 @@ final as (
         and context_days.sales_date = windowed.sales_date
     cross join reference_fingerprint
     {% if is_incremental() -%}
-    where windowed.sales_date in (select sales_date from recomputed_periods)
+    where windowed.sales_date in (select recomputed_periods.sales_date from recomputed_periods)
     {%- endif %}
 
 )

@@ -74,7 +74,10 @@ daily_sales as (
     from resolved_sales
     cross join first_sales_day
     where resolved_sales.store_id is not null and resolved_sales.sku_id is not null
-    group by 1, 2, 3
+    group by
+        resolved_sales.store_id,
+        resolved_sales.sku_id,
+        {{ period_date('resolved_sales.sales_date', 'first_sales_day.first_day') }}
 
 ),
 
@@ -122,7 +125,7 @@ stored_grid as (
 
     select count(*) as pairs, {{ grid_digest }} as digest
     from {{ this }}
-    where sales_date = (select last_period from stored_calendar)
+    where sales_date = (select stored_calendar.last_period from stored_calendar)
 
 ),
 
@@ -137,13 +140,15 @@ current_grid as (
 recompute_all as (
 
     select
-        stored_calendar.first_period is distinct from (select min(sales_date) from calendar)
-        or stored_grid.pairs is distinct from current_grid.pairs
-        or stored_grid.digest is distinct from current_grid.digest as recompute_all,
+        (
+            stored_calendar.first_period is distinct from (select min(calendar.sales_date) from calendar)
+            or stored_grid.pairs is distinct from current_grid.pairs
+            or stored_grid.digest is distinct from current_grid.digest
+        ) as recompute_all,
         -- a stored period off the new calendar would stay behind: only a full refresh removes it
-        exists (
+        exists(
             select 1 from (select distinct sales_date from {{ this }}) as stored_dates
-            where stored_dates.sales_date not in (select sales_date from calendar)
+            where stored_dates.sales_date not in (select calendar.sales_date from calendar)
         ) as off_calendar
     from stored_calendar
     cross join stored_grid
@@ -161,7 +166,7 @@ recomputed_calendar as (
         and (
             recompute_all.recompute_all
             or calendar.sales_date > stored_calendar.last_period
-            or calendar.sales_date in (select sales_date from changed_periods)
+            or calendar.sales_date in (select changed_periods.sales_date from changed_periods)
         )
 
 ),

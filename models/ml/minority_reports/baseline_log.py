@@ -27,7 +27,8 @@ def model(dbt, session):
     if last_day is None:
         build_note(
             "baseline_log",
-            "no sales data (vars.raw_tables names no sales table or feed with rows): the minority-report logs and marts stay empty",
+            "no sales data (vars.raw_tables names no sales table or feed with rows): "
+            "the minority-report logs and marts stay empty",
         )
     scoring.check_covers(first_day, last_day)
     return score_active_baseline(

@@ -147,8 +147,10 @@ def render_text(results: dict[str, Any]) -> str:
     level = results["bound_level"]
     lines = [
         f"product_insights v1 recipe, bounds at {level:.0%}; targets: MAPE < last price, coverage "
-        f"{COVERAGE_RANGE[0]:.0%}-{COVERAGE_RANGE[1]:.0%}, median width <= {WIDTH_RATIO_MAX} x the last price's {level:.0%} error band",
-        f"{'data':<34} {'horizon':<11} {'rows':>6} {'MAPE':>7} {'last':>7} {'MASE':>6} {'cover':>6} {'width':>6} {'band':>6} {'ratio':>6}  verdict",
+        f"{COVERAGE_RANGE[0]:.0%}-{COVERAGE_RANGE[1]:.0%}, median width <= {WIDTH_RATIO_MAX} "
+        f"x the last price's {level:.0%} error band",
+        f"{'data':<34} {'horizon':<11} {'rows':>6} {'MAPE':>7} {'last':>7} {'MASE':>6} "
+        f"{'cover':>6} {'width':>6} {'band':>6} {'ratio':>6}  verdict",
     ]
 
     def block(label: str, horizons: dict[str, dict[str, Any]]) -> None:

@@ -79,4 +79,4 @@ def runner_for_active(active: ActiveVersion) -> ModelRunner:
         raise ArtifactError(
             f"{manifest} is missing or differs from the registered manifest: versions are immutable; train a new version"
         )
-    return LearnedModelRunner.from_artifact(artifact_folder(active.artifact_uri), version, active.artifact_sha256)
+    return LearnedModelRunner.from_artifact(manifest.parent, version, active.artifact_sha256)

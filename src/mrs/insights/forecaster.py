@@ -125,7 +125,7 @@ class ForecasterConfig:
 
 
 def _ages(as_of: np.datetime64, dates: Sequence[Any]) -> np.ndarray:
-    return (np.datetime64(as_of, "D") - np.asarray(dates, dtype="datetime64[D]")).astype(np.int64)
+    return (as_of.astype("datetime64[D]") - np.asarray(dates, dtype="datetime64[D]")).astype(np.int64)
 
 
 def history_features(prices: Sequence[Sequence[float]], ages: Sequence[Sequence[int]]) -> np.ndarray:
@@ -242,7 +242,7 @@ def panel_features(panel: pd.DataFrame, history_points: int) -> pd.DataFrame:
 
 def row_ages(as_of_dates: Sequence[Any], history_dates: Sequence[Sequence[Any]]) -> list[np.ndarray]:
     """Each row's history dates as ages in days before its as-of date."""
-    return [_ages(np.datetime64(d, "D"), h if h is not None else []) for d, h in zip(as_of_dates, history_dates)]
+    return [_ages(np.datetime64(d, "D"), h if h is not None else []) for d, h in zip(as_of_dates, history_dates, strict=True)]
 
 
 # ---- the fitted model -----------------------------------------------------------------------------
@@ -263,7 +263,7 @@ class HorizonModel:
     #: the scale (log units) of a short history's last-price error: median of its RMS changes
     short_history_scale: float
     #: every candidate's validation and hold-out figures
-    candidate_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    candidate_metrics: dict[str, dict[str, float | list[float]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -519,35 +519,36 @@ def fit(
             steps[candidate] = candidate_step(candidate, f, h, config, booster)
         scale = row_scale(f, h, config)
         bins = regime(f)
-        figures: dict[str, dict[str, float]] = {}
+        figures: dict[str, dict[str, float | list[float]]] = {}
+        validation_mape: dict[str, float] = {}
+        q_recent: dict[str, list[float]] = {}
         for candidate, step in steps.items():
             point = last * np.exp(step)
             qs = binned_quantiles(np.abs(np.log(actual[calib] / point[calib])) / scale[calib], bins[calib], config.bound_level)
             q = np.asarray(qs)[bins]
             lo, hi = point * np.exp(-q * scale), point * np.exp(q * scale)
-            figures[candidate] = {
-                "validation_mape": float(np.mean(np.abs(point[val] - actual[val]) / actual[val])),
-                "q_recent": qs,
-            }
+            validation_mape[candidate] = float(np.mean(np.abs(point[val] - actual[val]) / actual[val]))
+            q_recent[candidate] = qs
+            figures[candidate] = {"validation_mape": validation_mape[candidate], "q_recent": qs}
             for r in evaluation_roles:
                 m = usable & (role == r)
                 for key, value in forecast_metrics(actual[m], point[m], lo[m], hi[m], last[m], config.bound_level).items():
                     figures[candidate][f"{r}_{key}"] = value
-        chosen = min(steps, key=lambda c: (figures[c]["validation_mape"], c))
+        chosen = min(steps, key=lambda c: (validation_mape[c], c))
         short = np.isfinite(target) & (depth > 0) & ~recent & np.isin(role, ["train", "validation", "calibration"])
         short_scale = float(np.median(np.abs(target[short]))) if short.sum() >= 20 else float(np.median(scale[calib]))
         short_scale = max(short_scale, config.scale_floor)
         q_short = (
             conformal_quantile(np.abs(target[short]) / short_scale, config.bound_level)
             if short.sum() >= 20
-            else max(figures[chosen]["q_recent"]) * 1.5
+            else max(q_recent[chosen]) * 1.5
         )
         best = boosters.get(chosen)
         horizons[name] = HorizonModel(
             horizon_days=h,
             candidate=chosen,
             booster_text=best.model_to_string(num_iteration=best.best_iteration or None) if best is not None else None,
-            q_recent=figures[chosen]["q_recent"],
+            q_recent=q_recent[chosen],
             q_last_known=q_short,
             short_history_scale=short_scale,
             candidate_metrics=figures,

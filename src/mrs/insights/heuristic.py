@@ -109,7 +109,7 @@ class HeuristicModelRunner(ModelRunner):
         sparse = depth < cfg.sparse_history_threshold
         baseline = np.where(sparse, msrp, mean_last_7d)
         source = np.where(sparse, "msrp", "recent_price")
-        reason = np.where(depth == 0, "no_price_history", np.where(sparse, "sparse_history", None))
+        reason = np.where(depth == 0, "no_price_history", np.where(sparse, "sparse_history", np.asarray(None, dtype=object)))
 
         # trend: clipped; neutral with a sparse history or no previous window
         no_trend = sparse | np.isnan(trend_observed)

@@ -14,7 +14,7 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import duckdb
 import pyarrow as pa
@@ -30,8 +30,8 @@ DEFAULT_WAREHOUSE = "mrs.duckdb"
 MART = "marts.product_insights"
 FEATURES = f"ml.{FEATURES_TABLE}"
 
-CACHED = "cached"
-COMPUTED = "computed"
+CACHED: Final = "cached"
+COMPUTED: Final = "computed"
 
 
 class WarehouseUnavailable(RuntimeError):

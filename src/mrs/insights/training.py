@@ -257,8 +257,10 @@ def summary_text(result) -> str:
             return float("nan") if value is None else value
 
         lines.append(
-            f"  hold-out {name:<10} MAPE {f('mape'):.2%} (last price {f('last_price_mape'):.2%}), MASE {f('mase_vs_last_price'):.3f}, "
-            f"coverage {f('coverage'):.1%}, median width {f('median_width'):.1%} (last-price band {f('last_price_band_width'):.1%})"
+            f"  hold-out {name:<10} MAPE {f('mape'):.2%} (last price {f('last_price_mape'):.2%}), "
+            f"MASE {f('mase_vs_last_price'):.3f}, "
+            f"coverage {f('coverage'):.1%}, median width {f('median_width'):.1%} "
+            f"(last-price band {f('last_price_band_width'):.1%})"
         )
     lines.append(
         "next: `dbt build` registers it in model_registry_log; then "

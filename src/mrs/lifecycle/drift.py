@@ -111,7 +111,7 @@ class Drift:
 
 def decile_edges(quantiles: tuple[float, ...]) -> tuple[float, ...]:
     """Interior PSI bin edges: the deciles among the quantiles, repeated values merged."""
-    by_prob = dict(zip(QUANTILE_PROBS, quantiles))
+    by_prob = dict(zip(QUANTILE_PROBS, quantiles, strict=True))
     return tuple(sorted({float(by_prob[p]) for p in PSI_BIN_PROBS}))
 
 
@@ -158,7 +158,8 @@ def summarise(
                 from values_ group by feature
             ),
             spreads as (
-                select values_.feature, {exact_mean_sql("(values_.value - means.mean) * (values_.value - means.mean)")} as variance
+                select values_.feature,
+                       {exact_mean_sql("(values_.value - means.mean) * (values_.value - means.mean)")} as variance
                 from values_ join means using (feature) group by values_.feature
             )
             select means.feature, means.n, means.mean, coalesce(sqrt(spreads.variance), 0), means.quantiles

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mrs.duckdb_relations import query_relation
+
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
@@ -128,4 +130,4 @@ def baseline_features(con: duckdb.DuckDBPyConnection, features: duckdb.DuckDBPyR
     """:func:`baseline_features_sql` over a relation (what ``dbt.ref()`` returns) or a table name."""
     if isinstance(features, str):
         return con.sql(baseline_features_sql(features))
-    return features.query("mrs_sales_features", baseline_features_sql("mrs_sales_features"))
+    return query_relation(features, "mrs_sales_features", baseline_features_sql("mrs_sales_features"))

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Union
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mrs.duckdb_relations import query_relation
 from mrs.lifecycle.registry import TRAINED
 from mrs.lifecycle.schemas import ACTIVATION_GATE, APPROVAL_LOG, keep_unlogged, stable_id, typed_table
 from mrs.logs import ModelCard, RunContext, hash_sql, quote
@@ -187,7 +188,8 @@ def record_approvals(
     if missing:
         raise GovernanceError(f"{APPROVALS_SEED}: the approvals seed has no column(s) {missing}")
     cols = ", ".join(quote(c) for c in APPROVAL_COLUMNS)
-    typed = approvals_seed.query(
+    typed = query_relation(
+        approvals_seed,
         "mrs_approvals",
         f"""select
             {hash_sql([quote(c) for c in APPROVAL_COLUMNS])} as log_id,

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from mrs.build_notes import build_note
+from mrs.duckdb_relations import query_relation
 from mrs.lifecycle.artifacts import (
     MANIFEST_FILE,
     ArtifactError,
@@ -121,7 +122,8 @@ def scoring_relation(
 ) -> duckdb.DuckDBPyRelation:
     """The days a build scores, with their features: the last ``scoring.scoring_periods`` periods (always
     reaching back to the anomaly window's start), plus the re-review range - as the heuristic does."""
-    return baseline_features(con, sales_features).query(
+    return query_relation(
+        baseline_features(con, sales_features),
         "mrs_baseline_features",
         f"""select mrs_baseline_features.*, {scoring.in_window_sql("sales_date")} as in_anomaly_window
             from mrs_baseline_features,

@@ -374,7 +374,8 @@ def warehouse_sales_grain(con: duckdb.DuckDBPyConnection) -> SalesGrain:
             return SalesGrain(name)
     raise TrainingError(
         f"{FEATURES_TABLE}'s sales dates are at least {gap} days apart, which is no sales grain "
-        f"({', '.join(f'{n}: {d} day(s)' for n, (d, _) in GRAINS.items())}): rebuild with vars.sales_grain set to the data's grain"
+        f"({', '.join(f'{n}: {d} day(s)' for n, (d, _) in GRAINS.items())})"
+        f": rebuild with vars.sales_grain set to the data's grain"
     )
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mrs.duckdb_relations import query_relation
 from mrs.logs import ModelCard, score_new_rows
 from mrs.minority.config import BaselineConfig, BaselineScoring, MinorityConfigError
 from mrs.minority.relations import sql_over
@@ -68,7 +69,9 @@ def history_margin_days(config: BaselineConfig, scoring: BaselineScoring) -> int
 
 def sales_date_range(sales: duckdb.DuckDBPyRelation) -> tuple[date | None, date | None]:
     """First and last ``sales_date`` of the sales relation (None, None when it is empty)."""
-    low, high = sales.query("mrs_sales_range", "select min(sales_date), max(sales_date) from mrs_sales_range").fetchall()[0]
+    low, high = query_relation(
+        sales, "mrs_sales_range", "select min(sales_date), max(sales_date) from mrs_sales_range"
+    ).fetchall()[0]
     return low, high
 
 

@@ -15,12 +15,16 @@ an event with no overlapping evidence, or whose top probability is under ``min_c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from mrs.minority.classifier import gradient_boosting
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 CAUSE_TYPES: tuple[str, ...] = ("campaign", "weather", "local_event", "holiday", "supply_disruption", "competitor")
 UNEXPLAINED = "unexplained"
@@ -171,7 +175,7 @@ class CauseConfig:
 @dataclass
 class CauseModel:
     config: CauseConfig
-    booster: object
+    booster: HistGradientBoostingClassifier
 
     @classmethod
     def fit(cls, features: pd.DataFrame, causes: np.ndarray, config: CauseConfig) -> CauseModel:

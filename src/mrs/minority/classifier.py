@@ -17,11 +17,16 @@ start, end and peak), which is what ``detection_log`` records.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
 from mrs.minority.scan import SLICES, Scan, ScanConfig, tail_z
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.isotonic import IsotonicRegression
 
 PAIR_FEATURES: tuple[str, ...] = (
     "z_tail",
@@ -137,7 +142,29 @@ def merge_events(cands: np.ndarray, probability: np.ndarray, keep: np.ndarray) -
     return events.join(best.set_index("event")).reset_index(drop=True)
 
 
-def gradient_boosting(config: ClassifierConfig | object):
+class BoosterConfig(Protocol):
+    """The booster fields a config carries (:class:`ClassifierConfig`, ``causes.CauseConfig``)."""
+
+    @property
+    def max_iter(self) -> int: ...
+
+    @property
+    def learning_rate(self) -> float: ...
+
+    @property
+    def max_leaf_nodes(self) -> int: ...
+
+    @property
+    def min_samples_leaf(self) -> int: ...
+
+    @property
+    def l2_regularization(self) -> float: ...
+
+    @property
+    def random_state(self) -> int: ...
+
+
+def gradient_boosting(config: BoosterConfig) -> HistGradientBoostingClassifier:
     """A scikit-learn HistGradientBoostingClassifier from a config's booster fields (seeded, no
     early stopping, so a fit is a pure function of its data and configuration)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -158,8 +185,8 @@ class AnomalyClassifier:
     """The fitted v1 classifier: booster, isotonic calibration and operating threshold."""
 
     config: ClassifierConfig
-    booster: object
-    calibration: object | None = None
+    booster: HistGradientBoostingClassifier
+    calibration: IsotonicRegression | None = None
     threshold: float = 0.5
 
     @classmethod

@@ -15,6 +15,9 @@ from pathlib import Path
 import click
 
 from mrs.cli_options import emit, json_option
+from mrs.minority.causes import CauseModel
+from mrs.minority.classifier import AnomalyClassifier
+from mrs.minority.shapes import ClusterModel
 from mrs.minority.training import (
     MinorityModels,
     SeedPlan,
@@ -70,23 +73,26 @@ def train_minority_model(
             confidence_metric=float(summary["pooled"]["all"]["candidate_pr_auc"] or 0.0),
         )
     else:
-        classifier, manifest = load_model_artifact(root, "anomaly_classifier")
+        classifier, manifest = load_model_artifact(root, "anomaly_classifier", AnomalyClassifier)
         echo(f"{model}: describing the detections of anomaly_classifier version {manifest.model_version}")
         detections = training_detections(classifier, plan.train, world_cache=load)
+        fitted: ClusterModel | CauseModel
         if model == "cluster_model":
-            config = replace(ClusterConfig())
-            fitted = train_cluster_model(detections, config)
+            cluster_config = replace(ClusterConfig())
+            cluster_model = train_cluster_model(detections, cluster_config)
+            fitted, parameters = cluster_model, cluster_config.to_dict()
             models, keys, features = (
-                MinorityModels(classifier, fitted, None),
+                MinorityModels(classifier, cluster_model, None),
                 ("cluster_ari", "true_positive_detections"),
                 SHAPE_FEATURES,
             )
-            description = f"HDBSCAN clusters of incident shapes: {', '.join(fitted.names)}"
+            description = f"HDBSCAN clusters of incident shapes: {', '.join(cluster_model.names)}"
         else:
-            config = replace(CauseConfig(), random_state=seed)
-            fitted = train_cause_model(detections, config)
+            cause_config = replace(CauseConfig(), random_state=seed)
+            cause_model = train_cause_model(detections, cause_config)
+            fitted, parameters = cause_model, cause_config.to_dict()
             models, keys, features = (
-                MinorityModels(classifier, None, fitted),
+                MinorityModels(classifier, None, cause_model),
                 ("cause_top1", "true_positive_detections"),
                 CAUSE_FEATURES,
             )
@@ -103,7 +109,7 @@ def train_minority_model(
             plan=plan,
             features=features,
             description=description,
-            parameters={**config.to_dict(), "anomaly_classifier_version": manifest.model_version},
+            parameters={**parameters, "anomaly_classifier_version": manifest.model_version},
             metrics=metrics,
             training_rows=int(sum(len(d.shapes) for d in detections)),
             confidence_metric=float(max(0.0, min(1.0, score))),
@@ -176,9 +182,9 @@ def evaluate_minority(
     root = artifacts_root(artifacts_dir)
     try:
         models = MinorityModels(
-            load_model_artifact(root, "anomaly_classifier", classifier_version)[0],
-            load_model_artifact(root, "cluster_model", cluster_version)[0],
-            load_model_artifact(root, "attribution_model", attribution_version)[0],
+            load_model_artifact(root, "anomaly_classifier", AnomalyClassifier, classifier_version)[0],
+            load_model_artifact(root, "cluster_model", ClusterModel, cluster_version)[0],
+            load_model_artifact(root, "attribution_model", CauseModel, attribution_version)[0],
         )
     except ArtifactError as exc:
         raise click.ClickException(str(exc)) from exc

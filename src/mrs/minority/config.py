@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from mrs.duckdb_relations import query_relation
+
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
@@ -62,8 +64,8 @@ class AnomalyWindow:
             return cls.parse(start_text, end_text)
         if narratives is None:
             return None
-        low, high = narratives.query(
-            "mrs_narratives", "select min(window_start), max(window_end) from mrs_narratives"
+        low, high = query_relation(
+            narratives, "mrs_narratives", "select min(window_start), max(window_end) from mrs_narratives"
         ).fetchall()[0]
         return cls(_as_date(low), _as_date(high)) if low is not None and high is not None else None
 

@@ -38,7 +38,7 @@ def target_index(world: LabelledWorld, cube: Cube) -> TargetIndex:
     t = target_windows(world).to_pandas()
     s_pos = {s: i for i, s in enumerate(cube.store_ids)}
     k_pos = {k: i for i, k in enumerate(cube.sku_ids)}
-    pair = np.array([s_pos[s] * cube.sku_ids.size + k_pos[k] for s, k in zip(t.store_id, t.sku_id)], dtype=np.int64)
+    pair = np.array([s_pos[s] * cube.sku_ids.size + k_pos[k] for s, k in zip(t.store_id, t.sku_id, strict=True)], dtype=np.int64)
     first = cube.days[0]
     start = (pd.to_datetime(t.window_start).values.astype("datetime64[D]") - first).astype(np.int64)
     end = (pd.to_datetime(t.window_end).values.astype("datetime64[D]") - first).astype(np.int64)
@@ -95,7 +95,7 @@ class EventFigures:
         return self.narratives_found / self.narratives if self.narratives else 0.0
 
     def __add__(self, other: EventFigures) -> EventFigures:
-        return EventFigures(*(a + b for a, b in zip(self.astuple(), other.astuple())))
+        return EventFigures(*(a + b for a, b in zip(self.astuple(), other.astuple(), strict=True)))
 
     def astuple(self) -> tuple[int, ...]:
         return (

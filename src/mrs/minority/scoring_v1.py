@@ -27,12 +27,13 @@ import pandas as pd
 import pyarrow as pa
 
 from mrs.logs import ModelCard, RunContext, finalize, unlogged, with_log_ids
-from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, cause_features, evidence
+from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, CauseModel, cause_features, evidence
+from mrs.minority.classifier import AnomalyClassifier
 from mrs.minority.pipeline import Detections, detect
 from mrs.minority.scan import SLICES, build_cube
 from mrs.minority.schemas import ATTRIBUTION_LOG, CLUSTER_LOG, DETECTION_LOG
-from mrs.minority.shapes import SHAPE_FEATURES, incidents, shape_features
-from mrs.minority.training import model_from_text
+from mrs.minority.shapes import SHAPE_FEATURES, ClusterModel, incidents, shape_features
+from mrs.minority.training import ModelT, model_from_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from mrs.lifecycle.governance import ActiveVersion
@@ -42,11 +43,17 @@ FOUND_ON: tuple[str, ...] = ("pair",) + SLICES
 """detection_log.found_on by candidate source (mrs.minority.scan.candidates): 0 the pair, 1 + i slice i."""
 
 
-def load_active_model(active: ActiveVersion) -> object:
+def load_active_model(active: ActiveVersion, kind: type[ModelT]) -> ModelT:
     """The fitted model of a trained active version, from its registered artefact."""
-    from mrs.lifecycle.artifacts import read_verified_model
+    from mrs.lifecycle.artifacts import ArtifactError, read_verified_model
 
-    return model_from_text(read_verified_model(active.artifact_uri, active.artifact_sha256))
+    uri, sha256 = active.artifact_uri, active.artifact_sha256
+    if uri is None or sha256 is None:
+        raise ArtifactError(
+            f"{active.card.model_name} version {active.card.model_version} is trained, but its registry row names "
+            "no artefact (artifact_uri, artifact_sha256)"
+        )
+    return model_from_text(read_verified_model(uri, sha256), kind)
 
 
 SCORED_PERIOD_COLUMNS: tuple[str, ...] = ("store_id", "sku_id", "sales_date", "actual_units", "expected_units")
@@ -79,7 +86,7 @@ def _log_ids_cube(baseline: pa.Table, cube) -> np.ndarray:
     pair = np.array(
         [
             s_pos[s] * n_k + k_pos[k]
-            for s, k in zip(baseline.column("store_id").to_pylist(), baseline.column("sku_id").to_pylist())
+            for s, k in zip(baseline.column("store_id").to_pylist(), baseline.column("sku_id").to_pylist(), strict=True)
         ],
         dtype=np.int64,
     )
@@ -107,7 +114,7 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
     sign = ev["sign"].to_numpy(np.int64)
     y, mu = np.nan_to_num(cube.actual), np.nan_to_num(cube.expected)
     daily_a, daily_e, daily_ids, peak_date, peak_ratio, sd, n_hist = [], [], [], [], [], [], []
-    for p, a, b in zip(pair, start, end):  # one event = one short window: at most a few hundred per build
+    for p, a, b in zip(pair, start, end, strict=True):  # one event = one short window: at most a few hundred per build
         ya, ea = y[p, a : b + 1], mu[p, a : b + 1]
         daily_a.append(ya.astype(np.int64).tolist())
         daily_e.append(ea.tolist())
@@ -125,7 +132,7 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
     window_start, window_end = cube.days[start], cube.days[end]
     anomaly_id = [
         f"{s}:{k}:{str(a).replace('-', '')}:{str(b).replace('-', '')}"
-        for s, k, a, b in zip(store_ids, sku_ids, window_start, window_end)
+        for s, k, a, b in zip(store_ids, sku_ids, window_start, window_end, strict=True)
     ]
     direction = np.where(sign > 0, "up", "down")
     best = det.candidates[ev["candidate"].to_numpy(np.int64)]
@@ -170,7 +177,7 @@ def score_detections_v1(
     con, *, active: ActiveVersion, scored_periods, baseline_version: str, log_relation: str | None
 ) -> pa.Table:
     """The ``detection_log`` step of a trained anomaly_classifier over ``int_minority__scored_periods``."""
-    classifier = load_active_model(active)
+    classifier = load_active_model(active, AnomalyClassifier)
     periods, store_table, sku_table = _periods(scored_periods)
     det = detect(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table, classifier)
     outputs = detection_rows(det, _log_ids_cube(periods, det.cube), baseline_version)
@@ -194,7 +201,8 @@ def _current_events(detections, cube) -> tuple[pa.Table, pd.DataFrame]:
     events = pd.DataFrame(
         {
             "pair": [
-                s_pos[s] * n_k + k_pos[k] for s, k in zip(rows.column("store_id").to_pylist(), rows.column("sku_id").to_pylist())
+                s_pos[s] * n_k + k_pos[k]
+                for s, k in zip(rows.column("store_id").to_pylist(), rows.column("sku_id").to_pylist(), strict=True)
             ],
             "sign": np.where(np.asarray(rows.column("observed_direction").to_pylist()) == "up", 1, -1),
             "start": cube.period_of(rows.column("window_start")),
@@ -221,7 +229,7 @@ def _describe_inputs(detections, scored_periods):
 
 def score_clusters_v1(con, *, active: ActiveVersion, detections, scored_periods, log_relation: str | None) -> pa.Table:
     """The ``cluster_log`` step of a trained cluster_model over ``int_minority__current_detections``."""
-    model = load_active_model(active)
+    model = load_active_model(active, ClusterModel)
     cube, rows, events, _, _ = _describe_inputs(detections, scored_periods)
     shapes = shape_features(events, cube)
     assigned = model.assign(shapes) if len(events) else pd.DataFrame({"cluster_id": [], "cluster_name": [], "membership": []})
@@ -232,7 +240,7 @@ def score_clusters_v1(con, *, active: ActiveVersion, detections, scored_periods,
     daily_a = rows.column("daily_actual_units").to_pylist()
     daily_e = rows.column("daily_expected_units").to_pylist()
     peak = (
-        np.array([(int(np.argmax(np.abs(np.subtract(a, e)))) + 0.5) / len(a) for a, e in zip(daily_a, daily_e)])
+        np.array([(int(np.argmax(np.abs(np.subtract(a, e)))) + 0.5) / len(a) for a, e in zip(daily_a, daily_e, strict=True)])
         if len(events)
         else np.zeros(0)
     )
@@ -268,7 +276,7 @@ def score_attributions_v1(
     con, *, active: ActiveVersion, detections, scored_periods, campaigns, context_events, log_relation: str | None
 ) -> pa.Table:
     """The ``attribution_log`` step of a trained attribution_model over ``int_minority__current_detections``."""
-    model = load_active_model(active)
+    model = load_active_model(active, CauseModel)
     cube, rows, events, store_table, sku_table = _describe_inputs(detections, scored_periods)
     shapes = shape_features(events, cube)
     event_table = pa.table(
@@ -292,8 +300,9 @@ def score_attributions_v1(
     text = [
         "no overlapping campaign or context event explains it credibly"
         if c == UNEXPLAINED
-        else f"{c.replace('_', ' ')} (ranked first of {', '.join(r)}) on the evidence of {len(ci) + len(ei)} overlapping record(s)"
-        for c, r, ci, ei in zip(causes, ranked["cause_ranking"], campaign_ids, event_ids)
+        else f"{c.replace('_', ' ')} (ranked first of {', '.join(r)}) "
+        f"on the evidence of {len(ci) + len(ei)} overlapping record(s)"
+        for c, r, ci, ei in zip(causes, ranked["cause_ranking"], campaign_ids, event_ids, strict=True)
     ]
     outputs = pa.table(
         {
@@ -305,7 +314,7 @@ def score_attributions_v1(
             "confidence": pa.array(ranked["confidence"].to_numpy(np.float64)),
             "evidence_campaign_ids": pa.array(campaign_ids, pa.list_(pa.string())),
             "evidence_event_ids": pa.array(event_ids, pa.list_(pa.string())),
-            "evidence_count": pa.array([len(a) + len(b) for a, b in zip(campaign_ids, event_ids)], pa.int32()),
+            "evidence_count": pa.array([len(a) + len(b) for a, b in zip(campaign_ids, event_ids, strict=True)], pa.int32()),
             "cause_ranking": pa.array([list(r) for r in ranked["cause_ranking"]], pa.list_(pa.string())),
             "incident_detections": pa.array(_incident_members(rows, events, cube), pa.list_(pa.string())),
         }

@@ -68,7 +68,7 @@ def incidents(events: pd.DataFrame, cube: Cube) -> np.ndarray:
     for name in INCIDENT_SLICES:
         key = cube.slice_of[name][pair] * 2 + (sign > 0)
         order = np.lexsort((start, key))
-        for a, b in zip(order[:-1], order[1:]):  # neighbours in (slice, start) order
+        for a, b in zip(order[:-1], order[1:], strict=True):  # neighbours in (slice, start) order
             if key[a] == key[b] and start[b] <= end[a]:
                 parent[find(b)] = find(a)
     return np.array([find(i) for i in range(n)], dtype=np.int64)
@@ -157,7 +157,7 @@ class ClusterModel:
         raw = centroids / np.asarray(config.weights) * scale + mean if ids else centroids
         order = np.lexsort((raw[:, 2], raw[:, 1], raw[:, 0])) if ids else np.arange(0)
         centroids, raw = centroids[order], raw[order]
-        names = [_name(dict(zip(SHAPE_FEATURES, r))) for r in raw]
+        names = [_name(dict(zip(SHAPE_FEATURES, r, strict=True))) for r in raw]
         # two clusters with one name get a number each, so a name always means one cluster
         counts: dict[str, int] = {}
         for n in names:

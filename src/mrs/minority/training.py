@@ -22,6 +22,7 @@ import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -30,9 +31,12 @@ from mrs.minority.causes import CauseConfig, CauseModel
 from mrs.minority.classifier import AnomalyClassifier, ClassifierConfig, candidate_features, merge_events
 from mrs.minority.evaluation import EventFigures, event_figures, match_targets, target_index, zscore_peer_events
 from mrs.minority.pipeline import describe, detect
-from mrs.minority.scan import build_cube, candidates, scan
+from mrs.minority.scan import Cube, build_cube, candidates, scan
 from mrs.minority.shapes import ClusterConfig, ClusterModel
 from mrs.minority.worlds import LabelledWorld, labelled_world
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mrs.lifecycle.artifacts import Manifest
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class SeedPlan:
 @dataclass
 class LabelledCandidates:
     world: LabelledWorld
-    cube: object
+    cube: Cube
     candidates: np.ndarray
     features: pd.DataFrame
     labels: np.ndarray
@@ -98,7 +102,7 @@ def choose_threshold(
     for spec, lc in validation:
         groups.setdefault(_group(spec), []).append(lc)
     probs = {id(lc): classifier.probability(lc.features) for lcs in groups.values() for lc in lcs}
-    best = (-1.0, 0.5, {})
+    best: tuple[float, float, dict[str, float]] = (-1.0, 0.5, {})
     for threshold in np.round(np.arange(0.05, 0.96, 0.05), 2):
         per_group = {}
         for name, lcs in groups.items():
@@ -107,6 +111,7 @@ def choose_threshold(
                 p = probs[id(lc)]
                 fig, _ = event_figures(merge_events(lc.candidates, p, p >= threshold), target_index(lc.world, lc.cube))
                 total = fig if total is None else total + fig
+            assert total is not None, "every group holds at least one world"
             per_group[name] = total.f1
         score = float(np.mean(list(per_group.values())))
         if score > best[0]:
@@ -293,8 +298,17 @@ def model_text(obj: object) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii") + "\n"
 
 
-def model_from_text(text: str) -> object:
-    return pickle.loads(base64.b64decode(text.strip()))
+ModelT = TypeVar("ModelT")
+
+
+def model_from_text(text: str, kind: type[ModelT]) -> ModelT:
+    """The model :func:`model_text` wrote, checked to be a ``kind`` (the class its model name fits)."""
+    from mrs.lifecycle.artifacts import ArtifactError
+
+    model = pickle.loads(base64.b64decode(text.strip()))
+    if not isinstance(model, kind):
+        raise ArtifactError(f"the artefact holds a {type(model).__name__}, not the {kind.__name__} its model name expects")
+    return model
 
 
 def plan_fingerprint(plan: SeedPlan) -> str:
@@ -347,7 +361,7 @@ def write_model_artifact(
     return write_artifact(root, manifest, model_text(obj))
 
 
-def load_model_artifact(root, model_name: str, version: str | None = None) -> tuple[object, object]:
+def load_model_artifact(root, model_name: str, kind: type[ModelT], version: str | None = None) -> tuple[ModelT, Manifest]:
     """(model, manifest) of a trained v1 version (default: the highest), checked by SHA-256."""
     from mrs.lifecycle.artifacts import ArtifactError, find_all_manifests, read_verified_model
 
@@ -359,4 +373,4 @@ def load_model_artifact(root, model_name: str, version: str | None = None) -> tu
             f"no trained {model_name!r} version {version or '(any)'} under {root}: run `mrs train {model_name}` first"
         )
     path, manifest = max(found, key=lambda pm: (len(pm[1].model_version), pm[1].model_version))  # the highest version
-    return model_from_text(read_verified_model(str(path.parent), manifest.artifact_sha256)), manifest
+    return model_from_text(read_verified_model(str(path.parent), manifest.artifact_sha256), kind), manifest

@@ -19,9 +19,9 @@ import pyarrow as pa
 from mrs.minority.baseline import baseline_config, baseline_inputs, predict_batch
 from mrs.minority.config import AnomalyWindow, BaselineScoring
 from mrs.simulate.config import SimulationConfig
-from mrs.simulate.narratives import build_scenario
+from mrs.simulate.narratives import Scenario, build_scenario
 from mrs.simulate.sales import simulate_units
-from mrs.simulate.world import CATEGORIES, REGIONS, RETAILERS, build_world
+from mrs.simulate.world import CATEGORIES, REGIONS, RETAILERS, World, build_world
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class LabelledWorld:
         return self.stores.num_rows * self.skus.num_rows
 
 
-def _sales_table(config: SimulationConfig) -> tuple[pa.Table, object, object, np.ndarray]:
+def _sales_table(config: SimulationConfig) -> tuple[pa.Table, World, Scenario, np.ndarray]:
     world = build_world(config)
     scenario = build_scenario(world)
     units, _ = simulate_units(world, scenario, 0, len(world.stores))

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
+from mrs.duckdb_relations import query_relation
+
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
@@ -67,4 +69,4 @@ def sql_literal(value: str) -> str:
 def batch_relation(relation: duckdb.DuckDBPyRelation, batch_column: str, batch_value: str) -> duckdb.DuckDBPyRelation:
     """The rows of one batch of a log (``batch_column = batch_value``), as a lazy relation filtered
     in the warehouse (nothing is read until it is validated)."""
-    return relation.query("mrs_log", f"select * from mrs_log where {batch_column} = {sql_literal(batch_value)}")
+    return query_relation(relation, "mrs_log", f"select * from mrs_log where {batch_column} = {sql_literal(batch_value)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from mrs.duckdb_relations import query_relation
 from mrs.quality.registry import PARAMETER_PREFIX, version_parameters
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +25,8 @@ PARAMETERS: dict[str, str] = {
     "sales_end": "Last day of the unified sales data.",
     "product_count": "Products in the products source (stg_price_tracker__products): the rows of the product_insights mart.",
     "narrative_ids": "Every narrative id of master_narratives (stg_narratives__narratives): each must have a minority report.",
-    f"{PARAMETER_PREFIX}<model>": "Registered versions of each model (mrs.quality.registry): what model_version columns may hold.",
+    f"{PARAMETER_PREFIX}<model>": "Registered versions of each model (mrs.quality.registry): "
+    "what model_version columns may hold.",
 }
 
 
@@ -44,7 +46,7 @@ has no price history): GE needs a bound, an empty batch passes it, and real data
 
 def date_range(relation: duckdb.DuckDBPyRelation, column: str) -> tuple[str | None, str | None]:
     """The first and last value of a date column, as parameter timestamps (see EMPTY_RANGE_DAY)."""
-    low, high = relation.query("mrs_dates", f'select min("{column}"), max("{column}") from mrs_dates').fetchall()[0]
+    low, high = query_relation(relation, "mrs_dates", f'select min("{column}"), max("{column}") from mrs_dates').fetchall()[0]
     if low is None and high is None:
         low = high = EMPTY_RANGE_DAY
     return as_parameter_datetime(low), as_parameter_datetime(high)
@@ -65,9 +67,12 @@ def expectation_parameters(
     if sales is not None:
         parameters["sales_start"], parameters["sales_end"] = date_range(sales, "sales_date")
     if products is not None:
-        parameters["product_count"] = products.query("mrs_products", "select count(*) from mrs_products").fetchall()[0][0]
+        parameters["product_count"] = query_relation(products, "mrs_products", "select count(*) from mrs_products").fetchall()[0][
+            0
+        ]
     if narratives is not None:
         parameters["narrative_ids"] = sorted(
-            r[0] for r in narratives.query("mrs_narratives", "select distinct narrative_id from mrs_narratives").fetchall()
+            r[0]
+            for r in query_relation(narratives, "mrs_narratives", "select distinct narrative_id from mrs_narratives").fetchall()
         )
     return parameters

@@ -8,8 +8,9 @@ does, the validation steps pass its relation and the versions come from there.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from mrs.duckdb_relations import query_relation
 from mrs.versions import BUILTIN_CARDS, MODEL_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,10 +35,12 @@ def registered_versions(
     without one, the versions defined in the package.
     """
     known: dict[str, set[str]] = {name: set() for name in model_names}
+    pairs: Iterable[tuple[Any, Any]]
     if registry is None:
         pairs = BUILTIN_CARDS.keys()
     else:
-        pairs = registry.query(
+        pairs = query_relation(
+            registry,
             "mrs_registry",
             "select distinct model_name, cast(model_version as varchar) from mrs_registry",
         ).fetchall()

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from mrs.duckdb_relations import query_relation
 from mrs.quality.frames import pandas_type_name, sql_literal
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -263,7 +264,7 @@ class SqlSuiteRunner:
         self.shape = BatchShape(relation.limit(0).to_arrow_table().schema)
 
     def sql(self, query: str) -> list[tuple]:
-        return self.relation.query(BATCH, query).fetchall()
+        return query_relation(self.relation, BATCH, query).fetchall()
 
     def examples(self, where: str, example: str) -> list[Any]:
         rows = self.sql(f"select {example} from {BATCH} where {where} order by 1 limit {PARTIAL_UNEXPECTED_COUNT}")
@@ -386,5 +387,5 @@ class SqlSuiteRunner:
             return {"success": int(count) == int(kwargs["value"]), "result": {"observed_value": int(count)}}
         # expect_column_distinct_values_to_contain_set
         column = self.shape.column(kwargs["column"])
-        observed = sorted(r[0] for r in self.sql(f"select distinct {column} from {BATCH} where {column} is not null"))
-        return {"success": set(kwargs["value_set"]) <= set(observed), "result": {"observed_value": observed}}
+        distinct = sorted(r[0] for r in self.sql(f"select distinct {column} from {BATCH} where {column} is not null"))
+        return {"success": set(kwargs["value_set"]) <= set(distinct), "result": {"observed_value": distinct}}

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from mrs.duckdb_relations import query_relation
 from mrs.logs import RunContext, add_missing_log_columns
 from mrs.quality.frames import batch_relation, sql_literal, to_frame
 from mrs.quality.results import (
@@ -70,7 +71,8 @@ def new_batches(log: duckdb.DuckDBPyRelation, suite_name: str, validations: str 
         if validations
         else ""
     )
-    return log.query(
+    return query_relation(
+        log,
         "mrs_log",
         f"select {BATCH_COLUMN}, count(*) from mrs_log {already} group by {BATCH_COLUMN} order by {BATCH_COLUMN}",
     ).fetchall()
@@ -81,8 +83,8 @@ def never_validated(suite_name: str, validations: str | None, via: duckdb.DuckDB
     ``via`` is any relation of the session, the query runs on its connection."""
     if not validations:
         return True
-    return not via.query(
-        "mrs_any", f"select 1 from {validations} where suite_name = {sql_literal(suite_name)} limit 1"
+    return not query_relation(
+        via, "mrs_any", f"select 1 from {validations} where suite_name = {sql_literal(suite_name)} limit 1"
     ).fetchall()
 
 
@@ -99,7 +101,7 @@ def plan_log_batches(logs: Mapping[str, duckdb.DuckDBPyRelation], validations: s
                 PlannedBatch(Batch(suite_name, LOG_KIND, str(run_id), int(rows)), batch_relation(relation, BATCH_COLUMN, run_id))
             )
         if not batches and never_validated(suite_name, validations, relation):
-            empty = relation.query("mrs_log", "select * from mrs_log limit 0")
+            empty = query_relation(relation, "mrs_log", "select * from mrs_log limit 0")
             planned.append(PlannedBatch(Batch(suite_name, LOG_KIND, run.run_id, 0), empty))
     return planned
 
@@ -108,8 +110,8 @@ def content_fingerprint(relation: duckdb.DuckDBPyRelation) -> tuple[int, str]:
     """``(rows, fingerprint)`` of a relation's content: its row count and the exact sum of its rows'
     hashes, so the same rows in any order give the same fingerprint (one scan, in the warehouse)."""
     columns = ", ".join('"' + c.replace('"', '""') + '"' for c in relation.columns)
-    rows, total = relation.query(
-        "mrs_mart", f"select count(*), coalesce(sum(hash({columns})::hugeint), 0) from mrs_mart"
+    rows, total = query_relation(
+        relation, "mrs_mart", f"select count(*), coalesce(sum(hash({columns})::hugeint), 0) from mrs_mart"
     ).fetchall()[0]
     return int(rows), f"rows={rows};hashsum={total}"
 
@@ -118,7 +120,8 @@ def last_passed_fingerprints(validations: str | None, via: duckdb.DuckDBPyRelati
     """Suite → the content fingerprint of its latest validation, if that validation passed."""
     if not validations:
         return {}
-    rows = via.query(
+    rows = query_relation(
+        via,
         "mrs_any",
         f"""select suite_name, arg_max(batch_fingerprint, validated_at), arg_max(success, validated_at)
             from {validations} group by suite_name""",
@@ -315,7 +318,7 @@ def validate_marts(
     if publish_to is not None:
         from mrs.publish import publish_marts
 
-        validated = dict(zip(summary.column("suite_name").to_pylist(), summary.column("success").to_pylist()))
+        validated = dict(zip(summary.column("suite_name").to_pylist(), summary.column("success").to_pylist(), strict=True))
         publish_marts(marts, validated, publish_to, run)
     return summary
 

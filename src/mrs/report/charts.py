@@ -19,6 +19,15 @@ WINDOW_COLOR = "#f28e2b"
 FORECAST_COLOR = "#59a14f"
 
 
+def _layered(*charts: alt.Chart) -> alt.LayerChart:
+    """``alt.layer`` of charts without facet encodings, which is always a LayerChart (Altair types it as
+    possibly a FacetChart: it hoists shared facet encodings into one)."""
+    layered = alt.layer(*charts)
+    if not isinstance(layered, alt.LayerChart):
+        raise TypeError(f"layering these charts made a {type(layered).__name__}, not a LayerChart")
+    return layered
+
+
 def _iso_days(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).dt.strftime("%Y-%m-%d")
 
@@ -64,7 +73,7 @@ def actual_vs_baseline(daily: pd.DataFrame, window_start, window_end, title: str
             ),
         )
     )
-    return alt.layer(shade, lines).properties(width=WIDTH, height=HEIGHT, title=title)
+    return _layered(shade, lines).properties(width=WIDTH, height=HEIGHT, title=title)
 
 
 def price_with_forecast(history: pd.DataFrame, title: str) -> alt.LayerChart:
@@ -94,7 +103,7 @@ def price_with_forecast(history: pd.DataFrame, title: str) -> alt.LayerChart:
         .mark_line(color=ACTUAL_COLOR, point=alt.OverlayMarkDef(size=12))
         .encode(x=x, y=alt.Y("price:Q", title="price", scale=alt.Scale(zero=False)))
     )
-    return alt.layer(band, forecast_line, price_line).properties(width=WIDTH, height=HEIGHT, title=title)
+    return _layered(band, forecast_line, price_line).properties(width=WIDTH, height=HEIGHT, title=title)
 
 
 def drift_over_builds(monitoring: pd.DataFrame) -> alt.FacetChart:

@@ -26,7 +26,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .pill { display: inline-block; padding: 0 6px; border-radius: 8px; background: #eef; font-size: 12px; }
 .breach { background: #fde2e2; }
 nav.links a { margin-right: 16px; }
-dl.facts { display: grid; grid-template-columns: max-content auto; gap: 2px 14px; background: #fff; padding: 8px 12px; border: 1px solid #e2e2e2; }
+dl.facts { display: grid; grid-template-columns: max-content auto; gap: 2px 14px; \
+background: #fff; padding: 8px 12px; border: 1px solid #e2e2e2; }
 dl.facts dt { font-weight: 600; color: #555; }
 dl.facts dd { margin: 0; }
 """
@@ -42,7 +43,8 @@ _BASE = """<!doctype html>
 <body>
 <header>
   <h1>{{ title }}</h1>
-  <p>MRS report &middot; {{ generated_from }}{% if not is_index %} &middot; <a href="{{ root }}index.html">all reports</a>{% endif %}</p>
+  <p>MRS report &middot; {{ generated_from }}\
+{% if not is_index %} &middot; <a href="{{ root }}index.html">all reports</a>{% endif %}</p>
 </header>
 <main>
 {% block content %}{% endblock %}
@@ -60,17 +62,21 @@ _INDEX = """{% extends "base" %}
   <a href="#products">Products</a>
 </nav>
 {% if missing %}<p class="muted">Not in the warehouse yet: {{ missing | join(", ") }}.</p>{% endif %}
-<p>{{ reports | length }} <a href="#minority-reports">minority reports</a> &middot; {{ products | length }} <a href="#products">products</a></p>
+<p>{{ reports | length }} <a href="#minority-reports">minority reports</a> \
+&middot; {{ products | length }} <a href="#products">products</a></p>
 
 <h2 id="models">Models</h2>
 <h3>Drift signals per model over builds</h3>
-{% if drift_svg %}<div class="chart" id="chart-drift">{{ drift_svg | safe }}</div>{% else %}<p class="muted">No monitoring evaluations yet.</p>{% endif %}
+{% if drift_svg %}<div class="chart" id="chart-drift">{{ drift_svg | safe }}</div>\
+{% else %}<p class="muted">No monitoring evaluations yet.</p>{% endif %}
 <h3>Which model versions were active when</h3>
-{% if activation_svg %}<div class="chart" id="chart-activations">{{ activation_svg | safe }}</div>{% else %}<p class="muted">No builds recorded yet.</p>{% endif %}
+{% if activation_svg %}<div class="chart" id="chart-activations">{{ activation_svg | safe }}</div>\
+{% else %}<p class="muted">No builds recorded yet.</p>{% endif %}
 {% if activation_rows %}
 <table id="activation-periods">
 <tr><th>model</th><th>version</th><th>first build</th><th>last build</th><th>builds</th></tr>
-{% for a in activation_rows %}<tr><td>{{ a.model_name }}</td><td>{{ a.model_version }}</td><td>{{ a.first }}</td><td>{{ a.last }}</td><td class="num">{{ a.builds }}</td></tr>{% endfor %}
+{% for a in activation_rows %}<tr><td>{{ a.model_name }}</td><td>{{ a.model_version }}</td>\
+<td>{{ a.first }}</td><td>{{ a.last }}</td><td class="num">{{ a.builds }}</td></tr>{% endfor %}
 </table>
 {% endif %}
 
@@ -91,7 +97,8 @@ _INDEX = """{% extends "base" %}
 <h2 id="products">Products ({{ products | length }})</h2>
 {% if products %}
 <table id="product-list">
-<tr><th>product</th><th>as of</th><th>price</th><th>next week [low .. high]</th><th>sellout risk</th><th>hype</th><th>model</th><th>stale</th></tr>
+<tr><th>product</th><th>as of</th><th>price</th><th>next week [low .. high]</th>\
+<th>sellout risk</th><th>hype</th><th>model</th><th>stale</th></tr>
 {% for p in products %}
 <tr>
   <td><a href="{{ p.href }}">{{ p.title }}</a></td><td>{{ p.as_of }}</td><td class="num">{{ p.price }}</td>
@@ -108,7 +115,8 @@ _INDEX = """{% extends "base" %}
 _DETAIL = """{% extends "base" %}
 {% block content %}
 {% if summary %}<p>{{ summary }}</p>{% endif %}
-{% if chart_svg %}<div class="chart" id="chart-main">{{ chart_svg | safe }}</div>{% else %}<p class="muted">{{ no_chart }}</p>{% endif %}
+{% if chart_svg %}<div class="chart" id="chart-main">{{ chart_svg | safe }}</div>\
+{% else %}<p class="muted">{{ no_chart }}</p>{% endif %}
 {% for section in sections %}
 <h2>{{ section.title }}</h2>
 <dl class="facts">

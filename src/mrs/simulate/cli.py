@@ -96,6 +96,7 @@ def simulate(
             "rows": sum(rows.values()),
             "seconds": round(seconds, 3),
         },
-        f"mrs simulate: seed {seed}{f', drift from {config.drift_start}' if drift else ''}, {len(rows)} tables, {sum(rows.values()):,} rows ({counts}) "
+        f"mrs simulate: seed {seed}{f', drift from {config.drift_start}' if drift else ''}, {len(rows)} tables, "
+        f"{sum(rows.values()):,} rows ({counts}) "
         f"as {fmt} in {out_dir} [{seconds:.1f}s]",
     )

@@ -210,7 +210,8 @@ TEMPLATES: tuple[Template, ...] = (
         "group",
         None,
         "TV campaign for {sku} in the {region}",
-        "{retailer}'s regional TV campaign for {sku} ({disc}% off) started on {start}; sales built as the ads reached more viewers.",
+        "{retailer}'s regional TV campaign for {sku} ({disc}% off) started on {start}; "
+        "sales built as the ads reached more viewers.",
         (0.8, 0.92),
         "{sku} summer TV push",
         "tv",
@@ -416,8 +417,8 @@ class _Builder:
                 if scope.size == 0:
                     continue
                 n_ok = ok[scope].sum(axis=0)
-                for k in np.flatnonzero(n_ok > 0):
-                    groups.append((ret, reg, int(k), int(n_ok[k]), bool(n_ok[k] == scope.size)))
+                for sku in np.flatnonzero(n_ok > 0):
+                    groups.append((ret, reg, int(sku), int(n_ok[sku]), bool(n_ok[sku] == scope.size)))
         if not groups:
             return None
         best = [g for g in groups if g[4] and 2 <= g[3] <= 6] or [g for g in groups if g[4]] or groups
@@ -449,7 +450,7 @@ class _Builder:
 
     def add(self, template: Template) -> bool:
         ok = self._eligible(template.categories, CLUSTERS[template.cluster][1])
-        group = None
+        group: tuple[int, int, int] | None = None
         if template.scope == "store":
             pairs = self._pick_store(ok)
         elif template.scope == "region":
@@ -521,6 +522,7 @@ class _Builder:
         lasting = shape in ("level_shift", "ramp")
         backing_end = end_day + timedelta(days=int(rng.integers(7, 29)) if lasting else 0)
         if template.cause_type == "campaign":
+            assert group is not None, "a campaign template has scope 'group'"
             ret, reg, k = group
             self.campaigns.append(
                 {

@@ -127,7 +127,7 @@ def _catalogue(config: SimulationConfig) -> list[_Product]:
 
     old_span = (start - timedelta(days=45) - date(2023, 1, 15)).days
     products: list[dict] = []
-    for (t, members), set_name in zip(groups, names):
+    for (t, members), set_name in zip(groups, names, strict=True):
         if t == "upcoming":
             release = end + timedelta(days=int(rng.integers(10, 91)))
         elif t == "recent":
@@ -135,7 +135,7 @@ def _catalogue(config: SimulationConfig) -> list[_Product]:
         else:
             release = date(2023, 1, 15) + timedelta(days=int(rng.integers(0, old_span)))
         cats = rng.choice(len(PRODUCT_CATEGORIES), len(members), replace=False)
-        for kind, c in zip(members, cats):
+        for kind, c in zip(members, cats, strict=True):
             cat = PRODUCT_CATEGORIES[int(c)]
             pop_lo, pop_hi = {"upcoming": (55, 96), "recent": (35, 92), "old": (5, 96)}[t]
             products.append(
@@ -154,7 +154,8 @@ def _catalogue(config: SimulationConfig) -> list[_Product]:
     trends = ["rising", "falling", "flat"] + list(
         rng.choice(["rising", "falling", "flat"], max(0, len(long_idx) - 3), p=[0.4, 0.3, 0.3])
     )
-    trend_of = dict(zip(long_idx, rng.permutation(trends)))
+    # at least three trends even with fewer long-history products: the surplus goes unused
+    trend_of = dict(zip(long_idx, rng.permutation(trends), strict=False))
     n_burst = max(2, n // 12)
     hyped = [i for i, p in enumerate(products) if p["history"] != "single"]
     hyped = sorted(hyped, key=lambda i: -products[i]["popularity"])[: max(n_burst * 2, n_burst)]

@@ -73,7 +73,7 @@ def simulate_units(world: World, scenario: Scenario, lo: int, hi: int) -> tuple[
         mu[:, :, days] *= factor
     for effect in scenario.effects:
         days = np.flatnonzero(effect.multiplier != 1.0)
-        for s, k in zip(effect.stores.tolist(), effect.skus.tolist()):
+        for s, k in zip(effect.stores.tolist(), effect.skus.tolist(), strict=True):
             if not lo <= s < hi:
                 continue
             rng = stream(seed, "narrative_sales", s, k)

@@ -332,7 +332,10 @@ def _build_stores(config: SimulationConfig) -> Stores:
     ref_number = np.zeros(n, dtype=np.int64)
     ref_number[retailer == NORTHMART] = nm_numbers
     ref_number[retailer == COASTCO] = cc_numbers
-    ref = [f"NM-{num:0{nm_width}d}" if r == NORTHMART else str(num) for r, num in zip(retailer.tolist(), ref_number.tolist())]
+    ref = [
+        f"NM-{num:0{nm_width}d}" if r == NORTHMART else str(num)
+        for r, num in zip(retailer.tolist(), ref_number.tolist(), strict=True)
+    ]
 
     # cities: a pool per region, several stores per city
     per_region = [int(np.sum(region == r)) for r in range(len(REGIONS))]
@@ -346,7 +349,7 @@ def _build_stores(config: SimulationConfig) -> Stores:
 
     names: list[str] = []
     seen: set[str] = set()
-    for r, t, c in zip(retailer.tolist(), store_type.tolist(), city):
+    for r, t, c in zip(retailer.tolist(), store_type.tolist(), city, strict=True):
         label = RETAILER_LABELS[RETAILERS[r]] + (" Express" if STORE_TYPES[t] == "convenience" else "")
         name = f"{label} {c}"
         if name in seen:
