@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         mark = "*" if name in MOVED_STAGES else " "
         print(f"{mark} {name:36} {counts.total():4}  {detail}")
     print(
-        f"DuckDB-only constructs in Python SQL strings: {total} in {len(per_module)} modules; {moved} in the stages marked * (issue 14 moves them to dbt)"
+        f"DuckDB-only constructs in Python SQL strings: {total} in {len(per_module)} modules; "
+        f"{moved} in the stages marked * (issue 14 moves them to dbt)"
     )
     return 0
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mrs.duckdb_relations import query_relation
 from mrs.sql_rules import row_hash_sql
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -140,10 +141,9 @@ def with_log_ids(
     if missing:
         raise LogSchemaError(f"{spec.name}: the inputs have no column(s) {missing}")
     fingerprint = hash_sql([quote(c) for c in columns])
-    return inputs.query(
-        "mrs_inputs",
-        f"select *, {fingerprint} as input_fingerprint from mrs_inputs",
-    ).query(
+    fingerprinted = query_relation(inputs, "mrs_inputs", f"select *, {fingerprint} as input_fingerprint from mrs_inputs")
+    return query_relation(
+        fingerprinted,
         "mrs_fingerprinted",
         f"select *, {log_id_sql(spec.key_columns, card, 'input_fingerprint')} as log_id from mrs_fingerprinted",
     )
@@ -153,7 +153,8 @@ def unlogged(candidates: duckdb.DuckDBPyRelation, log_relation: str | None) -> d
     """The candidate rows whose ``log_id`` is not in the log yet (all of them when there is no log)."""
     if not log_relation:
         return candidates
-    return candidates.query(
+    return query_relation(
+        candidates,
         "mrs_candidates",
         f"select * from mrs_candidates where log_id not in (select log_id from {log_relation})",
     )
@@ -228,14 +229,14 @@ def add_missing_log_columns(con: duckdb.DuckDBPyConnection, log_relation: str | 
     if not log_relation:
         return ()
     table = con.sql(f"select * from {log_relation} limit 0")
-    existing = dict(zip(table.columns, (str(t) for t in table.types)))
+    existing = dict(zip(table.columns, (str(t) for t in table.types), strict=True))
     undeclared = [c for c in existing if c not in schema.names]
     if undeclared:
         raise LogSchemaError(
             f"{log_relation}: column(s) {undeclared} are not in the log's declared schema; a log's columns never disappear"
         )
     declared = con.from_arrow(pa.Table.from_batches([], schema=schema))
-    declared_types = dict(zip(declared.columns, (str(t) for t in declared.types)))
+    declared_types = dict(zip(declared.columns, (str(t) for t in declared.types), strict=True))
     changed = {c: (existing[c], declared_types[c]) for c in existing if existing[c] != declared_types[c]}
     if changed:
         raise LogSchemaError(f"{log_relation}: column types differ from the declared schema (table, declared): {changed}")

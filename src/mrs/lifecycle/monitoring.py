@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from mrs.duckdb_relations import query_relation
 from mrs.lifecycle.drift import (
     AUTO,
     EVIDENTLY_DEFAULT_PVALUE,
@@ -119,7 +120,10 @@ class MonitoringConfig:
     @classmethod
     def from_mapping(cls, value: str | Mapping[str, Any] | None) -> MonitoringConfig:
         """From the var (a mapping, or JSON text of one); missing keys keep their defaults."""
-        data = json.loads(value) if isinstance(value, str) and value.strip() else dict(value or {})
+        if isinstance(value, str):
+            data = json.loads(value) if value.strip() else {}
+        else:
+            data = dict(value or {})
         known = {f.name: f.type for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
@@ -162,7 +166,8 @@ def _anomaly_cells() -> str:
 
 
 def _baseline_rows(v: Versions) -> str:
-    return f"""select b.*, b.sales_date as obs_date from ({current_rows_sql("baseline_log", ("store_id", "sku_id", "sales_date"), {"model_version": v["baseline"]})}) as b
+    rows = current_rows_sql("baseline_log", ("store_id", "sku_id", "sales_date"), {"model_version": v["baseline"]})
+    return f"""select b.*, b.sales_date as obs_date from ({rows}) as b
                anti join ({_anomaly_cells()}) as a
                    on a.store_id = b.store_id and a.sku_id = b.sku_id and a.obs_date = b.sales_date"""
 
@@ -210,6 +215,13 @@ class MonitorSpec:
     confidence: Callable[[Versions], str] | None = None
     #: SQL with obs_date and detections (events ending that day) per scored store x SKU x day
     detection_rate: Callable[[Versions], str] | None = None
+
+    def source(self, signal: str, versions: Versions) -> str:
+        """The SQL a signal reads (``features``, ``residuals``, ``confidence`` or ``detection_rate``)."""
+        make: Callable[[Versions], str] | None = getattr(self, signal)
+        if make is None:
+            raise MonitoringConfigError(f"{self.model_name} has no {signal} to monitor")
+        return make(versions)
 
 
 SALES_AS_OF = "select max(sales_date) from sales_features"
@@ -406,11 +418,12 @@ def _feature_drift(
     wide = db.materialise(
         f"{spec.model_name}_features",
         f"select obs_date, {entity}{', '.join(f'{e} as {quote(n)}' for n, e in exprs.items())} "
-        f"from ({spec.features(versions)}) where {inputs.where()}",
+        f"from ({spec.source('features', versions)}) where {inputs.where()}",
     )
     named = {n: quote(n) for n in exprs}
     entity_column = "mrs_entity" if spec.entity else None
     if source == "reference_period":
+        assert reference is not None  # this source always has its period
         ref_summaries = summarise(db.con, long_features_sql(f"select * from {wide}", named, reference.where(), entity_column))
     cur_summaries = summarise(
         db.con,
@@ -429,7 +442,7 @@ def _feature_drift(
         threshold = config.feature_threshold(method)
         extra = _period_fields(source, reference, current, ref.count if ref else 0, cur.count if cur else 0)
         value, breach = None, False
-        if enough:
+        if enough and ref is not None and cur is not None:
             drift = compare(ref, cur)
             value = drift.value(method)
             breach = drifted(method, value, threshold)
@@ -485,7 +498,7 @@ def _residual_drift(
     config: MonitoringConfig,
     fingerprints: list[str],
 ) -> dict[str, Any]:
-    sql = _evaluated_rows(db, f"{spec.model_name}_residuals", spec.residuals(versions), current, config)
+    sql = _evaluated_rows(db, f"{spec.model_name}_residuals", spec.source("residuals", versions), current, config)
     wape = f"count(*), {exact_sum_sql('abs(actual - predicted)')} / nullif({exact_sum_sql('abs(actual)')}, 0)"
     cur_rows, cur_wape = _aggregate(db, sql, wape, current)
     trained = active.registry_row.get("holdout_wape")
@@ -537,7 +550,7 @@ def _confidence_decay(
     config: MonitoringConfig,
     fingerprints: list[str],
 ) -> dict[str, Any]:
-    sql = _evaluated_rows(db, f"{spec.model_name}_confidence", spec.confidence(versions), current, config)
+    sql = _evaluated_rows(db, f"{spec.model_name}_confidence", spec.source("confidence", versions), current, config)
     cur_rows, cur_mean = _aggregate(db, sql, f"count(*), {exact_mean_sql('confidence')}", current)
     if active.kind == "trained":
         reference, source, ref_mean = None, "card", active.card.confidence_metric
@@ -578,7 +591,7 @@ def _detection_rate(
     """Detections per store × SKU × day now over the rate at training (a trained version's
     ``detections_per_pair_day`` metric) or in the reference period; a breach when it moved by
     more than ``detection_rate_factor`` either way (a classifier that went blind, or wild)."""
-    sql = spec.detection_rate(versions)
+    sql = spec.source("detection_rate", versions)
     cur_n, cur_rate = _aggregate(db, sql, "count(*), avg(detections)", current)
     metrics = json.loads(active.registry_row.get("metrics") or "{}")
     trained_rate = metrics.get("detections_per_pair_day")
@@ -700,7 +713,8 @@ def unmonitored_models(batch: pa.Table) -> dict[str, str]:
     """The models (name: version) whose every signal in a monitoring batch is ``insufficient_data``:
     too small a portfolio or window for ``min_rows`` / ``min_entities``, so nothing watches them."""
     statuses: dict[tuple[str, str], set[str]] = {}
-    for name, version, status in zip(*(batch.column(c).to_pylist() for c in ("model_name", "model_version", "status"))):
+    columns = (batch.column(c).to_pylist() for c in ("model_name", "model_version", "status"))
+    for name, version, status in zip(*columns, strict=True):
         statuses.setdefault((name, version), set()).add(status)
     return {name: version for (name, version), seen in statuses.items() if seen == {"insufficient_data"}}
 
@@ -814,5 +828,7 @@ def record_retrain_events(
 ) -> pa.Table:
     """The ``model_retrain_event_log`` step: this build's events not logged yet."""
     versions = {name: a.card.model_version for name, a in actives.items()}
-    evaluations = monitoring_log.query("mrs_monitoring", latest_evaluation_sql("mrs_monitoring", versions)).to_arrow_table()
+    evaluations = query_relation(
+        monitoring_log, "mrs_monitoring", latest_evaluation_sql("mrs_monitoring", versions)
+    ).to_arrow_table()
     return keep_unlogged(con, retrain_events(evaluations, actives, config, run), log_relation, RETRAIN_EVENT_LOG.name)
