@@ -97,3 +97,32 @@
 {% macro spark__sorted_array_agg(column) -%}
     array_sort(collect_list({{ column }}))
 {%- endmacro %}
+
+{#- A date as 'YYYYMMDD' text (the inverse of parse_yyyymmdd). -#}
+{% macro format_yyyymmdd(column) -%}
+    {{ return(adapter.dispatch('format_yyyymmdd', 'mrs')(column)) }}
+{%- endmacro %}
+{% macro default__format_yyyymmdd(column) -%}
+    to_char({{ column }}, 'YYYYMMDD')
+{%- endmacro %}
+{% macro duckdb__format_yyyymmdd(column) -%}
+    strftime({{ column }}, '%Y%m%d')
+{%- endmacro %}
+{% macro spark__format_yyyymmdd(column) -%}
+    date_format({{ column }}, 'yyyyMMdd')
+{%- endmacro %}
+
+{#- The values of a group as an array ordered by another expression, optionally only the rows where
+    `where` holds (an aggregate FILTER); null when no row qualifies. -#}
+{% macro ordered_array_agg(column, order_by, where=none) -%}
+    {{ return(adapter.dispatch('ordered_array_agg', 'mrs')(column, order_by, where)) }}
+{%- endmacro %}
+{% macro default__ordered_array_agg(column, order_by, where) -%}
+    array_agg({{ column }} order by {{ order_by }}){% if where %} filter (where {{ where }}){% endif %}
+{%- endmacro %}
+{% macro spark__ordered_array_agg(column, order_by, where) -%}
+    transform(
+        array_sort(collect_list({% if where %}case when {{ where }} then {% endif %}struct({{ order_by }} as k, {{ column }} as v){% if where %} end{% endif %})),
+        x -> x.v
+    )
+{%- endmacro %}

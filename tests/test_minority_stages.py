@@ -141,44 +141,44 @@ def test_rescoring_unchanged_sales_appends_nothing_and_a_new_version_appends_bes
 TRAINING_DAYS = _days(date(2025, 8, 1), date(2025, 8, 6))
 
 
-def _detection_world(con: duckdb.DuckDBPyConnection) -> dict[str, list[float]]:
-    """A baseline_log with a narrative pair (ST1, K1), an unrelated pair that deviates wildly
-    (ST2, K1), rows of another baseline version, and an older superseded row."""
-    con.execute(
-        "create table baseline_log (store_id varchar, sku_id varchar, sales_date date, actual_units bigint, "
-        "expected_units double, residual_units double, log_id varchar, model_version varchar, scored_at timestamp)"
-    )
+# What the dbt model int_minority__narrative_detection_inputs gives version 0 (its dbt unit test pins
+# how it reads the current baseline rows): the narrative pair (ST1, K1) with its window days and its
+# residual history, in which the days before the anomaly window are the training period.
+
+
+def _detection_world(con: duckdb.DuckDBPyConnection, window_days_with_a_baseline: int = 3) -> dict[str, list]:
     training_residuals = [1.0, -2.0, 0.5, 1.5, -1.0, 0.0]
-    window_actual = [30, 25, 12]
-    window_expected = [10.0, 10.5, 11.0]
-    rows = []
-    for store, factor in (("ST1", 1), ("ST2", 20)):
-        for d, r in zip(TRAINING_DAYS, training_residuals, strict=True):
-            rows.append((store, "K1", d, int(10 + r), 10.0, r, f"{store}-{d}", "0", "2025-08-20 10:00:00"))
-        for d, a, e in zip(_days(date(2025, 8, 8), date(2025, 8, 10)), window_actual, window_expected, strict=True):
-            rows.append((store, "K1", d, a * factor, e, a * factor - e, f"{store}-{d}", "0", "2025-08-20 10:00:00"))
-    # superseded (older) and other-version rows for a window day of the narrative pair
-    rows.append(("ST1", "K1", date(2025, 8, 9), 999, 1.0, 998.0, "old", "0", "2025-08-19 10:00:00"))
-    rows.append(("ST1", "K1", date(2025, 8, 9), 25, 99.0, -74.0, "other", "0.1", "2025-08-21 10:00:00"))
-    con.executemany("insert into baseline_log values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    window_days = _days(date(2025, 8, 8), date(2025, 8, 10))
+    actual, expected = [30, 25, 12], [10.0, 10.5, 11.0]
+    kept = slice(0, window_days_with_a_baseline)
     con.execute(
-        "create table narratives as select 'MR-001' as narrative_id, date '2025-08-08' as window_start, "
-        "date '2025-08-10' as window_end, 'up' as direction, 2.5 as magnitude, 'flash-demand spike' as cluster_name, "
-        "'campaign' as cause_type, 'A flash sale.' as cause, 0.8 as confidence"
+        """create or replace table detection_inputs as select
+            'ST1:K1:20250808:20250810' as anomaly_id, 'MR-001' as narrative_id, 'ST1' as store_id, 'K1' as sku_id,
+            date '2025-08-08' as window_start, date '2025-08-10' as window_end, 'up' as direction, 2.5 as magnitude,
+            cast(3 as integer) as window_days, cast(? as integer) as baseline_days,
+            cast(? as date[]) as daily_dates, cast(? as bigint[]) as daily_actual_units,
+            cast(? as double[]) as daily_expected_units, cast(? as varchar[]) as baseline_log_ids,
+            cast(? as date[]) as history_dates, cast(? as double[]) as history_residuals, '0' as baseline_model_version""",
+        [
+            window_days_with_a_baseline,
+            window_days[kept],
+            actual[kept],
+            expected[kept],
+            [f"ST1-{d}" for d in window_days][kept],
+            TRAINING_DAYS + window_days[kept],
+            training_residuals + [a - e for a, e in zip(actual, expected, strict=True)][kept],
+        ],
     )
-    con.execute("create table narrative_targets as select 'MR-001' as narrative_id, 'ST1' as store_id, 'K1' as sku_id")
-    return {"training": training_residuals, "actual": window_actual, "expected": window_expected}
+    return {"training": training_residuals, "actual": actual, "expected": expected}
 
 
-def _detect(con: duckdb.DuckDBPyConnection, log: str | None = None) -> pa.Table:
+def _detect(con: duckdb.DuckDBPyConnection, log: str | None = None, window: AnomalyWindow | None = WINDOW) -> pa.Table:
     return score_detections(
         con,
-        baseline_log=con.table("baseline_log"),
-        narratives=con.table("narratives"),
-        narrative_targets=con.table("narrative_targets"),
+        con.table("detection_inputs"),
         card=builtin_card("anomaly_classifier", "0"),
         baseline_version="0",
-        window=WINDOW,
+        window=window,
         log_relation=log,
     )
 
@@ -204,20 +204,26 @@ def test_detections_carry_residuals_deviation_and_z_score_from_the_active_baseli
     assert row["baseline_log_ids"] == [f"ST1-{d}" for d in _days(date(2025, 8, 8), date(2025, 8, 10))]
 
 
-def test_only_narrative_pairs_are_detected_and_a_rerun_appends_nothing() -> None:
+def test_a_rerun_on_the_same_inputs_appends_nothing() -> None:
     con = duckdb.connect()
     _detection_world(con)
     batch = _detect(con)
-    assert batch.column("store_id").to_pylist() == ["ST1"]  # ST2 deviates 20x but is no narrative target
+    assert batch.num_rows == 1
     con.register("batch", batch)
     con.execute("create table detection_log as select * from batch")
     assert _detect(con, "detection_log").num_rows == 0
 
 
-def test_a_window_day_without_a_baseline_fails_naming_the_narrative_and_pair() -> None:
+def test_without_an_anomaly_window_there_is_no_training_period() -> None:
     con = duckdb.connect()
     _detection_world(con)
-    con.execute("delete from baseline_log where store_id = 'ST1' and sales_date = date '2025-08-10'")
+    [row] = _detect(con, window=None).to_pylist()
+    assert row["training_days"] == 0 and row["z_score"] is None
+
+
+def test_a_window_day_without_a_baseline_fails_naming_the_narrative_and_pair() -> None:
+    con = duckdb.connect()
+    _detection_world(con, window_days_with_a_baseline=2)
     with pytest.raises(MissingBaselineError, match=r"MR-001.*ST1.*K1"):
         _detect(con)
 

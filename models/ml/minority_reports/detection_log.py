@@ -26,11 +26,10 @@ def model(dbt, session):
             baseline_version=baseline_version,
             log_relation=log_relation,
         )
+    # v0: the narrative targets' windows against the baseline, assembled in SQL
     return score_detections(
         session,
-        baseline_log=dbt.ref("baseline_log"),
-        narratives=dbt.ref("stg_narratives__narratives"),
-        narrative_targets=dbt.ref("stg_narratives__narrative_targets"),
+        dbt.ref("int_minority__narrative_detection_inputs"),
         card=active.card,
         baseline_version=baseline_version,
         window=AnomalyWindow.resolve(

@@ -7,7 +7,9 @@ active baseline: actual and expected units over the window, the residual (actual
 the relative deviation, a z-score against the training period, the observed direction and peak.
 
 The training period is every day of the active baseline before the anomaly window: the spread
-(sample standard deviation) of a pair's daily residuals there scales its z-score.
+(sample standard deviation) of a pair's daily residuals there scales its z-score. The dbt model
+``int_minority__narrative_detection_inputs`` assembles the inputs (SQL, where dbt shows the lineage
+and its macros port it); this module takes the training days and scores the frame.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import pyarrow.compute as pc
 
 from mrs.logs import ModelCard, score_new_rows
 from mrs.minority.config import AnomalyWindow, MinorityConfigError
-from mrs.minority.relations import current_rows_sql, sql_literal, sql_over
-from mrs.minority.schemas import BASELINE_LOG, DETECTION_LOG, with_unset_columns
+from mrs.minority.relations import current_rows_sql
+from mrs.minority.schemas import DETECTION_LOG, with_unset_columns
 from mrs.minority.segments import Segments
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,100 +37,55 @@ class MissingBaselineError(MinorityConfigError):
     """A detection window has days without a baseline row of the active baseline version."""
 
 
-def detection_inputs_sql(baseline_version: str, window: AnomalyWindow | None) -> str:
-    """SQL over ``baseline_log``, ``narratives`` and ``narrative_targets``: one row per narrative
-    target with its window's daily actual and expected units (from the current baseline rows of
-    ``baseline_version``) and the spread of its residuals in the training period."""
-    baseline = current_rows_sql("target_baseline_rows", BASELINE_LOG.key_columns, {"model_version": baseline_version})
-    present = "filter (where baseline.sales_date is not null)"
-    return f"""
-    with targets as (
-        select
-            narratives.narrative_id, narrative_targets.store_id, narrative_targets.sku_id,
-            narratives.window_start, narratives.window_end, narratives.direction, narratives.magnitude
-        from narratives
-        inner join narrative_targets on narrative_targets.narrative_id = narratives.narrative_id
-    ),
-    -- only the target pairs' rows reach the per-key window below, however long the log grows
-    target_baseline_rows as (
-        select baseline_log.*
-        from baseline_log
-        semi join targets
-            on targets.store_id = baseline_log.store_id
-            and targets.sku_id = baseline_log.sku_id
-    ),
-    baseline as (
-        {baseline}
-    ),
-    -- the residuals themselves, in date order: a float aggregate here would not be bit-stable
-    -- across runs, and the fingerprint must be
-    training as (
-        select store_id, sku_id,
-            list(residual_units order by sales_date) as training_residuals
-        from baseline
-        where {f"sales_date < cast({sql_literal(window.start)} as date)" if window else "false"}
-        group by store_id, sku_id
-    ),
-    target_days as (
-        select targets.*, baseline.sales_date, baseline.actual_units, baseline.expected_units, baseline.log_id
-        from targets
-        left join baseline
-            on baseline.store_id = targets.store_id
-            and baseline.sku_id = targets.sku_id
-            and baseline.sales_date between targets.window_start and targets.window_end
-    ),
-    detections as (
-        select
-            narrative_id, store_id, sku_id, window_start, window_end, direction, magnitude,
-            cast(date_diff('day', window_start, window_end) + 1 as integer) as window_days,
-            cast(count(baseline.sales_date) as integer) as baseline_days,
-            coalesce(list(baseline.sales_date order by baseline.sales_date) {present}, []) as daily_dates,
-            coalesce(list(baseline.actual_units order by baseline.sales_date) {present}, []) as daily_actual_units,
-            coalesce(list(baseline.expected_units order by baseline.sales_date) {present}, []) as daily_expected_units,
-            coalesce(list(baseline.log_id order by baseline.sales_date) {present}, []) as baseline_log_ids
-        from target_days as baseline
-        group by narrative_id, store_id, sku_id, window_start, window_end, direction, magnitude
-    )
-    select
-        concat_ws(':', detections.store_id, detections.sku_id,
-                  strftime(detections.window_start, '%Y%m%d'), strftime(detections.window_end, '%Y%m%d')) as anomaly_id,
-        detections.*,
-        coalesce(training.training_residuals, []) as training_residuals,
-        {sql_literal(baseline_version)} as baseline_model_version
-    from detections
-    left join training
-        on training.store_id = detections.store_id
-        and training.sku_id = detections.sku_id
-    """
+INPUT_COLUMNS: tuple[str, ...] = (
+    "anomaly_id",
+    "narrative_id",
+    "store_id",
+    "sku_id",
+    "window_start",
+    "window_end",
+    "direction",
+    "magnitude",
+    "window_days",
+    "baseline_days",
+    "daily_dates",
+    "daily_actual_units",
+    "daily_expected_units",
+    "baseline_log_ids",
+    "training_residuals",
+    "baseline_model_version",
+)
+"""What version 0 scores, in this order (the order fingerprints the inputs)."""
 
 
-def detection_inputs(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    baseline_log: duckdb.DuckDBPyRelation,
-    narratives: duckdb.DuckDBPyRelation,
-    narrative_targets: duckdb.DuckDBPyRelation,
-    baseline_version: str,
-    window: AnomalyWindow | None,
-) -> duckdb.DuckDBPyRelation:
-    """The candidate detections, checked: every window day has a baseline row, else a clear error."""
-    inputs = sql_over(
-        con,
-        {"baseline_log": baseline_log, "narratives": narratives, "narrative_targets": narrative_targets},
-        detection_inputs_sql(baseline_version, window),
-    )
-    incomplete = inputs.filter("baseline_days <> window_days").project(
-        "narrative_id, store_id, sku_id, window_start, window_end, baseline_days, window_days"
-    )
-    rows = incomplete.limit(10).fetchall()
-    if rows:
+def training_residuals(
+    history_dates: pa.ChunkedArray, history_residuals: pa.ChunkedArray, window: AnomalyWindow | None
+) -> pa.Array:
+    """Per row, the residuals of the days before the anomaly window, in date order (none without a
+    window: then no day is held out, and there is no training period)."""
+    dates, residuals = history_dates.combine_chunks(), history_residuals.combine_chunks()
+    flat_dates = pc.list_flatten(dates)
+    before = pc.less(flat_dates, pa.scalar(window.start, pa.date32())) if window else pa.array(np.zeros(len(flat_dates), bool))
+    rows = pc.list_parent_indices(dates).filter(before).to_numpy()
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(dates)))]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pc.list_flatten(residuals).filter(before))
+
+
+def detection_inputs(inputs: pa.Table, *, baseline_version: str, window: AnomalyWindow | None) -> pa.Table:
+    """The candidate detections (one per narrative target, from ``int_minority__narrative_detection_inputs``)
+    with their training residuals, checked: every window day has a baseline row, else a clear error."""
+    incomplete = inputs.filter(pc.not_equal(inputs.column("baseline_days"), inputs.column("window_days")))
+    if incomplete.num_rows:
+        columns = ("narrative_id", "store_id", "sku_id", "window_start", "window_end", "baseline_days", "window_days")
+        rows = [tuple(r.values()) for r in incomplete.select(list(columns)).slice(0, 10).to_pylist()]
         raise MissingBaselineError(
             f"detection_log: baseline_log has no row of baseline version {baseline_version!r} for some days of "
             f"these narrative windows (narrative, store, SKU, start, end, days with a baseline, window days): {rows}. "
             "Check that vars.baseline_scoring_periods reaches back to the anomaly window and that "
             "unified_sales_data covers the window."
         )
-    return inputs
+    training = training_residuals(inputs.column("history_dates"), inputs.column("history_residuals"), window)
+    return inputs.append_column("training_residuals", training).select(list(INPUT_COLUMNS))
 
 
 def current_detections_sql(classifier_version: str, baseline_version: str) -> str:
@@ -203,27 +160,21 @@ def predict_batch(inputs: pa.Table) -> pa.Table:
 
 def score_detections(
     con: duckdb.DuckDBPyConnection,
+    inputs: duckdb.DuckDBPyRelation,
     *,
-    baseline_log: duckdb.DuckDBPyRelation,
-    narratives: duckdb.DuckDBPyRelation,
-    narrative_targets: duckdb.DuckDBPyRelation,
     card: ModelCard,
     baseline_version: str,
     window: AnomalyWindow | None,
     log_relation: str | None,
 ) -> pa.Table:
-    """The ``detection_log`` step: new detections of the card's version on the active baseline."""
+    """The ``detection_log`` step: new detections of the card's version on the active baseline,
+    over ``int_minority__narrative_detection_inputs`` (its rows are the narrative targets: few)."""
     if card.model_version not in ANOMALY_CLASSIFIER_VERSIONS:
         raise MinorityConfigError(
             f"anomaly_classifier version {card.model_version!r} has no implementation in mrs.minority.detection "
             f"(built in: {list(ANOMALY_CLASSIFIER_VERSIONS)})"
         )
-    inputs = detection_inputs(
-        con,
-        baseline_log=baseline_log,
-        narratives=narratives,
-        narrative_targets=narrative_targets,
-        baseline_version=baseline_version,
-        window=window,
+    candidates = detection_inputs(inputs.to_arrow_table(), baseline_version=baseline_version, window=window)
+    return score_new_rows(
+        con.from_arrow(candidates), spec=DETECTION_LOG, card=card, log_relation=log_relation, predict=predict_batch
     )
-    return score_new_rows(inputs, spec=DETECTION_LOG, card=card, log_relation=log_relation, predict=predict_batch)
