@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -119,6 +120,8 @@ def test_every_readme_command_is_run_by_a_test(tmp_path: Path) -> None:
     ):
         src = PROJECT_ROOT / name
         if src.is_dir():
+            if (project / name).is_dir():  # copy_project copied part of it (src/mrs/sql): link the whole
+                shutil.rmtree(project / name)
             (project / name).symlink_to(src, target_is_directory=True)
         elif src.exists():
             (project / name).write_bytes(src.read_bytes())
