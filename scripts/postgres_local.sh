@@ -51,11 +51,11 @@ start() {
   [[ "$(id -u)" == 0 ]] && chown -R "$OS_USER" "$dir"
   as_owner "$bin/initdb" --pgdata="$dir/data" --username="$OS_USER" --auth=trust \
     --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
-    { cat "$dir/initdb.log" >&2; exit 1; }
+    { cat "$dir/initdb.log" >&2; rm -rf "$dir"; exit 1; }
   # Small and fast: no TCP, no durability (a throwaway test cluster).
   as_owner "$bin/pg_ctl" --pgdata="$dir/data" --log="$dir/postgres.log" --wait --timeout=60 \
     -o "-k $dir/socket -c listen_addresses='' -p $port -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >&2 || { cat "$dir/postgres.log" >&2; exit 1; }
+    start >&2 || { cat "$dir/postgres.log" >&2; rm -rf "$dir"; exit 1; }
   as_owner "$bin/createdb" --host="$dir/socket" --port="$port" --username="$OS_USER" mrs >&2
   echo "postgres_local.sh: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on socket $dir/socket port $port, database mrs, user $OS_USER" >&2
   cat <<EOF
