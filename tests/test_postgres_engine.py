@@ -13,7 +13,8 @@ Postgres is the one `scripts/postgres_local.sh` runs on a unix socket: `.ci/run`
 exports MRS_PG_*; without them the test starts (and stops) its own. A Postgres that cannot start
 fails the test - it never skips. Each run builds into a fresh database, dropped afterwards.
 Raw tables on Postgres are the seeds, loaded by `dbt seed` (the demo world's default,
-`vars.raw_tables: seed`); reading raw files is DuckDB's (macros/source.sql).
+`vars.raw_tables: seed`), or tables loaded into the database beforehand (`schema.table`; the second
+test loads one with COPY); reading raw files is DuckDB's (macros/source.sql).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -68,9 +71,9 @@ def postgres() -> Iterator[dict[str, str]]:
         subprocess.run([str(script), "stop"], env={**os.environ, **env}, check=False)
 
 
-@pytest.fixture(scope="module")
-def postgres_database(postgres: dict[str, str]) -> Iterator[dict[str, str]]:
-    """A fresh database on that server for this run (dropped afterwards), as MRS_PG_* variables."""
+@contextmanager
+def _fresh_database(postgres: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A new database on that server (dropped afterwards), as MRS_PG_* variables."""
     name = f"mrs_engine_{uuid.uuid4().hex[:8]}"
     admin = _connect(postgres)
     admin.autocommit = True
@@ -82,6 +85,13 @@ def postgres_database(postgres: dict[str, str]) -> Iterator[dict[str, str]]:
         with admin.cursor() as cur:
             cur.execute(f"drop database if exists {name} with (force)")
         admin.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_database(postgres: dict[str, str]) -> Iterator[dict[str, str]]:
+    """This module's database for the two builds."""
+    with _fresh_database(postgres) as env:
+        yield env
 
 
 def _connect(env: dict[str, str]) -> Any:
@@ -235,3 +245,40 @@ def test_postgres_builds_what_duckdb_builds(
     print(report)
     request.node.user_properties.append(("engine_comparison", report))
     assert not problems, "\n".join(problems[:40])
+
+
+def test_postgres_reads_a_raw_table_loaded_into_the_warehouse(
+    builds: tuple[Warehouse, Warehouse], postgres: dict[str, str], tmp_path: Path
+) -> None:
+    """`vars.raw_tables: {prices: landing.prices}`: a raw table loaded into Postgres beforehand
+    (here by COPY from the demo world's CSV, as text columns in another order) is read by name and
+    cast to its declared types, and staging gives DuckDB's rows exactly."""
+    duck, _ = builds
+    with _fresh_database(postgres) as env:
+        with _connect(env) as con, con.cursor() as cur:
+            cur.execute("create schema landing")
+            cur.execute("create table landing.prices (price text, observed_on text, retailer text, product_id text)")
+            with (PROJECT_ROOT / "seeds" / "prices.csv").open() as csv_file:
+                cur.copy_expert(
+                    "copy landing.prices (product_id, retailer, observed_on, price) from stdin with (format csv, header)",
+                    csv_file,
+                )
+        pg = Warehouse(project_dir=copy_project(tmp_path / "project"), path=tmp_path / "unused.duckdb")
+        pg.dbt(
+            "run",
+            "--target",
+            "postgres",
+            "--select",
+            "stg_price_tracker__prices",
+            vars={"raw_tables": {"prices": "landing.prices"}},
+            env=env,
+        )
+        with _connect(env) as con, con.cursor() as cur:
+            cur.execute("select product_id, retailer, observed_on, price from staging.stg_price_tracker__prices")
+            pg_rows = sorted(cur.fetchall())
+    with duckdb.connect(str(duck.path), read_only=True) as dcon:
+        duck_rows = sorted(
+            dcon.execute("select product_id, retailer, observed_on, price from staging.stg_price_tracker__prices").fetchall()
+        )
+    assert len(pg_rows) == len(duck_rows) > 5000
+    assert pg_rows == duck_rows
