@@ -45,6 +45,18 @@
     {{ target.schema }}.mrs_median(cast({{ column }} as double precision))
 {%- endmacro %}
 
+{#- A float rounded to `digits` decimals, as a float (dispatches). Postgres rounds only numeric to a
+    number of decimals, so the value goes through numeric there. -#}
+{% macro round_float(expression, digits) -%}
+    {{ return(adapter.dispatch('round_float', 'mrs')(expression, digits)) }}
+{%- endmacro %}
+{% macro default__round_float(expression, digits) -%}
+    round({{ expression }}, {{ digits }})
+{%- endmacro %}
+{% macro postgres__round_float(expression, digits) -%}
+    cast(round(cast({{ expression }} as numeric), {{ digits }}) as double precision)
+{%- endmacro %}
+
 {#- on-run-start: the functions an engine lacks that the macros above call (dispatches; nothing on
     DuckDB). Idempotent (create or replace). -#}
 {% macro engine_functions() -%}

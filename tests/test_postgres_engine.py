@@ -1,13 +1,14 @@
 """The second engine (issue 14): the demo world built on PostgreSQL gives what DuckDB gives.
 
 Both engines build the same selection from the committed seeds - seeds, staging, checked,
-intermediate features and the SQL marts with every data and unit test on the way
-(`dbt build --exclude path:models/ml+`: everything not downstream of a Python model, which runs
-on DuckDB here). Then, model by model, the two warehouses must hold the same rows: row counts
-exactly; every text, integer, date, timestamp and boolean column exactly; every floating-point or
-decimal column (and each element of an array of them) within ``ABS_TOL + REL_TOL * |DuckDB's
-value|``. The figures (models compared, rows, the largest absolute difference per float column)
-are printed in the terminal summary of every run, CI's included.
+intermediate features, the runners' input view and the SQL marts with every data and unit test on
+the way (`dbt build --exclude "path:models/ml/**/*.py+"`: everything not downstream of a Python
+model, which runs on DuckDB here). Then, model by model, the two warehouses must hold the same
+rows: row counts exactly; every text, integer, date, timestamp and boolean column exactly; every
+floating-point or decimal column (and each element of an array of them) within
+``ABS_TOL + REL_TOL * |DuckDB's value|`` (one unit of the 6th decimal in product_insight_inputs,
+which rounds to 6 decimals). The figures (models compared, rows, the largest absolute difference
+per float column) are printed in the terminal summary of every run, CI's included.
 
 Postgres is the one `scripts/postgres_local.sh` runs on a unix socket: `.ci/run` starts it and
 exports MRS_PG_*; without them the test starts (and stops) its own. A Postgres that cannot start
@@ -39,12 +40,16 @@ from conftest import PROJECT_ROOT, Warehouse, copy_project
 
 pytestmark = pytest.mark.integration
 
-SELECTION = ("--exclude", "path:models/ml+")
+SELECTION = ("--exclude", "path:models/ml/**/*.py+")
 """What runs on both engines: every node not downstream of a Python model."""
 REL_TOL = 1e-9
 ABS_TOL = 1e-9
 """A float matches when |DuckDB - Postgres| <= ABS_TOL + REL_TOL * |DuckDB|: the engines may add a
 window's values in another order (last bits), nothing more."""
+ROUNDED_ABS_TOL = {"product_insight_inputs": 1e-6 + 1e-12}
+"""Models whose floats are rounded to 6 decimals (round_float): a value within 1e-13 of a half
+(x.xxxxxx5) may round either way on the two engines (DuckDB rounds the double, Postgres rounds it
+through numeric), so it may differ by one unit of the 6th decimal; every such cell is counted."""
 ENGINE_SPECIFIC_COLUMNS = {
     # a digest of the reference tables built with each engine's own row hash (rows_digest:
     # DuckDB's hash(), md5 elsewhere); it only has to change when they change, on one engine
@@ -173,9 +178,9 @@ def _float_diff(a: Any, b: Any) -> float | None:
     return abs(a - b)
 
 
-def _within_tolerance(a: Any, b: Any, diff: float) -> bool:
+def _within_tolerance(a: Any, b: Any, diff: float, rounded_tol: float | None = None) -> bool:
     scale = max((abs(float(x)) for x in (a if isinstance(a, tuple) else (a,)) if x is not None), default=0.0)
-    return diff <= ABS_TOL + REL_TOL * scale
+    return diff <= ABS_TOL + REL_TOL * scale or (rounded_tol is not None and diff <= rounded_tol)
 
 
 def test_postgres_builds_what_duckdb_builds(
@@ -188,7 +193,10 @@ def test_postgres_builds_what_duckdb_builds(
         duck_relations
     )
 
-    lines = [f"engine comparison (DuckDB vs Postgres, demo world, tolerance {ABS_TOL:g} + {REL_TOL:g} x |value|):"]
+    lines = [
+        f"engine comparison (DuckDB vs Postgres, demo world, tolerance {ABS_TOL:g} + {REL_TOL:g} x |value|;"
+        f" rounded models {ROUNDED_ABS_TOL}):"
+    ]
     problems: list[str] = []
     compared_rows = float_columns_total = 0
     with duckdb.connect(str(duck.path), read_only=True) as dcon, _connect(postgres_database) as pcon:
@@ -216,13 +224,15 @@ def test_postgres_builds_what_duckdb_builds(
             duck_rows.sort(key=lambda r: _sort_key(r, order))
             pg_rows.sort(key=lambda r: _sort_key(r, order))
             max_diff = {c: 0.0 for c in names if c in floats}
-            exact_mismatches = 0
+            exact_mismatches = float_cells_differing = 0
             for drow, prow in zip(duck_rows, pg_rows, strict=True):
                 for i, column in enumerate(names):
                     a, b = drow[i], prow[i]
                     if column in floats:
                         diff = _float_diff(a, b)
-                        if diff is None or not _within_tolerance(a, b, diff):
+                        if diff is not None and diff > ABS_TOL:
+                            float_cells_differing += 1
+                        if diff is None or not _within_tolerance(a, b, diff, ROUNDED_ABS_TOL.get(name)):
                             problems.append(f"{name}.{column}: DuckDB {a!r} vs Postgres {b!r}")
                         if diff is not None:
                             max_diff[column] = max(max_diff[column], diff)
@@ -234,6 +244,7 @@ def test_postgres_builds_what_duckdb_builds(
             float_columns_total += len(max_diff)
             lines.append(
                 f"  {name}: {len(duck_rows)} rows on both; {len(names) - len(max_diff)} exact columns equal"
+                + (f"; {float_cells_differing} float cells differ by more than {ABS_TOL:g}" if float_cells_differing else "")
                 + (f"; {exact_mismatches} cells differ" if exact_mismatches else "")
                 + (", max |diff| " + ", ".join(f"{c} {d:.3g}" for c, d in max_diff.items()) if max_diff else "")
             )
