@@ -38,8 +38,53 @@
 {% macro spark__window_median(column) -%}
     percentile_approx({{ column }}, 0.5)
 {%- endmacro %}
+{#- Postgres's median (percentile_cont) is an ordered-set aggregate, which cannot take an OVER
+    clause; mrs_median is a plain aggregate with the same result (the interpolated median of the
+    non-null values, null when there are none), created by engine_functions() at run start. -#}
 {% macro postgres__window_median(column) -%}
-    {{ exceptions.raise_compiler_error("window_median: Postgres has no windowed median; add an implementation") }}
+    {{ target.schema }}.mrs_median(cast({{ column }} as double precision))
+{%- endmacro %}
+
+{#- A float rounded to `digits` decimals, as a float (dispatches). Postgres rounds only numeric to a
+    number of decimals, so the value goes through numeric there. -#}
+{% macro round_float(expression, digits) -%}
+    {{ return(adapter.dispatch('round_float', 'mrs')(expression, digits)) }}
+{%- endmacro %}
+{% macro default__round_float(expression, digits) -%}
+    round({{ expression }}, {{ digits }})
+{%- endmacro %}
+{% macro postgres__round_float(expression, digits) -%}
+    cast(round(cast({{ expression }} as numeric), {{ digits }}) as double precision)
+{%- endmacro %}
+
+{#- on-run-start: the functions an engine lacks that the macros above call (dispatches; nothing on
+    DuckDB). Idempotent (create or replace). -#}
+{% macro engine_functions() -%}
+    {{ return(adapter.dispatch('engine_functions', 'mrs')()) }}
+{%- endmacro %}
+{% macro default__engine_functions() -%}
+{%- endmacro %}
+{% macro postgres__engine_functions() -%}
+    create schema if not exists {{ target.schema }};
+    create or replace function {{ target.schema }}.mrs_median_final(vals double precision[])
+        returns double precision language sql immutable parallel safe
+        as 'select percentile_cont(0.5) within group (order by v) from unnest(vals) as v';
+    create or replace aggregate {{ target.schema }}.mrs_median(double precision) (
+        sfunc = array_append, stype = double precision[], finalfunc = {{ target.schema }}.mrs_median_final, initcond = '{}'
+    )
+{%- endmacro %}
+
+{#- A declared column type (a source's `data_type`, written in DuckDB's names) in this engine's
+    spelling (dispatches; DuckDB and the default keep it). -#}
+{% macro engine_type(data_type) -%}
+    {{ return(adapter.dispatch('engine_type', 'mrs')(data_type)) }}
+{%- endmacro %}
+{% macro default__engine_type(data_type) -%}
+    {{ return(data_type) }}
+{%- endmacro %}
+{% macro postgres__engine_type(data_type) -%}
+    {%- set names = {'double': 'double precision', 'float': 'double precision', 'hugeint': 'numeric', 'string': 'text', 'tinyint': 'smallint'} -%}
+    {{ return(names.get(data_type | lower | trim, data_type)) }}
 {%- endmacro %}
 
 {#- A date, as a date, n days before/after a date expression. -#}

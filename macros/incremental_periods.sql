@@ -28,6 +28,11 @@
 {% macro default__fail_when(condition, message) -%}
     (case when {{ condition }} then cast({{ dbt.string_literal(message) }} as integer) = 0 else true end)
 {%- endmacro %}
+{#- Postgres folds a constant cast while planning, so the failing cast must not be a constant: it
+    casts the message only in the rows where the condition holds. -#}
+{% macro postgres__fail_when(condition, message) -%}
+    coalesce(cast(case when {{ condition }} then {{ dbt.string_literal(message) }} end as integer) = 0, true)
+{%- endmacro %}
 {% macro duckdb__fail_when(condition, message) -%}
     (case when {{ condition }} then error({{ dbt.string_literal(message) }}) is null else true end)
 {%- endmacro %}

@@ -81,16 +81,52 @@
     {%- set sql -%}
         (select
             {%- for column in columns %}
-            cast({{ column.name }} as {{ column.data_type }}) as {{ column.name }}{{ ',' if not loop.last }}
+            cast({{ column.name }} as {{ engine_type(column.data_type) }}) as {{ column.name }}{{ ',' if not loop.last }}
             {%- endfor %}
         from (
+            {{ declared_columns_of(columns, reader) }}
+        ) as raw_{{ table_name }})
+    {%- endset -%}
+    {{ return(sql) }}
+{% endmacro %}
+
+
+{#- The rows of `reader` (none: no rows) with every declared column, null where the reader lacks it
+    (dispatches). DuckDB matches the columns by name in a union. -#}
+{% macro declared_columns_of(columns, reader) %}
+    {{ return(adapter.dispatch('declared_columns_of', 'mrs')(columns, reader)) }}
+{% endmacro %}
+
+{% macro duckdb__declared_columns_of(columns, reader) %}
+    {%- set sql -%}
             select {% for column in columns %}null as {{ column.name }}{{ ', ' if not loop.last }}{% endfor %}
             where 1 = 0
             {%- if reader is not none %}
             union all by name
             select * from {{ reader }}
             {%- endif %}
-        ) as raw_{{ table_name }})
+    {%- endset -%}
+    {{ return(sql) }}
+{% endmacro %}
+
+{#- Other engines: the reader is a warehouse relation (a seed, or `schema.table`), whose columns
+    the adapter lists; names match case-insensitively, as unquoted identifiers do. -#}
+{% macro default__declared_columns_of(columns, reader) %}
+    {%- set found = [] -%}
+    {%- if reader is not none -%}
+        {%- set relation = reader -%}
+        {%- if reader is string -%}
+            {%- set parts = reader.split('.') -%}
+            {%- set relation = adapter.get_relation(database=target.database, schema=parts[-2] if parts | length > 1 else target.schema, identifier=parts[-1]) -%}
+            {%- if relation is none -%}
+                {{ exceptions.raise_compiler_error("raw table " ~ reader ~ " does not exist (vars.raw_tables names a warehouse table; on " ~ adapter.type() ~ " files are not read)") }}
+            {%- endif -%}
+        {%- endif -%}
+        {%- for column in adapter.get_columns_in_relation(relation) -%}{%- do found.append(column.name | lower) -%}{%- endfor -%}
+    {%- endif -%}
+    {%- set sql -%}
+            select {% for column in columns %}{{ column.name if column.name | lower in found else 'null' }} as {{ column.name }}{{ ', ' if not loop.last }}{% endfor %}
+            {% if reader is not none %}from {{ reader }}{% else %}where 1 = 0{% endif %}
     {%- endset -%}
     {{ return(sql) }}
 {% endmacro %}

@@ -45,7 +45,19 @@ LONGEST_MODULES = (
     "test_bad_input_quarantine.py",
     "test_bi_interfaces_dbt.py",
     "test_kill_recover.py",
+    "test_postgres_engine.py",
 )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Prints the figures a test recorded as the user property `engine_comparison`
+    (tests/test_postgres_engine.py), so they appear in CI's output, with or without -s or xdist."""
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for name, text in getattr(report, "user_properties", ()) or ():
+                if name == "engine_comparison" and getattr(report, "when", "") == "call":
+                    terminalreporter.write_sep("-", report.nodeid)
+                    terminalreporter.write_line(str(text))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,19 +72,23 @@ class Warehouse:
     project_dir: Path
     path: Path
 
-    def dbt(self, *args: str, vars: dict[str, Any] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def dbt(
+        self, *args: str, vars: dict[str, Any] | None = None, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        """Runs dbt in the project on this warehouse; `env` adds variables (e.g. MRS_PG_* for `--target postgres`)."""
         cmd = [DBT, *args, "--project-dir", str(self.project_dir), "--profiles-dir", str(self.project_dir)]
         if vars:
             cmd += ["--vars", json.dumps(vars)]
-        env = dict(os.environ)
-        env.update(
+        run_env = dict(os.environ)
+        run_env.update(
             MRS_DUCKDB_PATH=str(self.path),
             DBT_TARGET_PATH=str(self.path.parent / "target"),
             DBT_LOG_PATH=str(self.path.parent / "logs"),
             DBT_SEND_ANONYMOUS_USAGE_STATS="false",
             MRS_MARTS_PARQUET_DIR=str(self.published_dir),
         )
-        result = subprocess.run(cmd, cwd=self.project_dir, env=env, capture_output=True, text=True)
+        run_env.update(env or {})
+        result = subprocess.run(cmd, cwd=self.project_dir, env=run_env, capture_output=True, text=True)
         if check and result.returncode != 0:
             raise AssertionError(
                 f"dbt {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"

@@ -60,7 +60,7 @@
             'sku_by_ean_is_known': 'exists (select 1 from ' ~ skus ~ ' as skus where skus.ean = checked.ean)',
             'sku_id_is_known': 'exists (select 1 from ' ~ skus ~ ' as skus where skus.sku_id = checked.sku_id)',
             'sku_master_given': 'exists (select 1 from ' ~ skus ~ ')',
-            'pair_median_units': "median(units_sold) over (partition by coalesce(store_id, retailer || ':' || retailer_store_ref), coalesce(sku_id, ean))",
+            'pair_median_units': window_median('units_sold') ~ " over (partition by coalesce(store_id, retailer || ':' || retailer_store_ref), coalesce(sku_id, ean))",
             'days_after_previous_row': dbt.datediff('lag(sales_date) over (order by sales_date)', 'sales_date', 'day'),
         },
         'rules': [
@@ -136,6 +136,9 @@
 {%- endmacro %}
 {% macro duckdb__row_as_json(alias) -%}
     cast(to_json({{ alias }}) as {{ dbt.type_string() }})
+{%- endmacro %}
+{% macro postgres__row_as_json(alias) -%}
+    cast(row_to_json({{ alias }}) as {{ dbt.type_string() }})
 {%- endmacro %}
 {% macro default__row_as_json(alias) -%}
     {{ exceptions.raise_compiler_error("row_as_json: add an implementation for " ~ adapter.type()) }}

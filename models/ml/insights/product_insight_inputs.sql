@@ -23,7 +23,7 @@ final as (
     select
         {%- for column in columns %}
         {% if column.is_float() -%}
-        round({{ adapter.quote(column.name) }}, 6) as {{ adapter.quote(column.name) }}
+        {{ round_float(adapter.quote(column.name), 6) }} as {{ adapter.quote(column.name) }}
         {%- else -%}
         {{ adapter.quote(column.name) }}
         {%- endif %}{{ "," if not loop.last }}

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('canonical', 'sales') }}
+    select * from {{ source('canonical', 'sales') }} as raw_rows
 
 ),
 

@@ -5,7 +5,7 @@ with
 
 source as (
 
-    select * from {{ source('coastco', 'sales_coastco') }}
+    select * from {{ source('coastco', 'sales_coastco') }} as raw_rows
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('context', 'context_events') }}
+    select * from {{ source('context', 'context_events') }} as raw_rows
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('marketing', 'campaigns') }}
+    select * from {{ source('marketing', 'campaigns') }} as raw_rows
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('narratives', 'narrative_targets') }}
+    select * from {{ source('narratives', 'narrative_targets') }} as raw_rows
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('narratives', 'master_narratives') }}
+    select * from {{ source('narratives', 'master_narratives') }} as raw_rows
 
 ),
 

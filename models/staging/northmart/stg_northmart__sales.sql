@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('northmart', 'sales_northmart') }}
+    select * from {{ source('northmart', 'sales_northmart') }} as raw_rows
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('price_tracker', 'alerts') }}
+    select * from {{ source('price_tracker', 'alerts') }} as raw_rows
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('price_tracker', 'prices') }}
+    select * from {{ source('price_tracker', 'prices') }} as raw_rows
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('price_tracker', 'products') }}
+    select * from {{ source('price_tracker', 'products') }} as raw_rows
 
 ),
 

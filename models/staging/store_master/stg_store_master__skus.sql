@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('store_master', 'skus') }}
+    select * from {{ source('store_master', 'skus') }} as raw_rows
 
 ),
 

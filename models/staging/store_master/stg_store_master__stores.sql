@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('store_master', 'stores') }}
+    select * from {{ source('store_master', 'stores') }} as raw_rows
 
 ),
 
