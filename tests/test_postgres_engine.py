@@ -203,7 +203,8 @@ def test_postgres_builds_what_duckdb_builds(
         for name, relation in sorted(duck_relations.items()):
             schema, table = relation.split(".")
             columns = dcon.execute(
-                "select column_name, data_type from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position",
+                "select column_name, data_type from information_schema.columns"
+                " where table_schema = ? and table_name = ? order by ordinal_position",
                 [schema, table],
             ).fetchall()
             names = [c for c, _ in columns if c not in ENGINE_SPECIFIC_COLUMNS.get(name, set())]
@@ -249,7 +250,8 @@ def test_postgres_builds_what_duckdb_builds(
                 + (", max |diff| " + ", ".join(f"{c} {d:.3g}" for c, d in max_diff.items()) if max_diff else "")
             )
     lines.append(
-        f"  {len(duck_relations)} models and seeds, {compared_rows} rows per engine, {float_columns_total} float columns compared;"
+        f"  {len(duck_relations)} models and seeds, {compared_rows} rows per engine,"
+        f" {float_columns_total} float columns compared;"
         f" excluded as engine-specific: {sorted((m, c) for m, cs in ENGINE_SPECIFIC_COLUMNS.items() for c in cs)}"
     )
     report = "\n".join(lines)

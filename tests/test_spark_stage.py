@@ -96,7 +96,8 @@ def test_heuristic_runner_under_spark_map_in_arrow_matches_the_direct_call(
             if not same:
                 differing[column] = differing.get(column, 0) + 1
     report = (
-        f"pyspark {pyspark.__version__} mapInArrow ({PARTITIONS} partitions) vs the direct call of HeuristicModelRunner.predict_batch"
+        f"pyspark {pyspark.__version__} mapInArrow ({PARTITIONS} partitions)"
+        " vs the direct call of HeuristicModelRunner.predict_batch"
         f" on the demo world's features: {direct.num_rows} rows, {len(INSIGHT_SCHEMA)} columns, cells differing: {differing or 0}"
     )
     print(report)
