@@ -15,6 +15,7 @@ def model(dbt, session):
         "baseline_log": dbt.ref("baseline_log"),
         "product_insights_log": dbt.ref("product_insights_log"),
         "detection_log": dbt.ref("detection_log"),
+        "known_anomaly_days": dbt.ref("int_minority__known_anomaly_days"),
         "cluster_log": dbt.ref("cluster_log"),
         "attribution_log": dbt.ref("attribution_log"),
     }

@@ -152,24 +152,20 @@ class Period:
 # ---- what each model is monitored on -----------------------------------------------------------
 # Each source is SQL over the relations passed in (named below) with an ``obs_date`` column.
 # Relations: sales_features (int_sales_features), insight_features (int_product_insight_features),
-# baseline_log, product_insights_log, detection_log, cluster_log, attribution_log.
+# baseline_log, product_insights_log, detection_log, cluster_log, attribution_log, known_anomaly_days
+# (int_minority__known_anomaly_days).
 
 Versions = Mapping[str, str]
 
 
-def _anomaly_cells() -> str:
-    """Store × SKU × day cells inside detection_log's windows: known anomalies, left out of the
-    baseline's error and of the classifier's inputs."""
-    return """select distinct d.store_id, d.sku_id, cast(day.obs_date as date) as obs_date
-              from detection_log as d,
-                   unnest(generate_series(d.window_start, d.window_end, interval 1 day)) as day(obs_date)"""
-
-
 def _baseline_rows(v: Versions) -> str:
+    """The active baseline's current rows, less the known anomaly cells (int_minority__known_anomaly_days)."""
     rows = current_rows_sql("baseline_log", ("store_id", "sku_id", "sales_date"), {"model_version": v["baseline"]})
     return f"""select b.*, b.sales_date as obs_date from ({rows}) as b
-               anti join ({_anomaly_cells()}) as a
-                   on a.store_id = b.store_id and a.sku_id = b.sku_id and a.obs_date = b.sales_date"""
+               where not exists (
+                   select 1 from known_anomaly_days as a
+                   where a.store_id = b.store_id and a.sku_id = b.sku_id and a.sales_date = b.sales_date
+               )"""
 
 
 def _insight_rows(v: Versions) -> str:
@@ -286,6 +282,7 @@ MONITOR_RELATIONS: tuple[str, ...] = (
     "detection_log",
     "cluster_log",
     "attribution_log",
+    "known_anomaly_days",
 )
 
 
@@ -298,6 +295,7 @@ PERIOD_COLUMNS: dict[str, str] = {
     "baseline_log": "sales_date",
     "product_insights_log": "as_of_date",
     "detection_log": "window_end",
+    "known_anomaly_days": "sales_date",
 }
 """The period column of each monitored relation that has one: an evaluation reads only its rows
 from the evaluation's first day on (less :data:`PERIOD_MARGIN_DAYS`), never the whole history."""

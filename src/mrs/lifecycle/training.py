@@ -53,6 +53,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FEATURES_TABLE = "intermediate.int_sales_features"
 DETECTIONS_TABLE = "ml.detection_log"
+KNOWN_ANOMALIES_TABLE = "intermediate.int_minority__known_anomaly_days"
+"""The known anomaly cells (every detection's window), which training leaves out."""
 MODEL_NAME = "baseline"
 
 
@@ -163,17 +165,21 @@ def training_extract_sql(con: duckdb.DuckDBPyConnection, config: TrainingConfig)
         from ({baseline_features_sql(FEATURES_TABLE)}) as features
         left join {FEATURES_TABLE} as season using (store_id, sku_id, sales_date)
     """
-    if not (config.exclude_known_anomalies and _table_exists(con, DETECTIONS_TABLE)):
+    if not config.exclude_known_anomalies or not _table_exists(con, KNOWN_ANOMALIES_TABLE):
+        if config.exclude_known_anomalies and _table_exists(con, DETECTIONS_TABLE):
+            raise TrainingError(
+                f"{DETECTIONS_TABLE} is in the warehouse but {KNOWN_ANOMALIES_TABLE} is not: run `dbt build` first"
+            )
         return f"select * from ({features}) order by {', '.join(KEY_COLUMNS)}", 0
-    anomalies = f"""
-        select distinct d.store_id, d.sku_id, cast(day.sales_date as date) as sales_date
-        from {DETECTIONS_TABLE} as d,
-             unnest(generate_series(d.window_start, d.window_end, interval 1 day)) as day(sales_date)
-    """
-    excluded = con.sql(f"select count(*) from ({anomalies})").fetchall()[0][0]
+    excluded = con.sql(f"select count(*) from {KNOWN_ANOMALIES_TABLE}").fetchall()[0][0]
     sql = f"""
         select features.* from ({features}) as features
-        anti join ({anomalies}) as anomalies using (store_id, sku_id, sales_date)
+        where not exists (
+            select 1 from {KNOWN_ANOMALIES_TABLE} as anomalies
+            where anomalies.store_id = features.store_id
+                and anomalies.sku_id = features.sku_id
+                and anomalies.sales_date = features.sales_date
+        )
         order by {", ".join(KEY_COLUMNS)}
     """
     return sql, int(excluded)
