@@ -23,7 +23,7 @@ ENGINE = "duckdb"
 
 @cache
 def _macros() -> Any:
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, extensions=["jinja2.ext.do"])
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     return environment.from_string(RULES_FILE.read_text()).module
 
 
