@@ -247,7 +247,8 @@ def open_retrain_events(con: duckdb.DuckDBPyConnection, root: Path) -> dict[str,
         answered |= {r[0] for r in con.sql(f"select distinct unnest(retrain_event_ids) from {REGISTRY_TABLE}").fetchall()}
     events: dict[str, list[str]] = {}
     for model, event_id in con.sql(
-        f"select model_name, event_id from {RETRAIN_EVENTS_TABLE} group by all order by model_name, min(as_of_date), event_id"
+        f"select model_name, event_id from {RETRAIN_EVENTS_TABLE} "
+        "group by model_name, event_id order by model_name, min(as_of_date), event_id"
     ).fetchall():
         if event_id not in answered:
             events.setdefault(model, []).append(event_id)

@@ -89,7 +89,12 @@ def baseline_features_sql(features_relation: str) -> str:
         cast(p2.units_sold as double) as lag_14d,
         cast(p3.units_sold as double) as lag_21d,
         (coalesce(p.units_sold, 0) + coalesce(p2.units_sold, 0) + coalesce(p3.units_sold, 0))
-            / nullif((p.units_sold is not null)::int + (p2.units_sold is not null)::int + (p3.units_sold is not null)::int, 0)
+            / nullif(
+                (case when p.units_sold is null then 0 else 1 end)
+                + (case when p2.units_sold is null then 0 else 1 end)
+                + (case when p3.units_sold is null then 0 else 1 end),
+                0
+            )
             as same_weekday_mean_3w,
         cast(p.rolling_mean_7d as double) as rolling_mean_7d_lag7,
         cast(p.rolling_median_7d as double) as rolling_median_7d_lag7,

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import itertools
 import platform
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -368,13 +369,15 @@ def warehouse_sales_grain(con: duckdb.DuckDBPyConnection) -> SalesGrain:
     """The sales grain the warehouse was built at, from the spacing of the sales dates of
     ``int_sales_features``: the grain whose period is the smallest gap (1 day, or 7 days at
     ``vars.sales_grain: week``)."""
-    gap = con.sql(f"""
-        select min(date_diff('day', previous, sales_date))
-        from (select sales_date, lag(sales_date) over (order by sales_date) as previous
-              from (select distinct cast(sales_date as date) as sales_date from {FEATURES_TABLE}))
-    """).fetchall()[0][0]
-    if gap is None:
+    dates = [
+        row[0]
+        for row in con.sql(
+            f"select distinct cast(sales_date as date) as sales_date from {FEATURES_TABLE} order by sales_date"
+        ).fetchall()
+    ]
+    if len(dates) < 2:
         return SalesGrain()
+    gap = min((later - earlier).days for earlier, later in itertools.pairwise(dates))
     for name, (period_days, _) in GRAINS.items():
         if gap == period_days:
             return SalesGrain(name)
