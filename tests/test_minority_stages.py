@@ -116,6 +116,40 @@ def test_a_day_without_same_weekday_history_gets_no_baseline() -> None:
     assert sorted(got) == _days(WINDOW.start + timedelta(days=4), WINDOW.end)
 
 
+@pytest.mark.parametrize(
+    ("grain", "window", "lookback_weeks", "rereview"),
+    [
+        ("day", WINDOW, 4, None),
+        ("day", WINDOW, 6, (date(2025, 7, 1), date(2025, 7, 9))),
+        ("day", None, 4, None),
+        ("week", None, 4, None),
+        ("week", AnomalyWindow(date(2026, 3, 2), date(2026, 3, 30)), 4, None),
+    ],
+)
+def test_the_portable_spelling_of_the_baseline_inputs_gives_the_duckdb_rows(grain, window, lookback_weeks, rereview) -> None:
+    """The macro's two spellings (DuckDB lists and ASOF joins; portable window medians and an
+    equi-join on ranks) on sales with gaps, zero days, several pairs and late-starting pairs."""
+    from mrs.minority.baseline import baseline_inputs_sql
+    from mrs.minority.relations import sql_over
+
+    rng = np.random.default_rng(7)
+    step, periods = (1, 140) if grain == "day" else (7, 160)
+    first = FIRST_DAY if grain == "day" else date(2023, 1, 6)
+    con = duckdb.connect()
+    for store, sku, start in (("ST1", "K1", 0), ("ST1", "K2", 30), ("ST2", "K1", 0)):
+        days = [first + timedelta(days=step * i) for i in range(start, periods) if rng.random() > 0.1]
+        _sales(con, {d: int(rng.poisson(3)) for d in days}, store, sku)
+    config = BaselineConfig(lookback_weeks=lookback_weeks)
+    scoring = BaselineScoring(window, 30, grain=SalesGrain(grain), rereview=rereview)
+    spelled = {}
+    for engine in ("duckdb", "postgres"):
+        sql = baseline_inputs_sql(config, scoring, engine=engine)
+        rows = sql_over(con, {"sales": con.table("sales")}, sql).order("store_id, sku_id, sales_date").fetchall()
+        spelled[engine] = rows
+    assert len(spelled["duckdb"]) > 30 * 2
+    assert spelled["postgres"] == spelled["duckdb"]
+
+
 def test_rescoring_unchanged_sales_appends_nothing_and_a_new_version_appends_beside() -> None:
     con = duckdb.connect()
     # enough history for the six-week variant's look-back on every scored day

@@ -295,3 +295,33 @@ def test_postgres_reads_a_raw_table_loaded_into_the_warehouse(
         )
     assert len(pg_rows) == len(duck_rows) > 5000
     assert pg_rows == duck_rows
+
+
+def test_the_baseline_inputs_run_on_postgres_and_give_duckdb_rows(
+    builds: tuple[Warehouse, Warehouse], postgres_database: dict[str, str], request: pytest.FixtureRequest
+) -> None:
+    """The heuristic baseline's inputs (the baseline_inputs macro, src/mrs/sql/baseline_rules.sql)
+    in their portable spelling over Postgres's unified_sales_data give, row for row, what the DuckDB
+    spelling gives over DuckDB's: the SQL half of the baseline stage ports; only the window median
+    is Postgres's own (mrs_median, created by the engine_functions macro at run start)."""
+    from mrs.minority.baseline import baseline_config, baseline_inputs_sql
+    from mrs.minority.config import AnomalyWindow, BaselineScoring
+    from mrs.minority.relations import sql_over
+
+    duck, _ = builds
+    relation = _built_relations(duck)["unified_sales_data"]
+    config = baseline_config("0")
+    with duckdb.connect(str(duck.path), read_only=True) as dcon:
+        window = AnomalyWindow.resolve(None, None, dcon.table(_built_relations(duck)["stg_narratives__narratives"]))
+        scoring = BaselineScoring(window, 35)
+        duck_rows = sql_over(dcon, {"sales": dcon.table(relation)}, baseline_inputs_sql(config, scoring)).fetchall()
+    schema = postgres_database.get("MRS_PG_SCHEMA", "main")
+    portable = baseline_inputs_sql(config, scoring, engine="postgres", median_function=f"{schema}.mrs_median")
+    with _connect(postgres_database) as pcon, pcon.cursor() as cur:
+        cur.execute(f"with sales as (select * from {relation}) select * from ({portable}) as inputs")
+        pg_rows = cur.fetchall()
+    assert window is not None and len(duck_rows) > 1000
+    assert sorted(pg_rows) == sorted(duck_rows)
+    report = f"baseline inputs on Postgres (portable spelling): {len(pg_rows)} rows, equal to DuckDB's"
+    print(report)
+    request.node.user_properties.append(("engine_comparison", report))

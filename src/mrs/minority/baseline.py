@@ -5,10 +5,11 @@ weeks, times a bounded trend factor. Days inside the anomaly window never enter 
 a day in the window is predicted from the weeks before it and the window cannot contaminate its
 own baseline.
 
-The windowing runs in DuckDB SQL (:func:`baseline_inputs`): trailing same-weekday medians and
-exact integer trend sums over the history, matched to each scored day with an ``ASOF`` join on
-the latest history day before it. Python (:func:`predict_batch`) only turns those statistics into
-the expected value, vectorised over the batch. A build scores the anomaly window and the recent
+The windowing runs in SQL (:func:`baseline_inputs`, rendered from the ``baseline_inputs`` macro of
+``src/mrs/sql/baseline_rules.sql``): trailing same-weekday medians and exact integer trend sums over
+the history, matched to each scored day on the latest history day before it. Python
+(:func:`predict_batch`) only turns those statistics into the expected value, vectorised over the
+batch. A build scores the anomaly window and the recent
 history (``vars.baseline_scoring_periods``), and only the rows whose ``log_id`` is new.
 """
 
@@ -28,6 +29,7 @@ from mrs.logs import ModelCard, score_new_rows
 from mrs.minority.config import BaselineConfig, BaselineScoring, MinorityConfigError
 from mrs.minority.relations import sql_over
 from mrs.minority.schemas import BASELINE_LOG
+from mrs.sql_rules import ENGINE, macros
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -75,115 +77,28 @@ def sales_date_range(sales: duckdb.DuckDBPyRelation) -> tuple[date | None, date 
     return low, high
 
 
-def baseline_inputs_sql(config: BaselineConfig, scoring: BaselineScoring) -> str:
+def baseline_inputs_sql(
+    config: BaselineConfig, scoring: BaselineScoring, engine: str = ENGINE, median_function: str = "median"
+) -> str:
     """SQL over a relation ``sales`` (store_id, sku_id, sales_date, units_sold): one row per scored
-    store × SKU × day with the history statistics its baseline is computed from."""
-    # the last lookback_weeks same weekdays as a list (lags are far cheaper than a median frame)
-    weeks_back = range(1, config.lookback_weeks)
-    units_weeks = ", ".join(["units_sold"] + [f"lag(units_sold, {k}) over same_weekday" for k in weeks_back])
-    day_weeks = ", ".join(["day_number"] + [f"lag(day_number, {k}) over same_weekday" for k in weeks_back])
+    store × SKU × day with the history statistics its baseline is computed from, rendered from the
+    ``baseline_inputs`` macro (``src/mrs/sql/baseline_rules.sql``) for ``engine``; any engine but
+    DuckDB gets the portable spelling, whose window median is ``median_function``."""
     grain = scoring.grain
-    # the position in the season that "same period" matches on: the weekday at daily grain, the
-    # week of the 52-week season at weekly grain; day_number counts periods (days or weeks)
-    day_number = "date_diff('day', date '2000-01-01', sales_date)"
-    if grain.name == "day":
-        season_position = "isodow(sales_date)"
-    else:
-        day_number = f"({day_number} // {grain.period_days})"
-        season_position = f"({day_number} % {grain.season_periods})"
-    trend_frame = (
-        f"partition by store_id, sku_id order by sales_date rows between {config.trend_days - 1} preceding and current row"
+    rendered = macros("baseline_rules.sql").baseline_inputs(
+        "sales",
+        config.lookback_weeks,
+        config.trend_days,
+        {"name": grain.name, "period_days": grain.period_days, "season_periods": grain.season_periods},
+        history_margin_days(config, scoring),
+        scoring.in_window_sql("sales_date"),
+        scoring.first_scored_day_sql("max(sales_date)"),
+        scoring.first_day_sql("first_scored_day"),
+        scoring.scored_days_sql("first_scored_day", "days.sales_date"),
+        engine,
+        median_function,
     )
-    return f"""
-    with days as (
-        select
-            store_id,
-            sku_id,
-            cast(sales_date as date) as sales_date,
-            cast(units_sold as bigint) as units_sold,
-            cast(isodow(sales_date) as integer) as day_of_week,
-            cast({season_position} as integer) as season_position,
-            cast({day_number} as bigint) as day_number,
-            {scoring.in_window_sql("sales_date")} as in_anomaly_window
-        from sales
-    ),
-    scoring_range as (
-        select {scoring.first_scored_day_sql("max(sales_date)")} as first_scored_day
-        from days
-    ),
-    -- the only days a baseline learns from: outside the anomaly window, recent enough to be reached
-    history as (
-        select days.*
-        from days, scoring_range
-        where not days.in_anomaly_window
-          and days.sales_date >= {scoring.first_day_sql("first_scored_day")} - {history_margin_days(config, scoring)}
-    ),
-    -- as of each history day: its last {config.lookback_weeks} same weekdays (itself included; nulls before the first)
-    same_weekday_lists as (
-        select
-            store_id, sku_id, season_position, sales_date,
-            list_value({units_weeks}) as units_by_week,
-            list_value({day_weeks}) as day_number_by_week
-        from history
-        window same_weekday as (partition by store_id, sku_id, season_position order by sales_date)
-    ),
-    same_weekday_history as (
-        select
-            store_id, sku_id, season_position, sales_date,
-            list_median(units_by_week) as same_weekday_median,
-            cast(list_count(units_by_week) as integer) as same_weekday_weeks,
-            cast(list_sum(day_number_by_week) as bigint) as same_weekday_day_sum
-        from same_weekday_lists
-    ),
-    -- as of each history day: exact integer sums of its last {config.trend_days} days for a least-squares
-    -- slope (bigint: day numbers since 2000 and daily units keep them far from overflow)
-    trend_history as (
-        select
-            store_id, sku_id, sales_date,
-            cast(count(*) over trend as integer) as trend_days,
-            cast(sum(day_number) over trend as bigint) as trend_sum_x,
-            cast(sum(units_sold) over trend as bigint) as trend_sum_y,
-            cast(sum(day_number * units_sold) over trend as bigint) as trend_sum_xy,
-            cast(sum(day_number * day_number) over trend as bigint) as trend_sum_xx
-        from history
-        window trend as ({trend_frame})
-    ),
-    scored_days as (
-        select days.*
-        from days, scoring_range
-        where {scoring.scored_days_sql("first_scored_day", "days.sales_date")}
-    ),
-    -- each scored day takes the statistics of the latest history day strictly before it
-    with_same_weekday as (
-        select scored_days.*, h.same_weekday_median, h.same_weekday_weeks, h.same_weekday_day_sum
-        from scored_days
-        asof left join same_weekday_history as h
-            on scored_days.store_id = h.store_id
-            and scored_days.sku_id = h.sku_id
-            and scored_days.season_position = h.season_position
-            and scored_days.sales_date > h.sales_date
-    ),
-    with_trend as (
-        select with_same_weekday.*, t.trend_days, t.trend_sum_x, t.trend_sum_y, t.trend_sum_xy, t.trend_sum_xx
-        from with_same_weekday
-        asof left join trend_history as t
-            on with_same_weekday.store_id = t.store_id
-            and with_same_weekday.sku_id = t.sku_id
-            and with_same_weekday.sales_date > t.sales_date
-    )
-    select
-        store_id, sku_id, sales_date, day_of_week, day_number, in_anomaly_window,
-        units_sold as actual_units,
-        same_weekday_median, same_weekday_weeks, same_weekday_day_sum,
-        coalesce(trend_days, 0) as trend_days,
-        coalesce(trend_sum_x, 0) as trend_sum_x,
-        coalesce(trend_sum_y, 0) as trend_sum_y,
-        coalesce(trend_sum_xy, 0) as trend_sum_xy,
-        coalesce(trend_sum_xx, 0) as trend_sum_xx
-    from with_trend
-    -- a day with no same-weekday history outside the window has no baseline
-    where same_weekday_median is not null
-    """
+    return str(rendered)
 
 
 def baseline_inputs(
