@@ -1,4 +1,5 @@
-"""Shared fixtures: a built warehouse (dbt build into a temporary DuckDB file) and project copies."""
+"""Shared fixtures: a built warehouse (dbt build into a temporary DuckDB file), project copies and a
+Postgres server (the second engine of issue 14)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+import psycopg2
 import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import SparkSession
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -158,3 +166,75 @@ def project_copy(tmp_path: Path, request: pytest.FixtureRequest) -> Warehouse:
         if built.published_dir.exists():
             shutil.copytree(built.published_dir, warehouse.published_dir)
     return warehouse
+
+
+PG_ENV = ("MRS_PG_HOST", "MRS_PG_PORT", "MRS_PG_USER", "MRS_PG_DBNAME")
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[dict[str, str]]:
+    """Where Postgres listens (MRS_PG_*): the one `.ci/run` started, else one started here (and
+    stopped after the module). A Postgres that cannot start fails the test - it never skips."""
+    if os.environ.get("MRS_PG_HOST"):
+        yield {name: os.environ[name] for name in PG_ENV if name in os.environ}
+        return
+    script = PROJECT_ROOT / "scripts" / "postgres_local.sh"
+    started = subprocess.run([str(script), "start"], capture_output=True, text=True)
+    if started.returncode != 0:
+        pytest.fail(f"could not start a local Postgres ({script} start):\n{started.stdout}\n{started.stderr}")
+    env = dict(line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines() if line.startswith("export "))
+    try:
+        yield env
+    finally:
+        subprocess.run([str(script), "stop"], env={**os.environ, **env}, check=False)
+
+
+@contextmanager
+def fresh_postgres_database(postgres: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A new database on that server (dropped afterwards), as MRS_PG_* variables."""
+    name = f"mrs_engine_{uuid.uuid4().hex[:8]}"
+    admin = postgres_connect(postgres)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"create database {name}")
+    try:
+        yield {**postgres, "MRS_PG_DBNAME": name}
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"drop database if exists {name} with (force)")
+        admin.close()
+
+
+def postgres_connect(env: dict[str, str]) -> Any:
+    """A psycopg2 connection to the database of MRS_PG_* variables."""
+    return psycopg2.connect(
+        host=env["MRS_PG_HOST"],
+        port=int(env.get("MRS_PG_PORT", "5432")),
+        user=env.get("MRS_PG_USER", "postgres"),
+        dbname=env.get("MRS_PG_DBNAME", "mrs"),
+    )
+
+
+SPARK_PARTITIONS = 4
+"""The shuffle partitions of the local Spark session."""
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    """A local pyspark session (two cores, UTC, Arrow transfers), stopped after the module."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("mrs-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", str(SPARK_PARTITIONS))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    try:
+        yield session
+    finally:
+        session.stop()

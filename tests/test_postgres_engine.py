@@ -11,8 +11,9 @@ which rounds to 6 decimals). The figures (models compared, rows, the largest abs
 per float column) are printed in the terminal summary of every run, CI's included.
 
 Postgres is the one `scripts/postgres_local.sh` runs on a unix socket: `.ci/run` starts it and
-exports MRS_PG_*; without them the test starts (and stops) its own. A Postgres that cannot start
-fails the test - it never skips. Each run builds into a fresh database, dropped afterwards.
+exports MRS_PG_*; without them the test starts (and stops) its own (conftest's `postgres` fixture).
+A Postgres that cannot start fails the test - it never skips. Each run builds into a fresh
+database, dropped afterwards.
 Raw tables on Postgres are the seeds, loaded by `dbt seed` (the demo world's default,
 `vars.raw_tables: seed`), or tables loaded into the database beforehand (`schema.table`; the second
 test loads one with COPY); reading raw files is DuckDB's (macros/source.sql).
@@ -22,21 +23,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import psycopg2
 import pytest
-from conftest import PROJECT_ROOT, Warehouse, copy_project
+from conftest import PROJECT_ROOT, Warehouse, copy_project, fresh_postgres_database, postgres_connect
 
 pytestmark = pytest.mark.integration
 
@@ -56,56 +52,13 @@ ENGINE_SPECIFIC_COLUMNS = {
     "int_sales_features": {"reference_fingerprint"},
 }
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
-PG_ENV = ("MRS_PG_HOST", "MRS_PG_PORT", "MRS_PG_USER", "MRS_PG_DBNAME")
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[dict[str, str]]:
-    """Where Postgres listens (MRS_PG_*): the one `.ci/run` started, else one started here."""
-    if os.environ.get("MRS_PG_HOST"):
-        yield {name: os.environ[name] for name in PG_ENV if name in os.environ}
-        return
-    script = PROJECT_ROOT / "scripts" / "postgres_local.sh"
-    started = subprocess.run([str(script), "start"], capture_output=True, text=True)
-    if started.returncode != 0:
-        pytest.fail(f"could not start a local Postgres ({script} start):\n{started.stdout}\n{started.stderr}")
-    env = dict(line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines() if line.startswith("export "))
-    try:
-        yield env
-    finally:
-        subprocess.run([str(script), "stop"], env={**os.environ, **env}, check=False)
-
-
-@contextmanager
-def _fresh_database(postgres: dict[str, str]) -> Iterator[dict[str, str]]:
-    """A new database on that server (dropped afterwards), as MRS_PG_* variables."""
-    name = f"mrs_engine_{uuid.uuid4().hex[:8]}"
-    admin = _connect(postgres)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"create database {name}")
-    try:
-        yield {**postgres, "MRS_PG_DBNAME": name}
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"drop database if exists {name} with (force)")
-        admin.close()
 
 
 @pytest.fixture(scope="module")
 def postgres_database(postgres: dict[str, str]) -> Iterator[dict[str, str]]:
     """This module's database for the two builds."""
-    with _fresh_database(postgres) as env:
+    with fresh_postgres_database(postgres) as env:
         yield env
-
-
-def _connect(env: dict[str, str]) -> Any:
-    return psycopg2.connect(
-        host=env["MRS_PG_HOST"],
-        port=int(env.get("MRS_PG_PORT", "5432")),
-        user=env.get("MRS_PG_USER", "postgres"),
-        dbname=env.get("MRS_PG_DBNAME", "mrs"),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +152,7 @@ def test_postgres_builds_what_duckdb_builds(
     ]
     problems: list[str] = []
     compared_rows = float_columns_total = 0
-    with duckdb.connect(str(duck.path), read_only=True) as dcon, _connect(postgres_database) as pcon:
+    with duckdb.connect(str(duck.path), read_only=True) as dcon, postgres_connect(postgres_database) as pcon:
         for name, relation in sorted(duck_relations.items()):
             schema, table = relation.split(".")
             columns = dcon.execute(
@@ -267,8 +220,8 @@ def test_postgres_reads_a_raw_table_loaded_into_the_warehouse(
     (here by COPY from the demo world's CSV, as text columns in another order) is read by name and
     cast to its declared types, and staging gives DuckDB's rows exactly."""
     duck, _ = builds
-    with _fresh_database(postgres) as env:
-        with _connect(env) as con, con.cursor() as cur:
+    with fresh_postgres_database(postgres) as env:
+        with postgres_connect(env) as con, con.cursor() as cur:
             cur.execute("create schema landing")
             cur.execute("create table landing.prices (price text, observed_on text, retailer text, product_id text)")
             with (PROJECT_ROOT / "seeds" / "prices.csv").open() as csv_file:
@@ -286,7 +239,7 @@ def test_postgres_reads_a_raw_table_loaded_into_the_warehouse(
             vars={"raw_tables": {"prices": "landing.prices"}},
             env=env,
         )
-        with _connect(env) as con, con.cursor() as cur:
+        with postgres_connect(env) as con, con.cursor() as cur:
             cur.execute("select product_id, retailer, observed_on, price from staging.stg_price_tracker__prices")
             pg_rows = sorted(cur.fetchall())
     with duckdb.connect(str(duck.path), read_only=True) as dcon:

@@ -11,15 +11,13 @@ exactly (the same numpy code on the same float64 values).
 from __future__ import annotations
 
 import math
-import os
-import sys
 from collections.abc import Iterator
 
 import duckdb
 import pyarrow as pa
 import pyspark
 import pytest
-from conftest import Warehouse, copy_project
+from conftest import SPARK_PARTITIONS, Warehouse, copy_project
 from pyspark.sql import SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -27,7 +25,7 @@ from mrs.insights.heuristic import HeuristicModelRunner
 from mrs.insights.schema import FEATURE_SCHEMA, INSIGHT_SCHEMA
 
 pytestmark = pytest.mark.integration
-PARTITIONS = 4
+PARTITIONS = SPARK_PARTITIONS
 
 
 @pytest.fixture(scope="module")
@@ -41,24 +39,6 @@ def features(tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
             f"select {columns} from intermediate.int_product_insight_features order by product_id, as_of_date"
         ).to_arrow_table()
     return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in FEATURE_SCHEMA], schema=FEATURE_SCHEMA)
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("mrs-stage-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", str(PARTITIONS))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
-    try:
-        yield session
-    finally:
-        session.stop()
 
 
 def _rows(table: pa.Table) -> list[dict]:

@@ -3,7 +3,8 @@
 Each file in ``src/mrs/sql/`` is a dbt macros file (dbt reads the folder through ``macro-paths``);
 the Python stages render the same macros here with plain Jinja. ``log_rules.sql`` defines
 ``row_hash`` and ``current_log_rows``, so a log id or a log's current rows cannot mean one thing in
-a mart and another in a stage.
+a mart and another in a stage; ``drift_rules.sql`` the SQL of drift monitoring's distribution
+summaries (rendered by :mod:`mrs.lifecycle.drift`).
 """
 
 from __future__ import annotations

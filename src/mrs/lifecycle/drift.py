@@ -1,11 +1,14 @@
 """Distribution drift between a reference and a current sample, from compact summaries.
 
 A :class:`DistributionSummary` (count, mean, standard deviation, 101 quantiles and the counts in
-the reference's decile bins) is computed in DuckDB (:func:`summarise`), so only a few numbers per
-feature reach Python, and it is small enough to store in a model's manifest as the training
-reference. Its count, mean and standard deviation are summed exactly (:func:`exact_sum_sql`), so a
-summary, and every statistic drawn from it, is the same to the bit whatever the order a parallel
-scan adds the values in. From two summaries:
+the reference's decile bins) is computed by the database, so only a few numbers per feature reach
+Python, and it is small enough to store in a model's manifest as the training reference. Its SQL
+lives in the dbt macros of ``src/mrs/sql/drift_rules.sql``, spelled per engine (DuckDB, Postgres,
+Spark), which this module renders through :mod:`mrs.sql_rules`: :func:`summarise` runs the DuckDB
+spelling on a DuckDB connection, :func:`summarise_with` any engine's. Its count, mean and standard
+deviation are summed exactly (:func:`exact_sum_sql`), so a summary, and every statistic drawn from
+it, is the same to the bit whatever the order a parallel scan adds the values in. From two
+summaries:
 
 * **PSI** (population stability index) over the reference's decile bins, empty bins smoothed to
   :data:`PSI_EPSILON`: ``sum((c - r) * ln(c / r))``;
@@ -24,11 +27,14 @@ above 0.1) for larger ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from mrs import sql_rules
+from mrs.sql_rules import ENGINE
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -115,24 +121,41 @@ def decile_edges(quantiles: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(sorted({float(by_prob[p]) for p in PSI_BIN_PROBS}))
 
 
-EXACT_DECIMAL = "decimal(38, 12)"
-"""What :func:`exact_sum_sql` sums in: 12 decimals, and 26 integer digits of headroom for the sum."""
+RULES_FILE = "drift_rules.sql"
+"""The macros of :data:`mrs.sql_rules.SQL_FOLDER` that spell a summary's SQL, per engine."""
 
 
-def exact_sum_sql(expression: str) -> str:
+def _rules() -> Any:
+    return sql_rules.macros(RULES_FILE)
+
+
+def exact_sum_sql(expression: str, engine: str = ENGINE) -> str:
     """SQL summing a double expression exactly: as a 128-bit decimal, so the result does not
     depend on the order a parallel aggregation adds the values in (float sums do, in their last
-    bits). The SQL models' ``exact_sum`` macro does the same for money columns."""
-    return f"cast(sum(cast({expression} as {EXACT_DECIMAL})) as double)"
+    bits); the ``exact_double_sum`` macro. The SQL models' ``exact_sum`` macro does the same for
+    money columns."""
+    return str(_rules().exact_double_sum(expression, engine)).strip()
 
 
-def exact_mean_sql(expression: str) -> str:
-    """The mean of :func:`exact_sum_sql` (null without values)."""
-    return f"{exact_sum_sql(expression)} / nullif(count({expression}), 0)"
+def exact_mean_sql(expression: str, engine: str = ENGINE) -> str:
+    """The mean of :func:`exact_sum_sql` (null without values); the ``exact_double_mean`` macro."""
+    return str(_rules().exact_double_mean(expression, engine)).strip()
 
 
-def _literal_list(values: tuple[float, ...]) -> str:
-    return "[" + ", ".join(repr(float(v)) for v in values) + "]::double[]"
+def distribution_stats_sql(long_sql: str, engine: str = ENGINE) -> str:
+    """SQL for ``(feature, count, mean, std, quantiles)`` per feature of a long relation, over its
+    finite values, the quantiles at :data:`QUANTILE_PROBS`; the ``distribution_stats`` macro."""
+    return str(_rules().distribution_stats(long_sql, [float(p) for p in QUANTILE_PROBS], engine)).strip()
+
+
+def distribution_bin_counts_sql(long_sql: str, edges: Mapping[str, tuple[float, ...]], engine: str = ENGINE) -> str:
+    """SQL for ``(feature, bin, count)`` of a long relation's finite values on each feature's
+    ``edges`` (a value's bin: how many edges are at or below it); the ``distribution_bin_counts``
+    macro."""
+    if not edges:
+        raise DriftInputError("no features to bin")
+    chosen = {str(f): [float(e) for e in feature_edges] for f, feature_edges in edges.items()}
+    return str(_rules().distribution_bin_counts(long_sql, chosen, engine)).strip()
 
 
 def summarise(
@@ -143,40 +166,25 @@ def summarise(
     """Summaries per feature of a long relation ``(feature varchar, value double)`` given as SQL.
 
     Without ``edges`` each feature is binned on its own deciles (a reference); with ``edges`` (the
-    reference's), on those (a current sample). Null values are ignored; a feature without a value
-    gets no summary.
+    reference's), on those (a current sample). Null, NaN and infinite values are ignored; a feature
+    without a value gets no summary. Runs on DuckDB; :func:`summarise_with` on any engine.
     """
-    probs = _literal_list(QUANTILE_PROBS)
-    # two passes, both exact: the mean, then the mean squared deviation from it
-    stats = con.sql(
-        f"""with values_ as (
-                select feature, value from ({long_sql}) where value is not null and isfinite(value)
-            ),
-            means as (
-                select feature, count(value) as n, {exact_mean_sql("value")} as mean,
-                       quantile_cont(value, {probs}) as quantiles
-                from values_ group by feature
-            ),
-            spreads as (
-                select values_.feature,
-                       {exact_mean_sql("(values_.value - means.mean) * (values_.value - means.mean)")} as variance
-                from values_ join means using (feature) group by values_.feature
-            )
-            select means.feature, means.n, means.mean, coalesce(sqrt(spreads.variance), 0), means.quantiles
-            from means join spreads using (feature) order by means.feature"""
-    ).fetchall()
+    return summarise_with(lambda sql: con.sql(sql).fetchall(), long_sql, edges)
+
+
+def summarise_with(
+    fetch: Callable[[str], Sequence[Sequence[Any]]],
+    long_sql: str,
+    edges: Mapping[str, tuple[float, ...]] | None = None,
+    engine: str = ENGINE,
+) -> dict[str, DistributionSummary]:
+    """:func:`summarise` with the SQL spelled for ``engine`` and run by ``fetch`` (SQL in, rows out)."""
+    stats = fetch(distribution_stats_sql(long_sql, engine))
     if not stats:
         return {}
     own_edges = {f: decile_edges(tuple(q)) for f, _, _, _, q in stats}
     chosen = {f: tuple(edges.get(f, own_edges[f])) if edges is not None else own_edges[f] for f in own_edges}
-    values = ", ".join(f"({quote_text(f)}, {_literal_list(e)})" for f, e in chosen.items())
-    counts = con.sql(
-        f"""with edges(feature, edges) as (values {values})
-            select v.feature, len(list_filter(edges.edges, lambda e: e <= v.value)) as bin, count(*)
-            from ({long_sql}) as v join edges on edges.feature = v.feature
-            where v.value is not null and isfinite(v.value)
-            group by all"""
-    ).fetchall()
+    counts = fetch(distribution_bin_counts_sql(long_sql, chosen, engine))
     bins: dict[str, list[int]] = {f: [0] * (len(e) + 1) for f, e in chosen.items()}
     for feature, b, n in counts:
         bins[feature][int(b)] = int(n)
@@ -186,27 +194,18 @@ def summarise(
     }
 
 
-def quote_text(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def long_features_sql(relation_sql: str, features: Mapping[str, str], where: str = "true", entity: str | None = None) -> str:
+def long_features_sql(
+    relation_sql: str, features: Mapping[str, str], where: str = "true", entity: str | None = None, engine: str = ENGINE
+) -> str:
     """SQL turning a wide relation into ``(feature, value)`` rows, one per feature expression.
 
     With ``entity`` (an expression, e.g. ``product_id``) the values are first averaged per entity:
-    one value per entity and feature, for data whose rows of one entity are not independent.
+    one value per entity and feature, for data whose rows of one entity are not independent. The
+    ``long_features`` macro.
     """
     if not features:
         raise DriftInputError("no features to summarise")
-    parts = [
-        f"select {entity or 'null'} as entity, {quote_text(name)} as feature, cast({expr} as double) as value "
-        f"from ({relation_sql}) as wide where {where}"
-        for name, expr in features.items()
-    ]
-    rows = "\nunion all\n".join(parts)
-    if entity is None:
-        return f"select feature, value from ({rows})"
-    return f"select feature, {exact_mean_sql('value')} as value from ({rows}) where isfinite(value) group by entity, feature"
+    return str(_rules().long_features(relation_sql, dict(features), where, entity, engine)).strip()
 
 
 def psi(reference: DistributionSummary, current: DistributionSummary) -> float:
