@@ -270,7 +270,7 @@ def test_the_baseline_inputs_run_on_postgres_and_give_duckdb_rows(
         duck_rows = sql_over(dcon, {"sales": dcon.table(relation)}, baseline_inputs_sql(config, scoring)).fetchall()
     schema = postgres_database.get("MRS_PG_SCHEMA", "main")
     portable = baseline_inputs_sql(config, scoring, engine="postgres", median_function=f"{schema}.mrs_median")
-    with _connect(postgres_database) as pcon, pcon.cursor() as cur:
+    with postgres_connect(postgres_database) as pcon, pcon.cursor() as cur:
         cur.execute(f"with sales as (select * from {relation}) select * from ({portable}) as inputs")
         pg_rows = cur.fetchall()
     assert window is not None and len(duck_rows) > 1000
