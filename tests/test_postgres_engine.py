@@ -278,3 +278,22 @@ def test_the_baseline_inputs_run_on_postgres_and_give_duckdb_rows(
     report = f"baseline inputs on Postgres (portable spelling): {len(pg_rows)} rows, equal to DuckDB's"
     print(report)
     request.node.user_properties.append(("engine_comparison", report))
+
+
+def test_nan_and_infinite_numbers_are_not_finite_on_postgres(
+    builds: tuple[Warehouse, Warehouse], postgres_database: dict[str, str]
+) -> None:
+    """`is_finite` (the checked layer's revenue_finite quarantine rule and the finite_number test) on
+    Postgres: NaN equals itself there, so the rule must not read "finite" as `x = x`."""
+    _, pg = builds
+    inline = (
+        "select x, {{ is_finite('x') }} as finite from (values (cast('NaN' as double precision)),"
+        " (cast('Infinity' as double precision)), (cast('-Infinity' as double precision)), (1.5), (0.0), (-2.0)) as t(x)"
+    )
+    compiled = json.loads(
+        pg.dbt("compile", "--target", "postgres", "--inline", inline, "--output", "json", "--quiet", env=postgres_database).stdout
+    )["compiled"]
+    with postgres_connect(postgres_database) as con, con.cursor() as cur:
+        cur.execute(compiled)
+        finite = {str(x): ok for x, ok in cur.fetchall()}
+    assert finite == {"nan": False, "inf": False, "-inf": False, "1.5": True, "0.0": True, "-2.0": True}
