@@ -35,8 +35,10 @@
 {% macro default__window_median(column) -%}
     median({{ column }})
 {%- endmacro %}
+{#- Spark: percentile (exact, interpolated like median/percentile_cont; a window aggregate too),
+    not percentile_approx, whose medians are values of the frame and differ from DuckDB's. -#}
 {% macro spark__window_median(column) -%}
-    percentile_approx({{ column }}, 0.5)
+    percentile(cast({{ column }} as double), 0.5)
 {%- endmacro %}
 {#- Postgres's median (percentile_cont) is an ordered-set aggregate, which cannot take an OVER
     clause; mrs_median is a plain aggregate with the same result (the interpolated median of the
@@ -87,6 +89,57 @@
     {{ return(names.get(data_type | lower | trim, data_type)) }}
 {%- endmacro %}
 
+{#- Spark: no `varchar` without a length, no `double precision`; arrays as array<...>. -#}
+{% macro spark__engine_type(data_type) -%}
+    {%- set t = data_type | lower | trim -%}
+    {%- if t.endswith('[]') -%}
+        {{ return('array<' ~ spark__engine_type(t[:-2]) ~ '>') }}
+    {%- endif -%}
+    {%- set names = {'varchar': 'string', 'text': 'string', 'double precision': 'double', 'float': 'double', 'hugeint': 'decimal(38, 0)'} -%}
+    {{ return(names.get(t, data_type)) }}
+{%- endmacro %}
+
+{#- Seeds on Spark: their column_types (dbt_project.yml, in names DuckDB and Postgres read) in
+    Spark's spelling (engine_type), then dbt-spark's own seed table. -#}
+{% macro spark__create_csv_table(model, agate_table) -%}
+    {%- set types = {} -%}
+    {%- for name, data_type in model['config'].get('column_types', {}).items() -%}
+        {%- do types.update({name: engine_type(data_type)}) -%}
+    {%- endfor -%}
+    {%- do model['config'].update({'column_types': types}) -%}
+    {{ return(dbt.spark__create_csv_table(model, agate_table)) }}
+{%- endmacro %}
+
+{#- ... and their rows as literals: dbt-spark's session method binds every value as '<value>'
+    without escaping (a quote in a narrative breaks the insert; a null string loads as 'None').
+    Spark string literals take backslash escapes. -#}
+{% macro spark__load_csv_rows(model, agate_table) -%}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set types = [] -%}
+    {%- for col_name in agate_table.column_names -%}
+        {%- do types.append(engine_type(column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)))) -%}
+    {%- endfor -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+                ({%- for value in row -%}
+                    {%- if value is none -%}
+                        cast(null as {{ types[loop.index0] }})
+                    {%- else -%}
+                        cast('{{ (value | string).replace("\\", "\\\\").replace("'", "\\'") }}' as {{ types[loop.index0] }})
+                    {%- endif -%}
+                    {%- if not loop.last %},{% endif -%}
+                {%- endfor -%}){%- if not loop.last %},{% endif %}
+            {% endfor %}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.first %}{% do statements.append(sql) %}{% endif -%}
+    {%- endfor -%}
+    {{ return(statements[0] if statements else '') }}
+{%- endmacro %}
+
 {#- A date, as a date, n days before/after a date expression. -#}
 {% macro add_days(days, date_expression) -%}
     cast({{ dbt.dateadd('day', days, date_expression) }} as date)
@@ -106,6 +159,10 @@
 {#- dbt.type_float() renders `float`, which DuckDB reads as a 32-bit REAL (119.99 → 119.98999786).
     Prices and rates need a 64-bit double. Found through the dispatch search order in dbt_project.yml. -#}
 {% macro duckdb__type_float() -%}
+    double
+{%- endmacro %}
+{#- Spark's `float` is 32-bit too. -#}
+{% macro spark__type_float() -%}
     double
 {%- endmacro %}
 
@@ -130,6 +187,23 @@
 {%- endmacro %}
 {% macro duckdb__period_spine(first_day, last_day, step_days=1) -%}
     select cast(unnest(generate_series(cast({{ first_day }} as timestamp), cast({{ last_day }} as timestamp), interval '{{ step_days }} day')) as date) as sales_date
+{%- endmacro %}
+
+{#- Spark: sequence() of dates in steps of an interval, one row per element (none when a bound is null). -#}
+{% macro spark__period_spine(first_day, last_day, step_days=1) -%}
+    select explode(sequence(cast({{ first_day }} as date), cast({{ last_day }} as date), interval {{ step_days }} day)) as sales_date
+{%- endmacro %}
+
+{#- A contract's data types (models' YAML, in names DuckDB and Postgres read) in Spark's spelling
+    (engine_type) for the contract check's typed empty row; the check then compares Spark's types. -#}
+{% macro spark__get_empty_schema_sql(columns) -%}
+    {%- set typed = {} -%}
+    {%- for name, column in columns.items() -%}
+        {%- set column = column.copy() -%}
+        {%- if column.get('data_type') -%}{%- do column.update({'data_type': engine_type(column['data_type'])}) -%}{%- endif -%}
+        {%- do typed.update({name: column}) -%}
+    {%- endfor -%}
+    {{ return(dbt.default__get_empty_schema_sql(typed)) }}
 {%- endmacro %}
 
 {#- The values of a group as an array sorted by value (evidence ids, in id order). -#}

@@ -14,6 +14,22 @@
 {% macro duckdb__rows_digest(columns) -%}
     sum(hash({{ columns | join(', ') }}))
 {%- endmacro %}
+{#- Spark: its 64-bit xxhash64 of the columns (the sum wraps around on overflow, ANSI mode off). -#}
+{% macro spark__rows_digest(columns) -%}
+    sum(xxhash64({{ columns | join(', ') }}))
+{%- endmacro %}
+
+{#- rows_digest of whole rows: of a table alias (dispatches). DuckDB and Postgres take the alias as
+    the row; Spark hashes the struct of its columns. -#}
+{% macro alias_rows_digest(alias) -%}
+    {{ return(adapter.dispatch('alias_rows_digest', 'mrs')(alias)) }}
+{%- endmacro %}
+{% macro default__alias_rows_digest(alias) -%}
+    {{ rows_digest([alias]) }}
+{%- endmacro %}
+{% macro spark__alias_rows_digest(alias) -%}
+    {{ rows_digest(['struct(' ~ alias ~ '.*)']) }}
+{%- endmacro %}
 
 {#- How many periods after a changed period its windows reach (the longest look-back of
     int_sales_features: 28 periods, or two seasons of lags when longer - 104 weeks at weekly grain). -#}
@@ -69,3 +85,17 @@ changed_periods as (
 
 )
 {% endmacro %}
+
+{#- How an incremental model on the period replaces the periods a build recomputes: the config
+    keys beside `unique_key='sales_date'` (dispatches). delete+insert on sales_date; Spark has no
+    delete+insert (on Parquet tables): the table is partitioned by sales_date and each recomputed
+    period's partition is overwritten (insert_overwrite). -#}
+{% macro period_replace_config() -%}
+    {{ return(adapter.dispatch('period_replace_config', 'mrs')()) }}
+{%- endmacro %}
+{% macro default__period_replace_config() -%}
+    {{ return({'incremental_strategy': 'delete+insert'}) }}
+{%- endmacro %}
+{% macro spark__period_replace_config() -%}
+    {{ return({'incremental_strategy': 'insert_overwrite', 'partition_by': ['sales_date']}) }}
+{%- endmacro %}

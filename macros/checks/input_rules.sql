@@ -141,6 +141,9 @@
 {% macro postgres__row_as_json(alias) -%}
     cast(row_to_json({{ alias }}) as {{ dbt.type_string() }})
 {%- endmacro %}
+{% macro spark__row_as_json(alias) -%}
+    to_json(struct({{ alias }}.*))
+{%- endmacro %}
 {% macro default__row_as_json(alias) -%}
     {{ exceptions.raise_compiler_error("row_as_json: add an implementation for " ~ adapter.type()) }}
 {%- endmacro %}

@@ -8,7 +8,7 @@
 -- grain), reading only that range plus the look-back before it; a change of the masters,
 -- campaigns, context events or of this model (reference_fingerprint) recomputes every period.
 -- `--full-refresh` rebuilds it from scratch; the result is the same row for row.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='sales_date', on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', unique_key='sales_date', on_schema_change='append_new_columns', **period_replace_config()) }}
 {% set season = season_periods() %}
 {% set lookback_days = feature_lookback_periods() * period_days() %}
 {% set sales_digest_columns = ['store_id', 'sku_id', "coalesce(retailer, '')", 'cast(units_sold as ' ~ dbt.type_bigint() ~ ')'] %}
@@ -24,13 +24,13 @@ reference_fingerprint as (
 
     select
         {{ dbt.hash(dbt.concat([
-            "(select cast(" ~ rows_digest(['stores']) ~ " as " ~ dbt.type_string() ~ ") from " ~ ref('stg_store_master__stores') ~ " as stores)",
+            "(select cast(" ~ alias_rows_digest('stores') ~ " as " ~ dbt.type_string() ~ ") from " ~ ref('stg_store_master__stores') ~ " as stores)",
             "'|'",
-            "(select cast(" ~ rows_digest(['skus']) ~ " as " ~ dbt.type_string() ~ ") from " ~ ref('stg_store_master__skus') ~ " as skus)",
+            "(select cast(" ~ alias_rows_digest('skus') ~ " as " ~ dbt.type_string() ~ ") from " ~ ref('stg_store_master__skus') ~ " as skus)",
             "'|'",
-            "(select cast(" ~ rows_digest(['campaigns']) ~ " as " ~ dbt.type_string() ~ ") from " ~ ref('stg_marketing__campaigns') ~ " as campaigns)",
+            "(select cast(" ~ alias_rows_digest('campaigns') ~ " as " ~ dbt.type_string() ~ ") from " ~ ref('stg_marketing__campaigns') ~ " as campaigns)",
             "'|'",
-            "(select cast(" ~ rows_digest(['context_events']) ~ " as " ~ dbt.type_string() ~ ") from " ~ ref('stg_context__events') ~ " as context_events)",
+            "(select cast(" ~ alias_rows_digest('context_events') ~ " as " ~ dbt.type_string() ~ ") from " ~ ref('stg_context__events') ~ " as context_events)",
             "'|'",
             dbt.string_literal(model.checksum.checksum ~ '|' ~ sales_grain()),
         ])) }} as reference_fingerprint

@@ -6,10 +6,11 @@
 -- attributes unknown).
 -- Incremental on the period: a build recomputes only the periods whose sales changed (new periods,
 -- and old ones a late correction changed: their digest differs from the stored one) and replaces
--- them whole (delete+insert on sales_date); a new store or SKU, a change of the masters' grid or a
+-- them whole (delete+insert on sales_date; on Spark, its sales_date partitions are overwritten:
+-- period_replace_config); a new store or SKU, a change of the masters' grid or a
 -- new first sales day recomputes every period. `--full-refresh` rebuilds it from scratch; the
 -- result is the same row for row.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='sales_date', on_schema_change='fail') }}
+{{ config(materialized='incremental', unique_key='sales_date', on_schema_change='fail', **period_replace_config()) }}
 {% set sales_digest_columns = ['store_id', 'sku_id', 'cast(units_sold as ' ~ dbt.type_bigint() ~ ')', 'cast(revenue as ' ~ dbt.type_float() ~ ')'] %}
 {% set grid_digest = rows_digest(['store_id', "coalesce(retailer, '')", 'sku_id']) %}
 
