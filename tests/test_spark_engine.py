@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -30,20 +31,21 @@ pytest.importorskip("dbt.adapters.spark", reason='dbt-spark is not installed (pi
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, Warehouse, Path]:
-    """The selection built on DuckDB, then on Spark (each in its own copy of the project; one at a
-    time: Spark's local session takes both cores); and Spark's warehouse directory."""
+    """The selection built on DuckDB and on Spark at once (each in its own copy of the project; a
+    Spark build waits on its metastore and job scheduling more than on the cores), and Spark's
+    warehouse directory."""
     root = tmp_path_factory.mktemp("spark_engine")
     duck = Warehouse(project_dir=copy_project(root / "duckdb" / "project"), path=root / "duckdb" / "mrs.duckdb")
     spark = Warehouse(project_dir=copy_project(root / "spark" / "project"), path=root / "spark" / "unused.duckdb")
     warehouse_dir = root / "spark" / "warehouse"
-    duck.dbt("build", *SELECTION)
-    spark.dbt(
-        "build",
-        "--target",
-        "spark",
-        *SELECTION,
-        env={"MRS_SPARK_WAREHOUSE_DIR": str(warehouse_dir), "PYSPARK_PYTHON": sys.executable},
-    )
+    spark_env = {"MRS_SPARK_WAREHOUSE_DIR": str(warehouse_dir), "PYSPARK_PYTHON": sys.executable}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = [
+            pool.submit(duck.dbt, "build", *SELECTION),
+            pool.submit(spark.dbt, "build", "--target", "spark", *SELECTION, env=spark_env),
+        ]
+        for future in done:
+            future.result()
     return duck, spark, warehouse_dir
 
 
