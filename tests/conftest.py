@@ -43,6 +43,7 @@ PROJECT_FILES = (
 #: the modules that run the most dbt builds, started first: `make test` hands whole modules to its
 #: parallel workers in collection order, and a long module left for last would run alone at the end
 LONGEST_MODULES = (
+    "test_spark_engine.py",  # skipped without dbt-spark
     "test_readme.py",
     "test_bad_input_corpus.py",
     "test_minority_v1_dbt.py",
@@ -59,7 +60,7 @@ LONGEST_MODULES = (
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Prints the figures a test recorded as the user property `engine_comparison`
-    (tests/test_postgres_engine.py), so they appear in CI's output, with or without -s or xdist."""
+    (tests/test_postgres_engine.py, tests/test_spark_engine.py), so they appear in CI's output, with or without -s or xdist."""
     for reports in terminalreporter.stats.values():
         for report in reports:
             for name, text in getattr(report, "user_properties", ()) or ():
