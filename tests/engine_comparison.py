@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -36,6 +37,17 @@ FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
 
 RowReader = Callable[[str, str, list[str]], list[tuple]]
 """The other engine's rows of `schema.table`, in the given columns (DuckDB's names)."""
+
+
+def build_selection(duck: Warehouse, other: Warehouse, target: str, env: dict[str, str]) -> None:
+    """The selection built on DuckDB and on the other engine (`--target`, with `env`) at once."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = [
+            pool.submit(duck.dbt, "build", *SELECTION),
+            pool.submit(other.dbt, "build", "--target", target, *SELECTION, env=env),
+        ]
+        for future in done:
+            future.result()
 
 
 def built_relations(warehouse: Warehouse) -> dict[str, str]:

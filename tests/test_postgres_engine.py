@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import PROJECT_ROOT, Warehouse, copy_project, fresh_postgres_database, postgres_connect
-from engine_comparison import SELECTION, built_relations, compare_with_duckdb
+from engine_comparison import build_selection, built_relations, compare_with_duckdb
 
 pytestmark = pytest.mark.integration
 
@@ -47,13 +46,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory, postgres_database: dict[str
     root = tmp_path_factory.mktemp("engines")
     duck = Warehouse(project_dir=copy_project(root / "duckdb" / "project"), path=root / "duckdb" / "mrs.duckdb")
     pg = Warehouse(project_dir=copy_project(root / "postgres" / "project"), path=root / "postgres" / "unused.duckdb")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        done = [
-            pool.submit(duck.dbt, "build", *SELECTION),
-            pool.submit(pg.dbt, "build", "--target", "postgres", *SELECTION, env=postgres_database),
-        ]
-        for future in done:
-            future.result()
+    build_selection(duck, pg, "postgres", postgres_database)
     return duck, pg
 
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from conftest import Warehouse, copy_project
-from engine_comparison import SELECTION, built_relations, compare_with_duckdb
+from engine_comparison import build_selection, built_relations, compare_with_duckdb
 from pyspark.sql import SparkSession
 
 pytestmark = pytest.mark.integration
@@ -39,13 +38,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, Warehou
     spark = Warehouse(project_dir=copy_project(root / "spark" / "project"), path=root / "spark" / "unused.duckdb")
     warehouse_dir = root / "spark" / "warehouse"
     spark_env = {"MRS_SPARK_WAREHOUSE_DIR": str(warehouse_dir), "PYSPARK_PYTHON": sys.executable}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        done = [
-            pool.submit(duck.dbt, "build", *SELECTION),
-            pool.submit(spark.dbt, "build", "--target", "spark", *SELECTION, env=spark_env),
-        ]
-        for future in done:
-            future.result()
+    build_selection(duck, spark, "spark", spark_env)
     return duck, spark, warehouse_dir
 
 
