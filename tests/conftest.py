@@ -43,7 +43,7 @@ PROJECT_FILES = (
 #: the modules that run the most dbt builds, started first: `make test` hands whole modules to its
 #: parallel workers in collection order, and a long module left for last would run alone at the end
 LONGEST_MODULES = (
-    "test_spark_engine.py",  # skipped without dbt-spark
+    "test_spark_engine.py",
     "test_readme.py",
     "test_bad_input_corpus.py",
     "test_minority_v1_dbt.py",
