@@ -58,6 +58,12 @@ def spark_reader(builds: tuple[Warehouse, Warehouse, Path]) -> Iterator[SparkSes
         .enableHiveSupport()
         .getOrCreate()
     )
+    # A JVM that an earlier session of this process started ignores extraJavaOptions; Derby reads
+    # its home (where it writes derby.log) when it boots on the first metastore call, so setting
+    # the property here keeps derby.log out of the working directory either way.
+    jvm = session.sparkContext._jvm
+    assert jvm is not None
+    jvm.java.lang.System.setProperty("derby.system.home", str(warehouse_dir))
     try:
         yield session
     finally:
