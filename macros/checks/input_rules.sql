@@ -119,18 +119,6 @@
     {{ return(mode) }}
 {% endmacro %}
 
-{#- True when a number is neither NaN nor infinite (dispatches). NaN is left out by value: Postgres and
-    Spark order NaN above every number and take it as equal to itself, so `x = x` would let it through. -#}
-{% macro is_finite(column) -%}
-    {{ return(adapter.dispatch('is_finite', 'mrs')(column)) }}
-{%- endmacro %}
-{% macro default__is_finite(column) -%}
-    ({{ column }} not in (cast('NaN' as {{ dbt.type_float() }}), cast('inf' as {{ dbt.type_float() }}), cast('-inf' as {{ dbt.type_float() }})))
-{%- endmacro %}
-{% macro duckdb__is_finite(column) -%}
-    isfinite({{ column }})
-{%- endmacro %}
-
 {#- A row (a table alias) as JSON text, and its key: the md5 of that text (dispatches). -#}
 {% macro row_as_json(alias) -%}
     {{ return(adapter.dispatch('row_as_json', 'mrs')(alias)) }}

@@ -40,9 +40,11 @@ cast(array[{{ values | join(', ') }}] as double precision[])
 {%- endif -%}
 {%- endmacro %}
 
-{#- True when a double is neither NaN nor infinite (null for a null). NaN equals NaN on Postgres and
-    Spark, so `x = x` does not find it there. -#}
-{% macro drift_is_finite(expression, engine=none) -%}
+{#- True when a number is neither NaN nor infinite (null for a null). NaN is left out by value: it
+    equals NaN on Postgres and Spark, so `x = x` does not find it there. One rule for the drift
+    summaries here and for the checked layer's revenue_finite rule and the finite_number test
+    (macros/checks), which call it inside dbt. -#}
+{% macro is_finite(expression, engine=none) -%}
 {%- set family = drift_engine(engine) -%}
 {%- if family == 'duckdb' -%}
 isfinite({{ expression }})
@@ -81,7 +83,7 @@ union all
 {%- if entity is none -%}
 select feature, value from ({{ rows }}) as long_rows
 {%- else -%}
-select feature, {{ exact_double_mean('value', engine) }} as value from ({{ rows }}) as long_rows where {{ drift_is_finite('value', engine) }} group by entity, feature
+select feature, {{ exact_double_mean('value', engine) }} as value from ({{ rows }}) as long_rows where {{ is_finite('value', engine) }} group by entity, feature
 {%- endif -%}
 {%- endmacro %}
 
@@ -99,7 +101,7 @@ select feature, {{ exact_double_mean('value', engine) }} as value from ({{ rows 
     {%- set quantiles = 'percentile_cont(' ~ drift_double_array(probs, engine) ~ ') within group (order by value)' -%}
 {%- endif -%}
 with values_ as (
-    select feature, value from ({{ long_sql }}) as long_values where value is not null and {{ drift_is_finite('value', engine) }}
+    select feature, value from ({{ long_sql }}) as long_values where value is not null and {{ is_finite('value', engine) }}
 ),
 means as (
     select feature, count(value) as n, {{ exact_double_mean('value', engine) }} as mean,
@@ -133,6 +135,6 @@ select v.feature, size(filter(edges.edges, e -> e <= v.value)) as bin, count(*)
 select v.feature, width_bucket(v.value, edges.edges) as bin, count(*)
 {%- endif %}
 from ({{ long_sql }}) as v join edges on edges.feature = v.feature
-where v.value is not null and {{ drift_is_finite('v.value', engine) }}
+where v.value is not null and {{ is_finite('v.value', engine) }}
 group by {{ 'all' if family == 'duckdb' else '1, 2' }}
 {%- endmacro %}
