@@ -12,7 +12,17 @@ import pytest
 from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, evidence
 from mrs.minority.classifier import FEATURES, candidate_features, merge_events
 from mrs.minority.evaluation import EventFigures, zscore_peer_events
-from mrs.minority.scan import ScanConfig, best_windows, build_cube, candidates, scan, tail_z, window_sums
+from mrs.minority.scan import (
+    ScanConfig,
+    best_windows,
+    build_cube,
+    candidates,
+    group_sum,
+    positions_in,
+    scan,
+    tail_z,
+    window_sums,
+)
 from mrs.minority.shapes import ClusterConfig, ClusterModel, incidents
 
 N_DAYS = 35
@@ -69,6 +79,43 @@ def test_tail_score_is_count_aware_for_slow_sellers():
     # two units where 0.3 were expected is surprising, but far less than a Gaussian z of 3.1 says
     z = tail_z(np.array([2.0]), np.array([0.3]), np.array([0.3]))[0]
     assert 1.5 < z < (2 - 0.3) / np.sqrt(0.3)
+
+
+def test_tail_score_of_the_cells_asked_is_each_cells_own_score_and_the_rest_zero():
+    rng = np.random.default_rng(3)
+    mean = rng.gamma(1.0, 3.0, size=(40, 9))
+    variance = mean * rng.uniform(0.5, 4.0, size=mean.shape)
+    observed = rng.poisson(mean * rng.uniform(0.2, 3.0, size=mean.shape)).astype(float)
+    observed[0, :3] = np.nan
+    where = rng.random(mean.shape) < 0.6
+    z = tail_z(observed, mean, variance, where=where)
+    assert (z[~where] == 0.0).all()
+    one_by_one = np.array(
+        [
+            tail_z(observed[i : i + 1, j], mean[i : i + 1, j], variance[i : i + 1, j])[0]
+            for i, j in zip(*np.nonzero(where), strict=True)
+        ]
+    )
+    assert np.array_equal(z[where], one_by_one)
+    assert (z[where] * np.where(np.rint(np.nan_to_num(observed[where])) >= mean[where], 1.0, -1.0) >= 0).all()
+
+
+def test_group_sums_add_each_groups_rows_in_row_order():
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=(50, 6, 3)) * 10.0 ** rng.integers(-8, 8, size=(50, 1, 1))
+    values[7, 2, 1] = np.nan
+    index = rng.integers(0, 5, size=50)
+    looped = np.zeros((6, 6, 3))
+    for row, group in enumerate(index):
+        looped[group] += values[row]
+    assert np.array_equal(group_sum(values, index, 6), looped, equal_nan=True)
+    assert group_sum(np.zeros((0, 4, 2)), np.zeros(0, np.int64), 0).shape == (0, 4, 2)
+
+
+def test_rows_are_placed_by_their_masters_position_and_unknown_ids_are_minus_one():
+    ids = pa.array(["ST02", "ST00", "ST01"])
+    assert positions_in(pa.chunked_array([["ST00", "ST09"], ["ST02", None]]), ids).tolist() == [1, -1, 0, -1]
+    assert positions_in(pa.array(["ST01"]), np.array(["ST02", "ST01"], dtype=object)).tolist() == [1]
 
 
 def test_window_sums_match_a_direct_sum():

@@ -105,7 +105,7 @@ def candidate_features(result: Scan, cands: np.ndarray, config: ScanConfig) -> p
         co = result.co_moving[name][g, d, li, (sign > 0).astype(np.int64)] - own_co
         rest_y, rest_m, rest_v = ys - y, ms - m, vs - v
         out[f"{name}_z"] = sl.z[g, d, li] * sign
-        out[f"{name}_z_rest"] = np.where(size > 1, tail_z(rest_y, rest_m, rest_v) * sign, 0.0)
+        out[f"{name}_z_rest"] = tail_z(rest_y, rest_m, rest_v, where=size > 1) * sign
         out[f"{name}_co_moving"] = co
         out[f"{name}_co_moving_share"] = np.where(size > 1, co / np.maximum(size - 1, 1), 0.0)
         total = ys - ms

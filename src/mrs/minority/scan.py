@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from scipy import stats
+import pyarrow.compute as pc
+from scipy import sparse, stats
 
 SLICES: tuple[str, ...] = ("store", "store_category", "region_sku", "group_sku", "sku")
 """The slices above a pair, by the master columns that define them (see :func:`slice_index`)."""
@@ -101,15 +102,24 @@ def _codes(column: pa.ChunkedArray) -> np.ndarray:
     return np.unique(values.astype(str), return_inverse=True)[1]
 
 
+def positions_in(values: pa.ChunkedArray | pa.Array, ids: pa.ChunkedArray | pa.Array | np.ndarray) -> np.ndarray:
+    """The position of each value among ``ids`` (distinct master ids), -1 where it is not there:
+    vectorised, so a batch of millions of rows never becomes Python objects."""
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    elif isinstance(ids, np.ndarray):
+        ids = pa.array(ids, type=values.type)
+    found = pc.index_in(values, value_set=ids)
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def build_cube(baseline: pa.Table, stores: pa.Table, skus: pa.Table) -> Cube:
     """Dense arrays from baseline rows (store_id, sku_id, sales_date, actual_units, expected_units)
     and the masters (stores: store_id, retailer, region; skus: sku_id, category)."""
     store_ids = np.asarray(stores.column("store_id").to_pylist(), dtype=object)
     sku_ids = np.asarray(skus.column("sku_id").to_pylist(), dtype=object)
-    s_pos = {s: i for i, s in enumerate(store_ids)}
-    k_pos = {k: i for i, k in enumerate(sku_ids)}
-    row_store = np.array([s_pos.get(s, -1) for s in baseline.column("store_id").to_pylist()], dtype=np.int64)
-    row_sku = np.array([k_pos.get(k, -1) for k in baseline.column("sku_id").to_pylist()], dtype=np.int64)
+    row_store = positions_in(baseline.column("store_id"), stores.column("store_id"))
+    row_sku = positions_in(baseline.column("sku_id"), skus.column("sku_id"))
     unknown = (row_store < 0) | (row_sku < 0)
     if unknown.any():
         bad = baseline.filter(pa.array(unknown)).select(["store_id", "sku_id"]).slice(0, 5).to_pylist()
@@ -174,21 +184,30 @@ def window_sums(values: np.ndarray, max_len: int) -> np.ndarray:
     return out
 
 
-def tail_z(observed: np.ndarray, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+def tail_z(observed: np.ndarray, mean: np.ndarray, variance: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
     """Signed normal score of a count's tail probability under a negative binomial with the given
     mean and variance (Poisson when the variance does not exceed the mean), with a mid-p
-    correction so a count equal to its mean scores about 0."""
-    observed = np.nan_to_num(observed, nan=0.0)
-    mean = np.maximum(np.nan_to_num(mean, nan=0.0), 1e-6)
-    variance = np.maximum(np.nan_to_num(variance, nan=0.0), mean * (1 + 1e-6))
-    n = mean**2 / (variance - mean)
-    p = mean / variance
-    k = np.rint(observed)
-    upper = stats.nbinom.sf(k, n, p) + 0.5 * stats.nbinom.pmf(k, n, p)  # P(Y > k) + P(Y = k) / 2
-    lower = stats.nbinom.cdf(k - 1, n, p) + 0.5 * stats.nbinom.pmf(k, n, p)
-    up = k >= mean
-    prob = np.clip(np.where(up, upper, lower), 1e-300, 0.5)
-    return np.where(up, 1.0, -1.0) * stats.norm.isf(prob)
+    correction so a count equal to its mean scores about 0.
+
+    Only the cells in ``where`` (default: all) are scored, the others are 0: the tail functions
+    are the scan's main cost, so each cell gets only the one tail it needs."""
+    observed, mean, variance = np.broadcast_arrays(observed, mean, variance)
+    out = np.zeros(observed.shape)
+    cells = np.ones(observed.shape, dtype=bool) if where is None else np.broadcast_to(where, observed.shape)
+    k = np.rint(np.nan_to_num(observed[cells], nan=0.0))
+    mu = np.maximum(np.nan_to_num(mean[cells], nan=0.0), 1e-6)
+    var = np.maximum(np.nan_to_num(variance[cells], nan=0.0), mu * (1 + 1e-6))
+    n = mu**2 / (var - mu)
+    p = mu / var
+    half_pmf = 0.5 * stats.nbinom.pmf(k, n, p)
+    up = k >= mu
+    prob = np.empty(k.shape)
+    prob[up] = stats.nbinom.sf(k[up], n[up], p[up]) + half_pmf[up]  # P(Y > k) + P(Y = k) / 2
+    down = ~up
+    prob[down] = stats.nbinom.cdf(k[down] - 1, n[down], p[down]) + half_pmf[down]  # P(Y < k) + P(Y = k) / 2
+    prob = np.clip(prob, 1e-300, 0.5)
+    out[cells] = np.where(up, 1.0, -1.0) * stats.norm.isf(prob)
+    return out
 
 
 @dataclass
@@ -213,15 +232,17 @@ def score_windows(
     lengths = np.arange(1, L + 1)[None, None, :]
     history = np.cumsum(present, axis=-1) - present
     valid = (n_present == lengths) & (history[..., None] >= config.min_history_days)
-    z = np.where(valid, tail_z(a, e, v), 0.0)
+    z = tail_z(a, e, v, where=valid)
     return WindowScores(a, e, v, z, valid)
 
 
 def group_sum(values: np.ndarray, index: np.ndarray, n_groups: int) -> np.ndarray:
     """Sum rows of ``values`` (N, ...) into ``n_groups`` groups by ``index`` (N,)."""
-    out = np.zeros((n_groups,) + values.shape[1:])
-    np.add.at(out, index, values)
-    return out
+    # a 0/1 membership matrix times the rows: each group adds its rows in row order, as a loop
+    # would (the same sums to the bit as np.add.at, which is an order of magnitude slower)
+    members = sparse.csr_matrix((np.ones(index.size), (index, np.arange(index.size))), shape=(n_groups, index.size))
+    flat = values.reshape(index.size, int(np.prod(values.shape[1:])))
+    return np.asarray(members @ flat).reshape((n_groups,) + values.shape[1:])
 
 
 @dataclass
@@ -243,7 +264,7 @@ def scan(cube: Cube, config: ScanConfig) -> Scan:
     y = np.nan_to_num(cube.actual, nan=0.0)
     mu = np.nan_to_num(cube.expected, nan=0.0)
     pair = score_windows(y, mu, variance, present, config)
-    daily_z = np.where(present, tail_z(y, mu, variance), 0.0)
+    daily_z = tail_z(y, mu, variance, where=present)
     slices, co_moving, sizes = {}, {}, {}
     up = (pair.z >= config.co_moving_z).astype(np.float64)
     down = (pair.z <= -config.co_moving_z).astype(np.float64)
@@ -254,7 +275,7 @@ def scan(cube: Cube, config: ScanConfig) -> Scan:
         e = group_sum(pair.expected, index, n)
         v = group_sum(pair.variance, index, n)
         valid = group_sum(pair.valid.astype(np.float64), index, n) == np.bincount(index, minlength=n)[:, None, None]
-        slices[name] = WindowScores(a, e, v, np.where(valid, tail_z(a, e, v), 0.0), valid)
+        slices[name] = WindowScores(a, e, v, tail_z(a, e, v, where=valid), valid)
         co_moving[name] = np.stack([group_sum(down, index, n), group_sum(up, index, n)], axis=-1)
         sizes[name] = np.bincount(index, minlength=n)
     return Scan(cube, pair, slices, daily_z, dispersion, co_moving, sizes)

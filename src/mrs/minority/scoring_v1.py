@@ -20,6 +20,7 @@ inputs appends nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +31,7 @@ from mrs.logs import ModelCard, RunContext, finalize, unlogged, with_log_ids
 from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, CauseModel, cause_features, evidence
 from mrs.minority.classifier import AnomalyClassifier
 from mrs.minority.pipeline import Detections, detect
-from mrs.minority.scan import SLICES, build_cube
+from mrs.minority.scan import SLICES, Cube, build_cube, positions_in
 from mrs.minority.schemas import ATTRIBUTION_LOG, CLUSTER_LOG, DETECTION_LOG
 from mrs.minority.shapes import SHAPE_FEATURES, ClusterModel, incidents, shape_features
 from mrs.minority.training import ModelT, model_from_text
@@ -77,22 +78,26 @@ def _periods(scored_periods) -> tuple[pa.Table, pa.Table, pa.Table]:
     return periods, stores, skus
 
 
-def _log_ids_cube(baseline: pa.Table, cube) -> np.ndarray:
-    """The baseline log_id of every pair × day of the cube (None where there is none)."""
-    ids = np.full(cube.actual.shape, None, dtype=object)
-    s_pos = {s: i for i, s in enumerate(cube.store_ids)}
-    k_pos = {k: i for i, k in enumerate(cube.sku_ids)}
-    n_k = cube.sku_ids.size
-    pair = np.array(
-        [
-            s_pos[s] * n_k + k_pos[k]
-            for s, k in zip(baseline.column("store_id").to_pylist(), baseline.column("sku_id").to_pylist(), strict=True)
-        ],
-        dtype=np.int64,
-    )
-    day = cube.period_of(baseline.column("sales_date"))
-    ids[pair, day] = np.asarray(baseline.column("baseline_log_id").to_pylist(), dtype=object)
-    return ids
+@dataclass(frozen=True)
+class BaselineLogIds:
+    """Where each pair × period of the cube got its baseline row, and that row's log_id: the ids
+    stay one Arrow array (millions of rows) and only an event's few are read out."""
+
+    rows: np.ndarray  # (P, D) row of the batch, -1 where the cube has no baseline row
+    ids: pa.Array
+
+    @classmethod
+    def of(cls, baseline: pa.Table, cube: Cube) -> BaselineLogIds:
+        rows = np.full(cube.actual.shape, -1, dtype=np.int64)
+        pair = positions_in(baseline.column("store_id"), cube.store_ids) * cube.sku_ids.size + positions_in(
+            baseline.column("sku_id"), cube.sku_ids
+        )
+        rows[pair, cube.period_of(baseline.column("sales_date"))] = np.arange(baseline.num_rows)
+        return cls(rows, baseline.column("baseline_log_id").combine_chunks())
+
+    def window(self, pair: int, start: int, end: int) -> list[str | None]:
+        """The log_ids of one pair's periods ``start`` to ``end`` (None where there is no row)."""
+        return [self.ids[int(r)].as_py() if r >= 0 else None for r in self.rows[pair, start : end + 1]]
 
 
 def _new_rows(
@@ -105,7 +110,7 @@ def _new_rows(
     return finalize(batch, spec, card, RunContext.current(), confidence=batch.column(confidence).cast(pa.float64()))
 
 
-def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) -> pa.Table:
+def detection_rows(det: Detections, log_ids: BaselineLogIds, baseline_version: str) -> pa.Table:
     """detection_log's own columns for every detected event (plus ``probability``)."""
     cube, ev = det.cube, det.events
     n_k = cube.sku_ids.size
@@ -118,7 +123,7 @@ def detection_rows(det: Detections, log_ids: np.ndarray, baseline_version: str) 
         ya, ea = y[p, a : b + 1], mu[p, a : b + 1]
         daily_a.append(ya.astype(np.int64).tolist())
         daily_e.append(ea.tolist())
-        daily_ids.append(list(log_ids[p, a : b + 1]))
+        daily_ids.append(log_ids.window(int(p), int(a), int(b)))
         j = int(np.argmax(np.abs(ya - ea)))
         peak_date.append(cube.days[a + j])
         peak_ratio.append(float(ya[j] / ea[j]) if ea[j] > 0 else None)
@@ -180,7 +185,7 @@ def score_detections_v1(
     classifier = load_active_model(active, AnomalyClassifier)
     periods, store_table, sku_table = _periods(scored_periods)
     det = detect(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table, classifier)
-    outputs = detection_rows(det, _log_ids_cube(periods, det.cube), baseline_version)
+    outputs = detection_rows(det, BaselineLogIds.of(periods, det.cube), baseline_version)
     return _new_rows(
         con,
         outputs,
