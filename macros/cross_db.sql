@@ -19,10 +19,10 @@
     {{ return(adapter.dispatch('iso_day_of_week', 'mrs')(column)) }}
 {%- endmacro %}
 {% macro default__iso_day_of_week(column) -%}
-    extract(isodow from {{ column }})
+    {{ engine_iso_day_of_week(column, 'default') }}
 {%- endmacro %}
 {% macro spark__iso_day_of_week(column) -%}
-    extract(dayofweek_iso from {{ column }})
+    {{ engine_iso_day_of_week(column, 'spark') }}
 {%- endmacro %}
 {% macro snowflake__iso_day_of_week(column) -%}
     dayofweekiso({{ column }})

@@ -4,7 +4,8 @@ Each file in ``src/mrs/sql/`` is a dbt macros file (dbt reads the folder through
 the Python stages render the same macros here with plain Jinja. ``log_rules.sql`` defines
 ``row_hash`` and ``current_log_rows``, so a log id or a log's current rows cannot mean one thing in
 a mart and another in a stage; ``drift_rules.sql`` the SQL of drift monitoring's distribution
-summaries (rendered by :mod:`mrs.lifecycle.drift`).
+summaries (rendered by :mod:`mrs.lifecycle.drift`); ``baseline_rules.sql`` the heuristic baseline's
+inputs; ``engine_rules.sql`` the spellings that differ between engines, which the others call.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ import jinja2
 SQL_FOLDER = Path(__file__).resolve().parent / "sql"
 """The macros files, shared with dbt (``macro-paths`` in dbt_project.yml)."""
 
-RULES_FILE = SQL_FOLDER / "log_rules.sql"
 
 ENGINE = "duckdb"
 """The engine the Python stages run their SQL on (dbt-duckdb runs them in the dbt process)."""
 
 
 @cache
-def macros(file_name: str = RULES_FILE.name) -> Any:
-    """The macros of one file of :data:`SQL_FOLDER`, as a Jinja module (call them as attributes)."""
+def macros() -> Any:
+    """Every macro of :data:`SQL_FOLDER`, as one Jinja module (call them as attributes). The files
+    are rendered together, as dbt reads them: one file's macros may call another's (the engine
+    spellings of ``engine_rules.sql`` serve the others)."""
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-    return environment.from_string((SQL_FOLDER / file_name).read_text()).module
+    source = "\n".join(path.read_text() for path in sorted(SQL_FOLDER.glob("*.sql")))
+    return environment.from_string(source).module
 
 
 def row_hash_sql(expressions: Sequence[str]) -> str:

@@ -121,12 +121,9 @@ def decile_edges(quantiles: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(sorted({float(by_prob[p]) for p in PSI_BIN_PROBS}))
 
 
-RULES_FILE = "drift_rules.sql"
-"""The macros of :data:`mrs.sql_rules.SQL_FOLDER` that spell a summary's SQL, per engine."""
-
-
 def _rules() -> Any:
-    return sql_rules.macros(RULES_FILE)
+    """The macros of :data:`mrs.sql_rules.SQL_FOLDER` (``drift_rules.sql`` spells a summary's SQL, per engine)."""
+    return sql_rules.macros()
 
 
 def exact_sum_sql(expression: str, engine: str = ENGINE) -> str:

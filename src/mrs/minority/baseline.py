@@ -85,7 +85,7 @@ def baseline_inputs_sql(
     ``baseline_inputs`` macro (``src/mrs/sql/baseline_rules.sql``) for ``engine``; any engine but
     DuckDB gets the portable spelling, whose window median is ``median_function``."""
     grain = scoring.grain
-    rendered = macros("baseline_rules.sql").baseline_inputs(
+    rendered = macros().baseline_inputs(
         "sales",
         config.lookback_weeks,
         config.trend_days,

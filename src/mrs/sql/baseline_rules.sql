@@ -22,15 +22,13 @@
         before", counted by a running sum over history and scored periods together.
     tests/test_minority_stages.py checks that both spellings give the same rows. -#}
 {% macro baseline_inputs(sales, lookback_weeks, trend_days, grain, history_margin_days, in_window, first_scored_day, history_start, scored_day, engine='duckdb', median_function='median') -%}
-{%- set float_type = 'double' if engine in ('duckdb', 'spark') else 'double precision' -%}
+{%- set float_type = double_type(engine) -%}
+{%- set day_of_week = engine_iso_day_of_week('sales_date', engine) -%}
 {%- if engine == 'duckdb' -%}
-    {%- set day_of_week = 'isodow(sales_date)' -%}
     {%- set days_since_2000 = "date_diff('day', date '2000-01-01', sales_date)" -%}
 {%- elif engine == 'spark' -%}
-    {%- set day_of_week = 'extract(dayofweek_iso from sales_date)' -%}
     {%- set days_since_2000 = "datediff(sales_date, date '2000-01-01')" -%}
 {%- else -%}
-    {%- set day_of_week = 'extract(isodow from sales_date)' -%}
     {%- set days_since_2000 = "(sales_date - date '2000-01-01')" -%}
 {%- endif -%}
 {#- the position in the season that "same period" matches on: the weekday at daily grain, the week

@@ -6,22 +6,12 @@
     Each macro is spelled per engine: `engine` when rendered outside dbt (mrs.sql_rules.ENGINE,
     duckdb), else dbt's target.type. DuckDB keeps its own fast SQL (a summary is stored in a model's
     manifest and fingerprints the monitoring rows, so its spelling there must not move a bit);
-    postgres and any other engine get portable SQL; spark and databricks, Spark SQL. -#}
-
-{#- The engine family a macro spells its SQL for: duckdb, spark or default (Postgres and the rest). -#}
-{% macro drift_engine(engine=none) -%}
-{%- set engine = engine or (target.type if target is defined else 'duckdb') -%}
-{{- 'duckdb' if engine == 'duckdb' else ('spark' if engine in ('spark', 'databricks') else 'default') -}}
-{%- endmacro %}
-
-{#- The SQL type of a 64-bit float. -#}
-{% macro drift_double_type(engine=none) -%}
-{{- 'double precision' if drift_engine(engine) == 'default' else 'double' -}}
-{%- endmacro %}
+    postgres and any other engine get portable SQL; spark and databricks, Spark SQL (engine_family and
+    double_type: engine_rules.sql). -#}
 
 {#- A text literal. -#}
 {% macro drift_text(value, engine=none) -%}
-{%- if drift_engine(engine) == 'spark' -%}
+{%- if engine_family(engine) == 'spark' -%}
 '{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- else -%}
 '{{ value | string | replace("'", "''") }}'
@@ -30,7 +20,7 @@
 
 {#- A literal array of doubles (`values`: Python floats, rendered by their shortest round-trip text). -#}
 {% macro drift_double_array(values, engine=none) -%}
-{%- set family = drift_engine(engine) -%}
+{%- set family = engine_family(engine) -%}
 {%- if family == 'duckdb' -%}
 [{{ values | join(', ') }}]::double[]
 {%- elif family == 'spark' -%}
@@ -45,7 +35,7 @@ cast(array[{{ values | join(', ') }}] as double precision[])
     summaries here and for the checked layer's revenue_finite rule and the finite_number test
     (macros/checks), which call it inside dbt. -#}
 {% macro is_finite(expression, engine=none) -%}
-{%- set family = drift_engine(engine) -%}
+{%- set family = engine_family(engine) -%}
 {%- if family == 'duckdb' -%}
 isfinite({{ expression }})
 {%- elif family == 'spark' -%}
@@ -60,7 +50,7 @@ isfinite({{ expression }})
     adds the values in (float sums do, in their last bits). The SQL models' exact_sum
     (macros/cross_db.sql) does the same for money columns. -#}
 {% macro exact_double_sum(expression, engine=none) -%}
-cast(sum(cast({{ expression }} as decimal(38, 12))) as {{ drift_double_type(engine) }})
+cast(sum(cast({{ expression }} as decimal(38, 12))) as {{ double_type(engine) }})
 {%- endmacro %}
 
 {#- The mean of exact_double_sum (null without values). -#}
@@ -74,7 +64,7 @@ cast(sum(cast({{ expression }} as decimal(38, 12))) as {{ drift_double_type(engi
 {% macro long_features(relation_sql, features, where='true', entity=none, engine=none) -%}
 {%- set rows -%}
 {%- for name, expression in features.items() -%}
-select {{ entity or 'null' }} as entity, {{ drift_text(name, engine) }} as feature, cast({{ expression }} as {{ drift_double_type(engine) }}) as value from ({{ relation_sql }}) as wide where {{ where }}
+select {{ entity or 'null' }} as entity, {{ drift_text(name, engine) }} as feature, cast({{ expression }} as {{ double_type(engine) }}) as value from ({{ relation_sql }}) as wide where {{ where }}
 {%- if not loop.last %}
 union all
 {% endif -%}
@@ -92,7 +82,7 @@ select feature, {{ exact_double_mean('value', engine) }} as value from ({{ rows 
     deviation from that mean: two passes, both exact; 0 for one value) and the array of the
     continuous (linearly interpolated) quantiles at `probs`, ordered by feature. -#}
 {% macro distribution_stats(long_sql, probs, engine=none) -%}
-{%- set family = drift_engine(engine) -%}
+{%- set family = engine_family(engine) -%}
 {%- if family == 'duckdb' -%}
     {%- set quantiles = 'quantile_cont(value, ' ~ drift_double_array(probs, engine) ~ ')' -%}
 {%- elif family == 'spark' -%}
@@ -122,7 +112,7 @@ from means join spreads on spreads.feature = means.feature order by means.featur
     bin of a value is the number of edges at or below it (0 to len(edges)). Features without edges
     are left out; empty bins have no row. -#}
 {% macro distribution_bin_counts(long_sql, edges, engine=none) -%}
-{%- set family = drift_engine(engine) -%}
+{%- set family = engine_family(engine) -%}
 with edges(feature, edges) as (values {% for feature, feature_edges in edges.items() -%}
     ({{ drift_text(feature, engine) }}, {{ drift_double_array(feature_edges, engine) }}){{ ", " if not loop.last }}
 {%- endfor %})
