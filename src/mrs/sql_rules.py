@@ -20,7 +20,6 @@ import jinja2
 SQL_FOLDER = Path(__file__).resolve().parent / "sql"
 """The macros files, shared with dbt (``macro-paths`` in dbt_project.yml)."""
 
-
 ENGINE = "duckdb"
 """The engine the Python stages run their SQL on (dbt-duckdb runs them in the dbt process)."""
 

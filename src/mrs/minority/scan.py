@@ -69,6 +69,7 @@ class Cube:
     store_of: np.ndarray  # (P,) store index
     sku_of: np.ndarray  # (P,) sku index
     slice_of: dict[str, np.ndarray]  # slice name -> (P,) slice index
+    row_of: np.ndarray  # (P, D) the batch row a cell was read from, -1 where a day has no baseline
 
     @property
     def n_pairs(self) -> int:
@@ -143,9 +144,12 @@ def build_cube(baseline: pa.Table, stores: pa.Table, skus: pa.Table) -> Cube:
     col = ((dates - first) // step).astype(np.int64)
     actual[pair, col] = baseline.column("actual_units").to_numpy().astype(np.float64)
     expected[pair, col] = baseline.column("expected_units").to_numpy().astype(np.float64)
+    row_of = np.full((n_pairs, days.size), -1, dtype=np.int64)
+    row_of[pair, col] = np.arange(baseline.num_rows)
     store_of = np.repeat(np.arange(store_ids.size), n_k)
     sku_of = np.tile(np.arange(n_k), store_ids.size)
-    return Cube(store_ids, sku_ids, days, actual, expected, store_of, sku_of, slice_index(stores, skus, store_of, sku_of))
+    slices = slice_index(stores, skus, store_of, sku_of)
+    return Cube(store_ids, sku_ids, days, actual, expected, store_of, sku_of, slices, row_of)
 
 
 def nb_phi(actual: np.ndarray, expected: np.ndarray) -> float:

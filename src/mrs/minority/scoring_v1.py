@@ -31,7 +31,7 @@ from mrs.logs import ModelCard, RunContext, finalize, unlogged, with_log_ids
 from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, CauseModel, cause_features, evidence
 from mrs.minority.classifier import AnomalyClassifier
 from mrs.minority.pipeline import Detections, detect
-from mrs.minority.scan import SLICES, Cube, build_cube, positions_in
+from mrs.minority.scan import SLICES, Cube, build_cube
 from mrs.minority.schemas import ATTRIBUTION_LOG, CLUSTER_LOG, DETECTION_LOG
 from mrs.minority.shapes import SHAPE_FEATURES, ClusterModel, incidents, shape_features
 from mrs.minority.training import ModelT, model_from_text
@@ -88,12 +88,8 @@ class BaselineLogIds:
 
     @classmethod
     def of(cls, baseline: pa.Table, cube: Cube) -> BaselineLogIds:
-        rows = np.full(cube.actual.shape, -1, dtype=np.int64)
-        pair = positions_in(baseline.column("store_id"), cube.store_ids) * cube.sku_ids.size + positions_in(
-            baseline.column("sku_id"), cube.sku_ids
-        )
-        rows[pair, cube.period_of(baseline.column("sales_date"))] = np.arange(baseline.num_rows)
-        return cls(rows, baseline.column("baseline_log_id").combine_chunks())
+        """The log_ids of the batch ``cube`` was built from (the same rows, in the same order)."""
+        return cls(cube.row_of, baseline.column("baseline_log_id").combine_chunks())
 
     def window(self, pair: int, start: int, end: int) -> list[str | None]:
         """The log_ids of one pair's periods ``start`` to ``end`` (None where there is no row)."""
