@@ -39,18 +39,18 @@ def test_the_demo_build_reports_v1_anomalies_found_without_the_narratives(built_
     assert detections[7:] == ("1", "1")
     source = built_warehouse.scalar("select max(model_registry_source) from ml.detection_log")
     assert source.startswith("artifact:anomaly_classifier/1#sha256=")
-    for log in ("ml.cluster_log", "ml.attribution_log"):
+    for log, version in (("ml.cluster_log", "1"), ("ml.attribution_log", "2")):
         described = built_warehouse.query(
             f"select count(*), count(narrative_id), min(model_confidence_metric), max(model_confidence_metric), "
             f"count(incident_detections), min(model_version) from {log}"
         )[0]
-        assert described == (detections[0], 0, described[2], described[3], detections[0], "1")
+        assert described == (detections[0], 0, described[2], described[3], detections[0], version)
         assert 0.0 <= described[2] <= described[3] <= 1.0
     reports = built_warehouse.query(
         "select count(*), count(distinct anomaly_classifier_version), min(anomaly_classifier_version), "
-        "count(cluster_name), count(cause_type), count(narrative_id) from marts.minority_reports"
+        "count(cluster_name), count(cause_type), count(narrative_id), min(attribution_model_version) from marts.minority_reports"
     )[0]
-    assert reports == (detections[0], 1, "1", detections[0], detections[0], 0)
+    assert reports == (detections[0], 1, "1", detections[0], detections[0], 0, "2")
     # a v1 detection is linked to the baseline rows it was computed from
     assert built_warehouse.scalar("select count(*) from ml.detection_log where len(baseline_log_ids) <> window_days") == 0
     rates = built_warehouse.query(

@@ -281,6 +281,11 @@ def test_evidence_links_overlapping_campaigns_and_events_only():
     assert ev["campaigns"][1] == 0  # ST01 is coastco's
     assert list(ev["weather_event_ids"][0]) == ["EVT-001"] and ev["weather_region_events"][1] == 1
     assert UNEXPLAINED == "unexplained"
+    # when the evidence happened against the event: the campaign starts with it and runs 11 days
+    # past its end; the storm starts a day later and is over a day before the event ends
+    assert (ev["campaign_start_gap_days"][0], ev["campaign_days_past_end"][0]) == (0.0, 11.0)
+    assert (ev["weather_start_gap_days"][0], ev["weather_days_past_end"][0]) == (1.0, -1.0)
+    assert np.isnan(ev["campaign_start_gap_days"][1]) and np.isnan(ev["holiday_days_past_end"][0])  # none of that kind
 
 
 def _brute_force_evidence(events, stores, skus, campaigns, context) -> dict[int, dict]:
@@ -315,6 +320,7 @@ def _brute_force_evidence(events, stores, skus, campaigns, context) -> dict[int,
             "campaign_names_sku": int(any(c["sku_id"] is not None for c in hit)),
             "campaign_starts_in_window": int(any(c["start_date"] >= e["window_start"] for c in hit)),
             "campaign_ids": sorted(c["campaign_id"] for c in hit),
+            **_timing_of(hit, e, "campaign"),
         }
         for t in EVENT_TYPES:
             got = [
@@ -328,9 +334,18 @@ def _brute_force_evidence(events, stores, skus, campaigns, context) -> dict[int,
                 f"{t}_max_severity": max([x["severity"] for x in got if x["severity"] is not None], default=0.0),
                 f"{t}_starts_in_window": int(any(x["start_date"] >= e["window_start"] for x in got)),
                 f"{t}_event_ids": sorted(x["event_id"] for x in got),
+                **_timing_of(got, e, t),
             }
         out[e["event_row"]] = row
     return out
+
+
+def _timing_of(records: list[dict], event: dict, kind: str) -> dict:
+    """The timing rules read literally: nearest start in days (absolute), most days past the event's end; None without records."""
+    return {
+        f"{kind}_start_gap_days": min((abs((r["start_date"] - event["window_start"]).days) for r in records), default=None),
+        f"{kind}_days_past_end": max(((r["end_date"] - event["window_end"]).days for r in records), default=None),
+    }
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -395,7 +410,8 @@ def test_evidence_follows_the_overlap_rules_on_random_worlds_with_missing_values
     assert ev["event_row"].tolist() == sorted(expected)
     for record in ev.to_dict("records"):
         want = expected[record["event_row"]]
-        assert {k: (list(v) if k.endswith("_ids") else v) for k, v in record.items() if k in want} == want
+        got = {k: (list(v) if k.endswith("_ids") else None if v != v else v) for k, v in record.items() if k in want}
+        assert got == want  # (NaN, "none of that kind", compared as None)
 
 
 def test_a_weekly_baseline_is_scanned_on_its_weeks_not_on_empty_days():

@@ -55,3 +55,28 @@ def test_evaluate_without_trained_models_says_what_to_run(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["evaluate", "minority", "--artifacts-dir", str(tmp_path)])
     assert result.exit_code != 0 and "mrs train anomaly_classifier" in result.output
+
+
+def test_each_shipped_attribution_version_ranks_on_the_features_it_was_fitted_on():
+    # version 1 was pickled before a CauseModel named its features: it reads the class default
+    # (no timing); version 2 ranks on the timing of its evidence too. Both rank the same frame.
+    from pathlib import Path
+
+    import numpy as np
+    import pandas as pd
+
+    from mrs.minority.causes import FEATURES, FEATURES_WITH_TIMING, NO_RECORD_DAYS, CauseModel
+
+    shipped = Path(__file__).resolve().parents[1] / "trained_models"
+    v1, m1 = load_model_artifact(shipped, "attribution_model", CauseModel, "1")
+    v2, m2 = load_model_artifact(shipped, "attribution_model", CauseModel, "2")
+    assert v1.features == FEATURES and tuple(m1.features) == FEATURES
+    assert v2.features == FEATURES_WITH_TIMING and tuple(m2.features) == FEATURES_WITH_TIMING
+    frame = pd.DataFrame(np.zeros((2, len(FEATURES_WITH_TIMING))), columns=list(FEATURES_WITH_TIMING))
+    frame.loc[0, ["campaigns", "campaign_start_gap_days", "campaign_days_past_end"]] = (1.0, 0.0, 10.0)
+    frame.loc[1, [c for c in FEATURES_WITH_TIMING if c.endswith("_start_gap_days")]] = NO_RECORD_DAYS
+    frame.loc[1, [c for c in FEATURES_WITH_TIMING if c.endswith("_days_past_end")]] = -NO_RECORD_DAYS
+    for model in (v1, v2):
+        ranked = model.rank(frame)
+        assert len(ranked) == 2 and ranked["confidence"].between(0.0, 1.0).all()
+        assert ranked["cause_type"][1] == "unexplained"  # no overlapping evidence at all

@@ -45,7 +45,6 @@ def train_minority_model(
     """Train ``model`` (one of :data:`MINORITY_TRAINABLE`) and write its artefact; returns its folder."""
     from dataclasses import replace
 
-    from mrs.minority.causes import FEATURES as CAUSE_FEATURES
     from mrs.minority.causes import CauseConfig
     from mrs.minority.classifier import FEATURES, ClassifierConfig
     from mrs.minority.shapes import SHAPE_FEATURES, ClusterConfig
@@ -94,10 +93,11 @@ def train_minority_model(
             models, keys, features = (
                 MinorityModels(classifier, None, cause_model),
                 ("cause_top1", "true_positive_detections"),
-                CAUSE_FEATURES,
+                cause_model.features,
             )
             description = (
-                "Gradient-boosted ranking of cause types from overlapping campaigns, context events, direction and shape"
+                "Gradient-boosted ranking of cause types from overlapping campaigns and context events (their kind, "
+                "scope and timing against the event), direction and shape"
             )
         summary = evaluate(models, plan.holdout, world_cache=load)
         metrics = {"holdout": _pooled_metrics(summary, keys), "anomaly_classifier_version": manifest.model_version}
