@@ -10,7 +10,8 @@ import json
 
 import duckdb
 import pytest
-from conftest import Warehouse
+import yaml
+from conftest import PROJECT_ROOT, Warehouse
 from test_own_data_dbt import DEMO_DIGESTS, log_digests
 
 from mrs.minority.schemas import MINORITY_LOGS, V1_COLUMNS
@@ -19,6 +20,13 @@ pytestmark = pytest.mark.integration
 
 LOGS = tuple(f"ml.{spec.name}" for spec in MINORITY_LOGS)
 V0 = {"active_model_versions": {"anomaly_classifier": "0", "cluster_model": "0", "attribution_model": "0"}}
+#: the trained versions the demo activates (vars.model_versions): none is the narratives' version 0
+TRAINED: dict[str, str] = {
+    name: version
+    for name, version in yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]["model_versions"].items()
+    if name in V0["active_model_versions"]
+}
+CLASSIFIER = TRAINED["anomaly_classifier"]
 #: what a re-scoring build needs: the minority logs, their inputs and everything downstream
 MINORITY_NODES = ("--select", "int_minority__scored_periods+")
 
@@ -36,10 +44,10 @@ def test_the_demo_build_reports_v1_anomalies_found_without_the_narratives(built_
     assert detections[0] > 0 and detections[1] == 0  # found in the data; no narrative read
     assert 0.0 <= detections[2] <= detections[3] <= 1.0
     assert detections[4] == 1 and str(detections[5]) == "2025-08-12" and detections[6] == detections[0]
-    assert detections[7:] == ("1", "1")
+    assert "0" not in TRAINED.values() and detections[7:] == (CLASSIFIER, CLASSIFIER)
     source = built_warehouse.scalar("select max(model_registry_source) from ml.detection_log")
-    assert source.startswith("artifact:anomaly_classifier/1#sha256=")
-    for log, version in (("ml.cluster_log", "1"), ("ml.attribution_log", "2")):
+    assert source.startswith(f"artifact:anomaly_classifier/{CLASSIFIER}#sha256=")
+    for log, version in (("ml.cluster_log", TRAINED["cluster_model"]), ("ml.attribution_log", TRAINED["attribution_model"])):
         described = built_warehouse.query(
             f"select count(*), count(narrative_id), min(model_confidence_metric), max(model_confidence_metric), "
             f"count(incident_detections), min(model_version) from {log}"
@@ -50,7 +58,7 @@ def test_the_demo_build_reports_v1_anomalies_found_without_the_narratives(built_
         "select count(*), count(distinct anomaly_classifier_version), min(anomaly_classifier_version), "
         "count(cluster_name), count(cause_type), count(narrative_id), min(attribution_model_version) from marts.minority_reports"
     )[0]
-    assert reports == (detections[0], 1, "1", detections[0], detections[0], 0, "2")
+    assert reports == (detections[0], 1, CLASSIFIER, detections[0], detections[0], 0, TRAINED["attribution_model"])
     # a v1 detection is linked to the baseline rows it was computed from
     assert built_warehouse.scalar("select count(*) from ml.detection_log where len(baseline_log_ids) <> window_days") == 0
     rates = built_warehouse.query(
@@ -81,13 +89,13 @@ def test_an_old_warehouse_upgrades_in_place_and_version_0_is_one_setting_away(pr
         rows = project_copy.query(f"select {', '.join(kept)} from ml.{log} where model_version = '0' order by log_id")
         assert rows == old[f"ml.{log}"]  # not a row lost or rewritten
         assert project_copy.scalar(f"select count(*) from ml.{log} where model_version = '0' and {columns[0]} is not null") == 0
-    assert project_copy.scalar("select count(*) from ml.detection_log where model_version = '1'") > 0
-    assert project_copy.query("select distinct anomaly_classifier_version from marts.minority_reports") == [("1",)]
+    assert project_copy.scalar(f"select count(*) from ml.detection_log where model_version = '{CLASSIFIER}'") > 0
+    assert project_copy.query("select distinct anomaly_classifier_version from marts.minority_reports") == [(CLASSIFIER,)]
 
     counts = _counts(project_copy)
     project_copy.dbt("build", *MINORITY_NODES, vars=V0)  # back to version 0: one setting, nothing re-scored
     assert _counts(project_copy) == counts
     assert project_copy.query("select distinct anomaly_classifier_version from marts.minority_reports") == [("0",)]
-    project_copy.dbt("build", *MINORITY_NODES)  # and to version 1 again: its rows are there, nothing appended
+    project_copy.dbt("build", *MINORITY_NODES)  # and to the trained versions again: their rows are there, nothing appended
     assert _counts(project_copy) == counts
-    assert project_copy.query("select distinct anomaly_classifier_version from marts.minority_reports") == [("1",)]
+    assert project_copy.query("select distinct anomaly_classifier_version from marts.minority_reports") == [(CLASSIFIER,)]

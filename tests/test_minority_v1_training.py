@@ -10,13 +10,21 @@ from click.testing import CliRunner
 from mrs.cli import main
 from mrs.minority.classifier import AnomalyClassifier
 from mrs.minority.cli import train_minority_model
-from mrs.minority.training import SeedPlan, WorldSpec, load_model_artifact
+from mrs.minority.training import SeedPlan, WorldSpec, load_model_artifact, pick_threshold
 
 TINY = SeedPlan(
     train=(WorldSpec(1000), WorldSpec(1001), WorldSpec(1002), WorldSpec(1003)),
     validation=(WorldSpec(2000),),
     holdout=(WorldSpec(9001),),
 )
+
+
+def test_the_threshold_keeps_the_narratives_asked_for_before_it_maximises_f1():
+    scored = [(0.3, 0.77, 1.0), (0.4, 0.77, 1.0), (0.5, 0.78, 0.85), (0.6, 0.70, 0.80)]
+    assert pick_threshold(scored, 0.9)[0] == 0.4  # 0.5 has the best F1 but finds 85 % of the narratives
+    assert pick_threshold(scored, 0.0)[0] == 0.5  # version 1's rule: F1 alone
+    assert pick_threshold(scored, 1.1)[0] == 0.5  # none finds enough: F1 alone, not no threshold
+    assert pick_threshold([(0.2, 0.7, 1.0), (0.3, 0.7, 1.0)], 0.9)[0] == 0.3  # a tie: the fewer detections
 
 
 def test_seed_sets_must_not_overlap():

@@ -279,14 +279,15 @@ def test_the_readme_recipe_builds_weekly_sales_without_masters_or_prices(project
     # no prices: the insights side is empty, and the build says why
     assert own.scalar("select count(*) from ml.product_insights_log") == 0
     assert "MRS product_insights_log: no prices and no products" in build_output
-    # no narratives: the minority reports are the trained versions' (attribution 2), found in the weekly data alone
+    # no narratives: the minority reports are the trained versions' (classifier 2, clusters 1,
+    # attribution 2), found in the weekly data alone
     reports = own.query(
         "select count(*), count(distinct anomaly_classifier_version), min(anomaly_classifier_version), "
         "min(cluster_model_version), min(attribution_model_version), count(narrative_id), count(cause_type) "
         "from marts.minority_reports"
     )[0]
     assert own.scalar("select count(*) from staging.stg_narratives__narratives") == 0
-    assert reports[0] > 0 and reports[1:] == (1, "1", "1", "2", 0, reports[0])
+    assert reports[0] > 0 and reports[1:] == (1, "2", "1", "2", 0, reports[0])
     assert (
         own.scalar(f"select count(*) from ml.detection_log where date_diff('day', date '{first}', window_start) % 7 <> 0") == 0
     )  # events start on the data's weeks
