@@ -57,6 +57,8 @@ def test_trained_models_are_immutable_versions_and_evaluate_prints_every_figure(
         main, ["evaluate", "minority", "--seeds", "9001", "--artifacts-dir", str(root), "--world-cache", cache]
     )
     assert "z-score peer" in text.output and "cluster ARI" in text.output
+    assert "versions: anomaly_classifier 1, cluster_model 1, attribution_model 1" in text.output
+    assert summary["versions"] == {"anomaly_classifier": "1", "cluster_model": "1", "attribution_model": "1"}
 
 
 def test_evaluate_without_trained_models_says_what_to_run(tmp_path, monkeypatch):

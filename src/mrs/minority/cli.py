@@ -130,16 +130,20 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
-def format_summary(summary: dict) -> str:
+def format_summary(summary: dict, versions: dict[str, str] | None = None) -> str:
+    """The figures as text: a row per world and per pooled group, the learned stages' ("model",
+    the JSON's ``v1`` key) beside the z-score peer's; first the versions evaluated, when given."""
+
     def row(name: str, f: dict) -> str:
         v, z = f["v1"], f["zscore_peer"]
         return (
-            f"{name:<22} v1 P {v['event_precision']:.3f} R {v['event_recall']:.3f} F1 {v['event_f1']:.3f} "
+            f"{name:<22} model P {v['event_precision']:.3f} R {v['event_recall']:.3f} F1 {v['event_f1']:.3f} "
             f"narratives {v['narrative_recall']:.3f} | z-score peer P {z['event_precision']:.3f} "
             f"R {z['event_recall']:.3f} F1 {z['event_f1']:.3f} narratives {z['narrative_recall']:.3f}"
         )
 
-    lines = [row(name, f) for name, f in summary["worlds"].items()]
+    lines = [f"versions: {', '.join(f'{m} {v}' for m, v in versions.items())}"] if versions else []
+    lines += [row(name, f) for name, f in summary["worlds"].items()]
     for name, f in summary["pooled"].items():
         lines.append(row(f"pooled {name}", f))
         lines.append(
@@ -181,15 +185,17 @@ def evaluate_minority(
 
     root = artifacts_root(artifacts_dir)
     try:
-        models = MinorityModels(
-            load_model_artifact(root, "anomaly_classifier", AnomalyClassifier, classifier_version)[0],
-            load_model_artifact(root, "cluster_model", ClusterModel, cluster_version)[0],
-            load_model_artifact(root, "attribution_model", CauseModel, attribution_version)[0],
+        loaded = (
+            load_model_artifact(root, "anomaly_classifier", AnomalyClassifier, classifier_version),
+            load_model_artifact(root, "cluster_model", ClusterModel, cluster_version),
+            load_model_artifact(root, "attribution_model", CauseModel, attribution_version),
         )
     except ArtifactError as exc:
         raise click.ClickException(str(exc)) from exc
+    models = MinorityModels(loaded[0][0], loaded[1][0], loaded[2][0])
+    versions = {manifest.model_name: manifest.model_version for _, manifest in loaded}
     specs = [WorldSpec(s, stores, skus) for s in _seeds(seeds)]
     if not specs:
         raise click.ClickException("--seeds names no world")
     summary = evaluate(models, specs, world_cache=cached_loader(world_cache))
-    emit(summary, lambda: format_summary(summary))
+    emit(summary | {"versions": versions}, lambda: format_summary(summary, versions))
