@@ -27,6 +27,7 @@ import pyarrow as pa
 from mrs.minority.classifier import gradient_boosting
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pandas.core.groupby import DataFrameGroupBy
     from sklearn.ensemble import HistGradientBoostingClassifier
 
 CAUSE_TYPES: tuple[str, ...] = ("campaign", "weather", "local_event", "holiday", "supply_disruption", "competitor")
@@ -77,6 +78,16 @@ def _timing(pairs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _timing_hits(kind: str, hits: DataFrameGroupBy) -> dict[str, pd.Series]:
+    """A kind's two timing columns from its grouped overlapping pairs: the nearest start, the longest run past the end."""
+    return {f"{kind}_start_gap_days": hits["start_gap"].min(), f"{kind}_days_past_end": hits["past_end"].max()}
+
+
+def _no_timing(kind: str) -> dict[str, float]:
+    """A kind's timing columns for an event with none of its records: NaN (see :func:`cause_features`)."""
+    return {f"{kind}_start_gap_days": np.nan, f"{kind}_days_past_end": np.nan}
+
+
 def evidence(events: pa.Table, stores: pa.Table, skus: pa.Table, campaigns: pa.Table, context_events: pa.Table) -> pd.DataFrame:
     """One row of evidence per event (event_row, store_id, sku_id, window_start, window_end), in
     event_row order: the overlapping campaigns (count, largest discount, whether one names the
@@ -118,8 +129,7 @@ def evidence(events: pa.Table, stores: pa.Table, skus: pa.Table, campaigns: pa.T
             "campaign_max_discount": campaign_hits["discount_pct"].max(),
             "campaign_names_sku": campaign_hits["names_sku"].max(),
             "campaign_starts_in_window": campaign_hits["starts_in"].max(),
-            "campaign_start_gap_days": campaign_hits["start_gap"].min(),
-            "campaign_days_past_end": campaign_hits["past_end"].max(),
+            **_timing_hits("campaign", campaign_hits),
             "campaign_ids": campaign_hits["campaign_id"].agg(sorted),
         }
     )
@@ -131,8 +141,7 @@ def evidence(events: pa.Table, stores: pa.Table, skus: pa.Table, campaigns: pa.T
             "campaign_max_discount": 0.0,
             "campaign_names_sku": 0,
             "campaign_starts_in_window": 0,
-            "campaign_start_gap_days": np.nan,
-            "campaign_days_past_end": np.nan,
+            **_no_timing("campaign"),
         },
     )
 
@@ -167,8 +176,7 @@ def evidence(events: pa.Table, stores: pa.Table, skus: pa.Table, campaigns: pa.T
                 f"{t}_region_events": event_hits["in_region"].sum(),
                 f"{t}_max_severity": event_hits["severity"].max(),
                 f"{t}_starts_in_window": event_hits["starts_in"].max(),
-                f"{t}_start_gap_days": event_hits["start_gap"].min(),
-                f"{t}_days_past_end": event_hits["past_end"].max(),
+                **_timing_hits(t, event_hits),
                 f"{t}_event_ids": event_hits["event_id"].agg(sorted),
             }
         )
@@ -180,8 +188,7 @@ def evidence(events: pa.Table, stores: pa.Table, skus: pa.Table, campaigns: pa.T
                 f"{t}_region_events": 0,
                 f"{t}_max_severity": 0.0,
                 f"{t}_starts_in_window": 0,
-                f"{t}_start_gap_days": np.nan,
-                f"{t}_days_past_end": np.nan,
+                **_no_timing(t),
             },
         )
     return out
