@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 
+import duckdb
 import pytest
 from conftest import Warehouse, copy_project
 
@@ -15,6 +16,12 @@ from mrs.quality.settings import SQL_ENGINE
 RESULTS = "ml.expectation_results_log"
 UNCHANGED_MARTS = ("product_insights", "minority_reports", "daily_sales_vs_baseline", "anomaly_reviews")
 """Marts a build on unchanged inputs leaves as they were (model_versions counts builds)."""
+LEFT_BY_A_KILLED_BUILD = "main.baseline_log__dbt_tmp20250101120000000000"
+"""A Python log's staging table as dbt-duckdb names it, planted between the two builds."""
+NOT_A_STAGING_TABLE = "main.baseline_log__dbt_tmp_notes"
+STAGING_TABLES = r"""
+    select schema_name || '.' || table_name from duckdb_tables() where table_name like '%\_\_dbt\_tmp%' escape '\'
+"""
 MONITORING_VALUES = """
     select * exclude (run_id, scored_at) from ml.model_monitoring_log order by log_id
 """
@@ -35,7 +42,11 @@ def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> RebuiltWarehouse:
     os.environ["MRS_SQL_VALIDATION_MIN_ROWS"] = "0"  # every batch and mart validated as SQL
     builds = []
     try:
-        for _ in range(2):
+        for build in range(2):
+            if build:
+                with duckdb.connect(str(warehouse.path)) as con:
+                    for table in (LEFT_BY_A_KILLED_BUILD, NOT_A_STAGING_TABLE):
+                        con.execute(f"create table {table} as select 1 as x")
             warehouse.dbt("build")
             run_results = json.loads((warehouse.path.parent / "target" / "run_results.json").read_text())
             builds.append(run_results["metadata"]["invocation_id"])
@@ -88,3 +99,10 @@ def test_two_builds_from_scratch_give_bit_identical_monitoring(rebuilt: RebuiltW
     ours = bits(rebuilt.warehouse.query(MONITORING_VALUES))
     theirs = bits(built_warehouse.query(MONITORING_VALUES))
     assert ours and ours == theirs
+
+
+@pytest.mark.integration
+def test_a_rebuild_leaves_no_staging_table_of_a_python_log(rebuilt: RebuiltWarehouse) -> None:
+    # the second build appended to every Python log through a staging table: each was dropped, and
+    # so was the one a killed build had left; a table that only resembles one was kept
+    assert [table for (table,) in rebuilt.warehouse.query(STAGING_TABLES)] == [NOT_A_STAGING_TABLE]
