@@ -263,6 +263,48 @@ def test_the_learned_features_mean_the_same_weekdays_at_either_grain(weekly, war
         assert mismatches == 0
 
 
+SELF_JOIN_REFERENCE = """
+    select f.store_id, f.sku_id, f.sales_date, p.units_sold as lag_7d, p2.units_sold as lag_14d, p3.units_sold as lag_21d,
+           p.rolling_mean_7d as rolling_mean_7d_lag7, p.rolling_median_28d as rolling_median_28d_lag7,
+           p.trend_coef_28d as trend_coef_28d_lag7, p.history_days_28d as history_days_28d_lag7
+    from {rel} as f
+    join {rel} as p on p.store_id = f.store_id and p.sku_id = f.sku_id and p.sales_date = f.sales_date - 7
+    left join {rel} as p2 on p2.store_id = f.store_id and p2.sku_id = f.sku_id and p2.sales_date = f.sales_date - 14
+    left join {rel} as p3 on p3.store_id = f.store_id and p3.sku_id = f.sku_id and p3.sales_date = f.sales_date - 21
+    where p.history_days_28d >= 14
+"""
+"""The rows seven, 14 and 21 days earlier by date (what the window lags of baseline_features_sql replace)."""
+
+
+def test_the_learned_features_read_the_rows_seven_14_and_21_days_earlier_by_date(weekly, warehouse: Path) -> None:
+    from mrs.lifecycle.features import baseline_features_sql
+
+    values = ("lag_7d", "lag_14d", "lag_21d", "rolling_mean_7d_lag7", "rolling_median_28d_lag7", "trend_coef_28d_lag7")
+    columns = ", ".join(("store_id", "sku_id", "sales_date", *values, "history_days_28d_lag7"))
+    differs = " or ".join(f"(l.{v} is not null and l.{v} is distinct from r.{v})" for v in values)
+    for path in (warehouse, weekly[0]):
+        with duckdb.connect(str(path), read_only=True) as con:
+            con.execute("create temp table complete as select * from intermediate.int_sales_features")
+            # a relation with gaps: every 20th row of each pair missing
+            con.execute("""create temp table gapped as select * from intermediate.int_sales_features
+                           qualify row_number() over (partition by store_id, sku_id order by sales_date) % 20 <> 0""")
+            for relation in ("complete", "gapped"):
+                reference = f"select {columns} from ({SELF_JOIN_REFERENCE.format(rel=relation)})"
+                lagged = f"select {columns} from ({baseline_features_sql(relation)})"
+                (rows, missing) = con.sql(
+                    f"select (select count(*) from ({lagged})), count(*) from ({reference} except all {lagged})"
+                ).fetchall()[0]
+                (other_day,) = con.sql(f"""
+                    select count(*) from ({lagged}) as l left join ({reference}) as r using (store_id, sku_id, sales_date)
+                    where r.sales_date is null or {differs}
+                """).fetchall()[0]
+                assert rows > 0 and other_day == 0, (path.name, relation)  # never a row or a value of another day
+                if relation == "complete":
+                    assert missing == 0, path.name  # on the complete grid, exactly the self-join's rows
+                else:
+                    assert missing > 0, path.name  # with gaps, a lag that a row count cannot reach is null (or its row left out)
+
+
 def test_a_grain_that_is_neither_days_nor_weeks_is_refused(tmp_path: Path) -> None:
     from lifecycle_helpers import synthetic_sales
 

@@ -74,9 +74,43 @@ def first_scorable_offset_days(period_days: int) -> int:
     return FEATURE_HORIZON_DAYS + MIN_LAGGED_HISTORY_DAYS * period_days
 
 
+#: the columns of the row seven days earlier that the features read (``p`` in the SQL below)
+_LAGGED_COLUMNS: tuple[str, ...] = (
+    "units_sold",
+    "rolling_mean_7d",
+    "rolling_median_7d",
+    "rolling_mean_28d",
+    "rolling_median_28d",
+    "trend_coef_28d",
+    "history_days_28d",
+)
+
+
+def days_earlier_sql(column: str, days: int) -> str:
+    """``column`` of the same store × SKU's row exactly ``days`` days earlier, or null.
+
+    A window lag, not a self-join: three hash joins of the whole look-back on (store, SKU, date)
+    held about 3 GB at 10M store × SKU × days and failed monitoring under a 2 GB ``memory_limit``;
+    the lags sort once and stream (about 1.3 GB, and faster). The row ``days`` rows back (daily
+    grain) or ``days / 7`` rows back (weekly grain) is taken only when its date is exactly that day,
+    so a value is never another day's: on the complete grid of ``int_sales_features`` (every period
+    of every pair) it is the self-join's row, and where a relation has gaps the lag is null rather
+    than wrong."""
+    series = "partition by store_id, sku_id order by sales_date"
+    offsets = [days, days // 7] if days % 7 == 0 else [days]  # a period is 1 or 7 days
+    cases = " ".join(
+        f"when lag(sales_date, {k}) over ({series}) = sales_date - {days} then lag({column}, {k}) over ({series})"
+        for k in offsets
+    )
+    return f"case {cases} end"
+
+
 def baseline_features_sql(features_relation: str) -> str:
     """One row per store × SKU × day of ``features_relation`` (``int_sales_features``) with enough
-    history: the keys, the target ``units_sold`` and :data:`FEATURES`."""
+    history: the keys, the target ``units_sold`` and :data:`FEATURES`. The row seven days earlier
+    (``p``) must exist and have :data:`MIN_LAGGED_HISTORY_DAYS`; those 14 and 21 days earlier
+    (``p2``, ``p3``) may be missing."""
+    lagged = ",\n            ".join(f"{days_earlier_sql(c, FEATURE_HORIZON_DAYS)} as p_{c}" for c in _LAGGED_COLUMNS)
     return f"""
     select
         f.store_id,
@@ -85,23 +119,23 @@ def baseline_features_sql(features_relation: str) -> str:
         cast(f.units_sold as double) as units_sold,
         cast(f.day_of_week as integer) as day_of_week,
         cast(f.unit_price as double) as unit_price,
-        cast(p.units_sold as double) as lag_7d,
-        cast(p2.units_sold as double) as lag_14d,
-        cast(p3.units_sold as double) as lag_21d,
-        (coalesce(p.units_sold, 0) + coalesce(p2.units_sold, 0) + coalesce(p3.units_sold, 0))
+        cast(f.p_units_sold as double) as lag_7d,
+        cast(f.p2_units_sold as double) as lag_14d,
+        cast(f.p3_units_sold as double) as lag_21d,
+        (coalesce(f.p_units_sold, 0) + coalesce(f.p2_units_sold, 0) + coalesce(f.p3_units_sold, 0))
             / nullif(
-                (case when p.units_sold is null then 0 else 1 end)
-                + (case when p2.units_sold is null then 0 else 1 end)
-                + (case when p3.units_sold is null then 0 else 1 end),
+                (case when f.p_units_sold is null then 0 else 1 end)
+                + (case when f.p2_units_sold is null then 0 else 1 end)
+                + (case when f.p3_units_sold is null then 0 else 1 end),
                 0
             )
             as same_weekday_mean_3w,
-        cast(p.rolling_mean_7d as double) as rolling_mean_7d_lag7,
-        cast(p.rolling_median_7d as double) as rolling_median_7d_lag7,
-        cast(p.rolling_mean_28d as double) as rolling_mean_28d_lag7,
-        cast(p.rolling_median_28d as double) as rolling_median_28d_lag7,
-        cast(p.trend_coef_28d as double) as trend_coef_28d_lag7,
-        cast(p.history_days_28d as integer) as history_days_28d_lag7,
+        cast(f.p_rolling_mean_7d as double) as rolling_mean_7d_lag7,
+        cast(f.p_rolling_median_7d as double) as rolling_median_7d_lag7,
+        cast(f.p_rolling_mean_28d as double) as rolling_mean_28d_lag7,
+        cast(f.p_rolling_median_28d as double) as rolling_median_28d_lag7,
+        cast(f.p_trend_coef_28d as double) as trend_coef_28d_lag7,
+        cast(f.p_history_days_28d as integer) as history_days_28d_lag7,
         cast(f.active_campaigns as integer) as active_campaigns,
         cast(f.campaign_discount_pct as double) as campaign_discount_pct,
         cast(f.is_holiday as integer) as is_holiday,
@@ -113,21 +147,16 @@ def baseline_features_sql(features_relation: str) -> str:
         f.region,
         f.store_type,
         f.category
-    from {features_relation} as f
-    inner join {features_relation} as p
-        on p.store_id = f.store_id
-        and p.sku_id = f.sku_id
-        and p.sales_date = f.sales_date - {FEATURE_HORIZON_DAYS}
-    -- the same weekday 2 and 3 weeks before, in days, so that the lags mean the same at either grain
-    left join {features_relation} as p2
-        on p2.store_id = f.store_id
-        and p2.sku_id = f.sku_id
-        and p2.sales_date = f.sales_date - {2 * FEATURE_HORIZON_DAYS}
-    left join {features_relation} as p3
-        on p3.store_id = f.store_id
-        and p3.sku_id = f.sku_id
-        and p3.sales_date = f.sales_date - {3 * FEATURE_HORIZON_DAYS}
-    where p.history_days_28d >= {MIN_LAGGED_HISTORY_DAYS}
+    from (
+        select
+            *,
+            {lagged},
+            -- the same weekday 2 and 3 weeks before, in days, so that the lags mean the same at either grain
+            {days_earlier_sql("units_sold", 2 * FEATURE_HORIZON_DAYS)} as p2_units_sold,
+            {days_earlier_sql("units_sold", 3 * FEATURE_HORIZON_DAYS)} as p3_units_sold
+        from {features_relation}
+    ) as f
+    where f.p_history_days_28d >= {MIN_LAGGED_HISTORY_DAYS}
     """
 
 
