@@ -4,8 +4,8 @@
   run it writes the model's new rows to `<model>__dbt_tmp<timestamp>`, appends them to the log,
   then drops the staging table only when it was a TEMPORARY one; a Python model's is a real table
   (in the connection's default schema), so every build left one more, holding a copy of the
-  batch (the baseline's new rows, 3.5M at 10M store x SKU x days) and slowing every later build's
-  catalog lookups. Runs in the model's transaction, after the append; also drops the ones a
+  batch (the baseline's new rows, 3.5M at 10M store x SKU x days): the warehouse grew with every
+  build. Runs in the model's transaction, after the append; also drops the ones a
   killed build or an earlier version of the project left. Nothing on other engines or SQL models.
 -#}
 {% macro drop_python_model_staging_tables() %}
