@@ -209,3 +209,20 @@ def test_current_rows_are_the_newest_row_per_key_of_the_given_version_with_the_l
     assert current.columns == SPEC.schema.names
     # newest by scored_at; a tie is broken by the smaller log_id; version 1's row is not version 0's
     assert [(r[0], r[1]) for r in current.fetchall()] == [("a", 4.0), ("b", 9.0)]
+
+
+def test_a_step_computes_its_inputs_once(con) -> None:
+    # a lazy input relation is re-computed by every query over it: the rows in and the new rows
+    # must both come from one computation (at 10M store x SKU x days, 13 s of the baseline's 30 s)
+    computed: list[int] = []
+
+    def seen(value: float | None) -> bool:
+        computed.append(1)
+        return True
+
+    con.create_function("seen", seen, ["DOUBLE"], "BOOLEAN", null_handling="special", side_effects=True)
+    inputs = con.sql("select item_id, value from inputs where seen(value)")
+    batch = score_new_rows(inputs, spec=SPEC, card=CARD, log_relation=None, predict=double, run=RUN)
+    assert batch.num_rows == 3
+    assert len(computed) == 3
+    assert "mrs_doubling_log_candidates" not in {r[0] for r in con.sql("select table_name from duckdb_tables()").fetchall()}

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mrs.duckdb_relations import query_relation
+from mrs.duckdb_relations import computed_once, query_relation
 from mrs.sql_rules import row_hash_sql
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -265,15 +265,19 @@ def score_new_rows(
 ) -> pa.Table:
     """The whole append-only scoring step for a log with one row per input row.
 
-    Fingerprints the inputs in the warehouse, keeps the rows whose ``log_id`` is not logged yet,
-    pulls only those into Arrow, calls ``predict`` (which returns the log's own columns, one row
+    Fingerprints the inputs in the warehouse once (into a temporary table: the rows in and the new
+    rows are both read from it), keeps the rows whose ``log_id`` is not logged yet, pulls only
+    those into Arrow, calls ``predict`` (which returns the log's own columns, one row
     per input row, in order) and returns the typed batch to append.
     """
     from mrs.step_log import timed_step
 
-    with timed_step(spec.name) as counts:
-        fresh = unlogged(with_log_ids(inputs, spec, card, fingerprint_columns), log_relation)
-        batch = fresh.to_arrow_table()
+    with (
+        timed_step(spec.name) as counts,
+        computed_once(with_log_ids(inputs, spec, card, fingerprint_columns), f"mrs_{spec.name}_candidates") as candidates,
+    ):
+        counts.rows_in = candidates.aggregate("count(*)").fetchall()[0][0]
+        batch = unlogged(candidates, log_relation).to_arrow_table()
         outputs = predict(batch.drop_columns(["log_id", "input_fingerprint"]))
         if outputs.num_rows != batch.num_rows:
             raise LogSchemaError(f"{spec.name}: predict returned {outputs.num_rows} rows for {batch.num_rows} inputs")
@@ -282,7 +286,6 @@ def score_new_rows(
         )
         confidence = outputs.column(confidence_column) if confidence_column else None
         table = finalize(outputs, spec, card, run or RunContext.current(), confidence=confidence)
-        counts.rows_in = inputs.aggregate("count(*)").fetchall()[0][0]
         counts.rows_new = table.num_rows
         counts.detail = f"{card.model_name} v{card.model_version}"
     return table
