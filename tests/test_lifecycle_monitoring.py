@@ -286,3 +286,37 @@ def test_a_model_whose_every_signal_lacks_data_is_reported_unmonitored() -> None
         }
     )
     assert unmonitored_models(batch) == {"baseline": "0", "attribution_model": "0"}
+
+
+# ---- a logged evaluation ------------------------------------------------------------------------------
+
+
+def test_an_evaluations_id_is_the_one_earlier_builds_logged() -> None:
+    # pinned from the code before evaluations were fingerprinted ahead of their statistics: a
+    # change of the id would append the same evaluation again on every warehouse's next build
+    ids = {r["evaluation_id"] for r in evaluate(observations(units_shift=1.5)).values()}
+    assert ids == {"6d49f4bceee1479bc8cb7a71a8c16ace"}
+
+
+def test_an_evaluation_already_logged_is_not_computed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    con = duckdb.connect()
+    con.register("observation_rows", observations(units_shift=1.5))
+    relations = {"observations": con.table("observation_rows")}
+    first = evaluate_model(con, relations, builtin_active(), {"baseline": "0"}, CONFIG, SPEC, log_relation=None)
+    con.register("logged", pa.table({"evaluation_id": [first[0]["evaluation_id"]]}))
+    con.execute("create table monitoring_log as select * from logged")
+
+    def not_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a logged evaluation's statistics were computed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("mrs.lifecycle.monitoring.summarise", not_again)
+        patched.setattr("mrs.lifecycle.monitoring._aggregate", not_again)
+        again = evaluate_model(con, relations, builtin_active(), {"baseline": "0"}, CONFIG, SPEC, log_relation="monitoring_log")
+    assert again == []
+
+    con.register("observation_rows", observations(units_shift=1.6))  # the data moved: a new evaluation, computed
+    relations = {"observations": con.table("observation_rows")}
+    moved = evaluate_model(con, relations, builtin_active(), {"baseline": "0"}, CONFIG, SPEC, log_relation="monitoring_log")
+    assert len(moved) == len(first)
+    assert {r["evaluation_id"] for r in moved} != {first[0]["evaluation_id"]}

@@ -160,6 +160,14 @@ def unlogged(candidates: duckdb.DuckDBPyRelation, log_relation: str | None) -> d
     )
 
 
+def holds_value(con: duckdb.DuckDBPyConnection, log_relation: str | None, column: str, value: str) -> bool:
+    """Whether the log has a row whose ``column`` is ``value`` (False when there is no log yet)."""
+    if not log_relation:
+        return False
+    found = con.execute(f"select count(*) from {log_relation} where {quote(column)} = ?", [value]).fetchall()
+    return bool(found[0][0])
+
+
 def finalize(
     outputs: pa.Table,
     spec: LogSpec,

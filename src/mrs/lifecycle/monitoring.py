@@ -40,6 +40,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -62,7 +63,7 @@ from mrs.lifecycle.drift import (
 from mrs.lifecycle.features import DRIFT_FEATURES, baseline_features_sql
 from mrs.lifecycle.governance import ActiveVersion
 from mrs.lifecycle.schemas import MONITORING_LOG, RETRAIN_EVENT_LOG, keep_unlogged, sql_fingerprint, stable_id
-from mrs.logs import RunContext, finalize, quote
+from mrs.logs import RunContext, finalize, holds_value, quote
 from mrs.minority.relations import current_rows_sql, sql_literal
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -349,6 +350,15 @@ class _Sql:
         self.temporary.clear()
 
 
+@dataclass(frozen=True)
+class Signal:
+    """One signal of an evaluation: the fingerprint of what it reads (part of the evaluation's id)
+    and its rows, computed only when called (a logged evaluation's statistics are not recomputed)."""
+
+    fingerprint: str
+    rows: Callable[[], list[dict[str, Any]]]
+
+
 def _row(
     signal: str, subject: str, method: str, value: float | None, threshold: float, *, enough: bool, breach: bool, **extra: Any
 ) -> dict[str, Any]:
@@ -399,8 +409,7 @@ def _feature_drift(
     versions: Versions,
     current: Period,
     config: MonitoringConfig,
-    fingerprints: list[str],
-) -> list[dict[str, Any]]:
+) -> Signal:
     exprs = dict(spec.drift_features or {})
     manifest = _manifest_reference(active)
     if manifest is not None:
@@ -409,7 +418,7 @@ def _feature_drift(
         inputs = Period(current.start, current.end)
     else:
         reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
-        source = "reference_period"
+        source, ref_summaries = "reference_period", {}
         inputs = Period(reference.start, current.end)
     # the features of the evaluated days, computed once (every statistic below reads this table)
     entity = f"{spec.entity} as mrs_entity, " if spec.entity else ""
@@ -419,6 +428,23 @@ def _feature_drift(
         f"from ({spec.source('features', versions)}) where {inputs.where()}",
     )
     named = {n: quote(n) for n in exprs}
+    fingerprint = sql_fingerprint(db.con, f"select obs_date, {', '.join(named.values())} from {wide}", ["obs_date", *exprs])
+    return Signal(
+        fingerprint, partial(_feature_drift_rows, db, spec, wide, named, source, reference, ref_summaries, current, config)
+    )
+
+
+def _feature_drift_rows(
+    db: _Sql,
+    spec: MonitorSpec,
+    wide: str,
+    named: dict[str, str],
+    source: str,
+    reference: Period | None,
+    ref_summaries: dict[str, DistributionSummary],
+    current: Period,
+    config: MonitoringConfig,
+) -> list[dict[str, Any]]:
     entity_column = "mrs_entity" if spec.entity else None
     if source == "reference_period":
         assert reference is not None  # this source always has its period
@@ -429,11 +455,8 @@ def _feature_drift(
         edges={f: s.bin_edges for f, s in ref_summaries.items()},
     )
     min_values = config.min_rows if spec.entity is None else config.min_entities
-    fingerprints.append(
-        sql_fingerprint(db.con, f"select obs_date, {', '.join(named.values())} from {wide}", ["obs_date", *exprs])
-    )
     rows, n_drifted, evaluated = [], 0, 0
-    for feature in exprs:
+    for feature in named:
         ref, cur = ref_summaries.get(feature), cur_summaries.get(feature)
         enough = bool(ref and cur and ref.count >= min_values and cur.count >= min_values)
         method = resolve_method(config.drift_method, ref.count if ref else 0)
@@ -494,49 +517,65 @@ def _residual_drift(
     versions: Versions,
     current: Period,
     config: MonitoringConfig,
-    fingerprints: list[str],
-) -> dict[str, Any]:
+) -> Signal:
     sql = _evaluated_rows(db, f"{spec.model_name}_residuals", spec.source("residuals", versions), current, config)
+    trained = active.registry_row.get("holdout_wape")
+    reference = (
+        None
+        if trained is not None
+        else Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
+    )
+    span = Period(reference.start, current.end) if reference else current
+    fingerprint = sql_fingerprint(
+        db.con, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "actual", "predicted"]
+    )
+    return Signal(fingerprint, partial(_residual_drift_rows, db, sql, active, reference, current, config))
+
+
+def _residual_drift_rows(
+    db: _Sql, sql: str, active: ActiveVersion, reference: Period | None, current: Period, config: MonitoringConfig
+) -> list[dict[str, Any]]:
     wape = f"count(*), {exact_sum_sql('abs(actual - predicted)')} / nullif({exact_sum_sql('abs(actual)')}, 0)"
     cur_rows, cur_wape = _aggregate(db, sql, wape, current)
-    trained = active.registry_row.get("holdout_wape")
-    if trained is not None:
-        reference, source, ref_rows, ref_wape = (
-            None,
-            "manifest",
-            int(active.registry_row.get("training_rows") or 0),
-            float(trained),
-        )
-        fingerprints.append(
-            sql_fingerprint(
-                db.con, db.wrap(f"select * from ({sql}) where {current.where()}"), ["obs_date", "actual", "predicted"]
-            )
-        )
+    if reference is None:
+        source, ref_rows = "manifest", int(active.registry_row.get("training_rows") or 0)
+        ref_wape = float(active.registry_row["holdout_wape"])
     else:
-        reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
         ref_rows, ref_wape = _aggregate(db, sql, wape, reference)
         source = "reference_period"
-        fingerprints.append(
-            sql_fingerprint(
-                db.con,
-                db.wrap(f"select * from ({sql}) where {Period(reference.start, current.end).where()}"),
-                ["obs_date", "actual", "predicted"],
-            )
-        )
     enough = cur_rows >= config.min_rows and ref_rows >= config.min_rows and bool(ref_wape) and cur_wape is not None
     value = (float(cur_wape) / float(ref_wape) - 1.0) if enough else None
-    return _row(
+    return _predictions_row(
         "residual_drift",
-        "predictions",
         "wape_relative_change",
         value,
         config.residual_drift_threshold,
+        (ref_wape, cur_wape),
         enough=enough,
-        breach=value is not None and value > config.residual_drift_threshold,
-        reference_value=ref_wape,
-        current_value=cur_wape,
-        **_period_fields(source, reference, current, ref_rows, cur_rows),
+        period=_period_fields(source, reference, current, ref_rows, cur_rows),
     )
+
+
+def _predictions_row(
+    signal: str, method: str, value: float | None, threshold: float, values: tuple[Any, Any], *, enough: bool, period: dict
+) -> list[dict[str, Any]]:
+    """A signal on the predictions: a breach when its relative change exceeds the threshold."""
+    breach = value is not None and value > threshold
+    reference_value, current_value = values
+    return [
+        _row(
+            signal,
+            "predictions",
+            method,
+            value,
+            threshold,
+            enough=enough,
+            breach=breach,
+            reference_value=reference_value,
+            current_value=current_value,
+            **period,
+        )
+    ]
 
 
 def _confidence_decay(
@@ -546,34 +585,38 @@ def _confidence_decay(
     versions: Versions,
     current: Period,
     config: MonitoringConfig,
-    fingerprints: list[str],
-) -> dict[str, Any]:
+) -> Signal:
     sql = _evaluated_rows(db, f"{spec.model_name}_confidence", spec.source("confidence", versions), current, config)
-    cur_rows, cur_mean = _aggregate(db, sql, f"count(*), {exact_mean_sql('confidence')}", current)
-    if active.kind == "trained":
-        reference, source, ref_mean = None, "card", active.card.confidence_metric
-        ref_rows = int(active.registry_row.get("training_rows") or 0)
-        span = current
-    else:
-        reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
-        ref_rows, ref_mean = _aggregate(db, sql, f"count(*), {exact_mean_sql('confidence')}", reference)
-        source, span = "reference_period", Period(reference.start, current.end)
-    fingerprints.append(
-        sql_fingerprint(db.con, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "confidence"])
+    reference = (
+        None
+        if active.kind == "trained"
+        else Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
     )
+    span = Period(reference.start, current.end) if reference else current
+    fingerprint = sql_fingerprint(db.con, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "confidence"])
+    return Signal(fingerprint, partial(_confidence_decay_rows, db, sql, active, reference, current, config))
+
+
+def _confidence_decay_rows(
+    db: _Sql, sql: str, active: ActiveVersion, reference: Period | None, current: Period, config: MonitoringConfig
+) -> list[dict[str, Any]]:
+    cur_rows, cur_mean = _aggregate(db, sql, f"count(*), {exact_mean_sql('confidence')}", current)
+    if reference is None:
+        source, ref_mean = "card", active.card.confidence_metric
+        ref_rows = int(active.registry_row.get("training_rows") or 0)
+    else:
+        ref_rows, ref_mean = _aggregate(db, sql, f"count(*), {exact_mean_sql('confidence')}", reference)
+        source = "reference_period"
     enough = cur_rows >= config.min_rows and ref_rows >= config.min_rows and bool(ref_mean) and cur_mean is not None
     value = (1.0 - float(cur_mean) / float(ref_mean)) if enough else None
-    return _row(
+    return _predictions_row(
         "confidence_decay",
-        "predictions",
         "mean_confidence_relative_drop",
         value,
         config.confidence_decay_threshold,
+        (ref_mean, cur_mean),
         enough=enough,
-        breach=value is not None and value > config.confidence_decay_threshold,
-        reference_value=ref_mean,
-        current_value=cur_mean,
-        **_period_fields(source, reference, current, ref_rows, cur_rows),
+        period=_period_fields(source, reference, current, ref_rows, cur_rows),
     )
 
 
@@ -584,42 +627,48 @@ def _detection_rate(
     versions: Versions,
     current: Period,
     config: MonitoringConfig,
-    fingerprints: list[str],
-) -> dict[str, Any]:
+) -> Signal:
     """Detections per store × SKU × day now over the rate at training (a trained version's
     ``detections_per_pair_day`` metric) or in the reference period; a breach when it moved by
     more than ``detection_rate_factor`` either way (a classifier that went blind, or wild)."""
     sql = spec.source("detection_rate", versions)
+    fingerprint = sql_fingerprint(
+        db.con, f"select obs_date, detections from ({db.wrap(sql)}) where {current.where()}", ["obs_date", "detections"]
+    )
+    return Signal(fingerprint, partial(_detection_rate_rows, db, sql, active, current, config))
+
+
+def _detection_rate_rows(
+    db: _Sql, sql: str, active: ActiveVersion, current: Period, config: MonitoringConfig
+) -> list[dict[str, Any]]:
     cur_n, cur_rate = _aggregate(db, sql, "count(*), avg(detections)", current)
     metrics = json.loads(active.registry_row.get("metrics") or "{}")
     trained_rate = metrics.get("detections_per_pair_day")
+    reference: Period | None
     if trained_rate is not None:
         reference, ref_n, ref_rate, source = None, int(metrics.get("scored_pair_days", 0)), float(trained_rate), "manifest"
     else:
         reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
         ref_n, ref_rate = _aggregate(db, sql, "count(*), avg(detections)", reference)
         source = "reference_period"
-    fingerprints.append(
-        sql_fingerprint(
-            db.con, f"select obs_date, detections from ({db.wrap(sql)}) where {current.where()}", ["obs_date", "detections"]
-        )
-    )
     enough = bool(cur_n >= config.min_rows and ref_n >= config.min_rows and ref_rate)
     ratio = float(cur_rate or 0.0) / float(ref_rate) if enough else None
     factor = config.detection_rate_factor
     breach = ratio is not None and (ratio > factor or ratio < 1.0 / factor)
-    return _row(
-        "detection_rate",
-        "detections_per_pair_day",
-        "ratio_to_reference",
-        ratio,
-        factor,
-        enough=enough,
-        breach=breach,
-        reference_value=float(ref_rate) if ref_rate is not None else None,
-        current_value=float(cur_rate or 0.0),
-        **_period_fields(source, reference, current, ref_n or 0, cur_n or 0),
-    )
+    return [
+        _row(
+            "detection_rate",
+            "detections_per_pair_day",
+            "ratio_to_reference",
+            ratio,
+            factor,
+            enough=enough,
+            breach=breach,
+            reference_value=float(ref_rate) if ref_rate is not None else None,
+            current_value=float(cur_rate or 0.0),
+            **_period_fields(source, reference, current, ref_n or 0, cur_n or 0),
+        )
+    ]
 
 
 def evaluate_model(
@@ -629,10 +678,14 @@ def evaluate_model(
     versions: Versions,
     config: MonitoringConfig,
     spec: MonitorSpec | None = None,
+    *,
+    log_relation: str | None = None,
 ) -> list[dict[str, Any]]:
     """The signal rows of one active model version (without metadata); empty without data.
 
-    ``spec`` defaults to the model's entry in :data:`MONITORS`.
+    ``spec`` defaults to the model's entry in :data:`MONITORS`. The evaluation's id comes from the
+    fingerprints of what it reads; when ``log_relation`` already holds that evaluation (a re-run on
+    unchanged data), its statistics are not computed again and no rows are returned.
     """
     spec = spec or MONITORS[active.card.model_name]
     as_of = _Sql(con, relations).rows(spec.as_of)[0][0]
@@ -642,27 +695,32 @@ def evaluate_model(
     # only the evaluated days (the reference period and the current one) are read, never the history
     since = current.start - timedelta(days=config.reference_days + PERIOD_MARGIN_DAYS)
     db = _Sql(con, relations, since=since)
-    fingerprints: list[str] = []
     rows: list[dict[str, Any]] = []
     try:
-        if spec.features:
-            rows += _feature_drift(db, spec, active, versions, current, config, fingerprints)
-        if spec.residuals:
-            rows.append(_residual_drift(db, spec, active, versions, current, config, fingerprints))
-        if spec.confidence:
-            rows.append(_confidence_decay(db, spec, active, versions, current, config, fingerprints))
-        if spec.detection_rate:
-            rows.append(_detection_rate(db, spec, active, versions, current, config, fingerprints))
+        signals = [
+            signal(db, spec, active, versions, current, config)
+            for signal, wanted in (
+                (_feature_drift, spec.features),
+                (_residual_drift, spec.residuals),
+                (_confidence_decay, spec.confidence),
+                (_detection_rate, spec.detection_rate),
+            )
+            if wanted
+        ]
+        evaluation_id = stable_id(
+            active.card.model_name,
+            active.card.model_version,
+            active.registry_log_id,
+            as_of.isoformat(),
+            config.fingerprint,
+            *(s.fingerprint for s in signals),
+        )
+        if holds_value(con, log_relation, "evaluation_id", evaluation_id):  # its rows are appended together
+            return []
+        for s in signals:
+            rows += s.rows()
     finally:
         db.close()
-    evaluation_id = stable_id(
-        active.card.model_name,
-        active.card.model_version,
-        active.registry_log_id,
-        as_of.isoformat(),
-        config.fingerprint,
-        *fingerprints,
-    )
     for row in rows:
         row |= {"as_of_date": as_of, "evaluation_id": evaluation_id, "input_fingerprint": evaluation_id}
         row["log_id"] = stable_id(
@@ -696,7 +754,7 @@ def monitor_active_models(
     for name in MONITORS:
         if name not in actives:
             continue
-        rows = evaluate_model(con, relations, actives[name], versions, config)
+        rows = evaluate_model(con, relations, actives[name], versions, config, log_relation=log_relation)
         outputs = (
             pa.Table.from_pylist(rows, schema=_outputs_schema(MONITORING_LOG))
             if rows
