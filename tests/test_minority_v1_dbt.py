@@ -96,6 +96,8 @@ def test_an_old_warehouse_upgrades_in_place_and_version_0_is_one_setting_away(pr
     project_copy.dbt("build", *MINORITY_NODES, vars=V0)  # back to version 0: one setting, nothing re-scored
     assert _counts(project_copy) == counts
     assert project_copy.query("select distinct anomaly_classifier_version from marts.minority_reports") == [("0",)]
-    project_copy.dbt("build", *MINORITY_NODES)  # and to the trained versions again: their rows are there, nothing appended
+    back = project_copy.dbt("build", *MINORITY_NODES)  # and to the trained versions again: their rows are there, nothing appended
     assert _counts(project_copy) == counts
+    # the classifier does not scan again what its logged scan read (the same baseline rows)
+    assert "mrs detection_log: 0 new" in back.stdout and "not scanned" in back.stdout
     assert project_copy.query("select distinct anomaly_classifier_version from marts.minority_reports") == [(CLASSIFIER,)]

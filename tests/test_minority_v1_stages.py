@@ -466,3 +466,35 @@ def test_version_0_rows_get_version_1_columns_as_nulls_and_a_required_one_is_ref
     assert filled.column_names == list(CLUSTER_LOG.column_names)
     with pytest.raises(ValueError, match="not nullable"):
         with_unset_columns(table.drop_columns(["cluster_name"]), CLUSTER_LOG)
+
+
+# ---- a scan already logged -------------------------------------------------------------------------------
+
+
+def test_a_scan_is_fingerprinted_by_every_scored_period_it_reads_in_any_order() -> None:
+    import duckdb
+
+    from mrs.lifecycle.governance import ActiveVersion
+    from mrs.logs import ModelCard
+    from mrs.minority.scoring_v1 import scan_fingerprint
+
+    card = ModelCard("anomaly_classifier", "2", date(2025, 9, 1), "trained:test", 0.8)
+    active = ActiveVersion(card, "trained", "registry-row-1", "approval-1", {})
+    con = duckdb.connect()
+    con.execute(
+        "create table periods as select 's' || (i % 3) as store_id, 'k' || (i % 5) as sku_id, "
+        "date '2025-06-01' + cast(i // 15 as integer) as sales_date, i % 4 as actual_units, (i % 7) / 2.0 as expected_units, "
+        "'b' || i as baseline_log_id, 'r' as retailer, 'north' as region, 'c' as category from range(150) t(i)"
+    )
+
+    def fingerprint(sql: str, version: str = "0") -> str:
+        return scan_fingerprint(con, con.sql(sql), active, version)
+
+    first = fingerprint("select * from periods")
+    assert fingerprint("select * from periods order by baseline_log_id desc") == first
+    assert fingerprint("select * replace (actual_units + (baseline_log_id = 'b7')::int as actual_units) from periods") != first
+    assert fingerprint("select * from periods where baseline_log_id <> 'b7'") != first
+    assert fingerprint("select * replace ('south' as region) from periods") != first
+    assert fingerprint("select * from periods", version="1") != first
+    other = ActiveVersion(card, "trained", "registry-row-2", "approval-1", {})
+    assert scan_fingerprint(con, con.sql("select * from periods"), other, "0") != first

@@ -15,10 +15,13 @@ selection of new inputs happens in the warehouse and only new rows reach Python.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -166,6 +169,17 @@ def holds_value(con: duckdb.DuckDBPyConnection, log_relation: str | None, column
         return False
     found = con.execute(f"select count(*) from {log_relation} where {quote(column)} = ?", [value]).fetchall()
     return bool(found[0][0])
+
+
+@cache
+def package_fingerprint() -> str:
+    """sha256 of the ``mrs`` package's Python sources: a step that skips work its inputs already
+    had done includes it, so a change of the code that computed the result is never skipped."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def finalize(

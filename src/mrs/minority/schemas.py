@@ -60,6 +60,9 @@ DETECTION_LOG = LogSpec(
         # added with version 1, for every version (null on version 0's rows; an older warehouse
         # gets them by ALTER TABLE, mrs.logs.add_missing_log_columns)
         pa.field("found_on", pa.string(), nullable=True),
+        # what the scan that found the row read (mrs.minority.scoring_v1.scan_fingerprint): a build
+        # whose scan would read the same does not scan again; null on version 0's rows
+        pa.field("scan_fingerprint", pa.string(), nullable=True),
     ),
 )
 
@@ -106,7 +109,7 @@ ATTRIBUTION_LOG = LogSpec(
 MINORITY_LOGS: tuple[LogSpec, ...] = (BASELINE_LOG, DETECTION_LOG, CLUSTER_LOG, ATTRIBUTION_LOG)
 
 V1_COLUMNS: dict[str, tuple[str, ...]] = {
-    "detection_log": ("found_on",),
+    "detection_log": ("found_on", "scan_fingerprint"),
     "cluster_log": ("cluster_id", "is_noise", "incident_detections"),
     "attribution_log": ("cause_ranking", "incident_detections"),
 }

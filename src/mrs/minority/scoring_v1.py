@@ -20,6 +20,7 @@ inputs appends nothing.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from mrs.logs import ModelCard, RunContext, finalize, unlogged, with_log_ids
+from mrs.lifecycle.schemas import sql_fingerprint, stable_id
+from mrs.logs import ModelCard, RunContext, finalize, holds_value, package_fingerprint, unlogged, with_log_ids
 from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, CauseModel, cause_features, evidence
 from mrs.minority.classifier import AnomalyClassifier
 from mrs.minority.pipeline import Detections, detect
@@ -35,6 +37,7 @@ from mrs.minority.scan import SLICES, Cube, build_cube
 from mrs.minority.schemas import ATTRIBUTION_LOG, CLUSTER_LOG, DETECTION_LOG
 from mrs.minority.shapes import SHAPE_FEATURES, ClusterModel, incidents, shape_features
 from mrs.minority.training import ModelT, model_from_text
+from mrs.step_log import log_step
 
 if TYPE_CHECKING:  # pragma: no cover
     from mrs.lifecycle.governance import ActiveVersion
@@ -174,14 +177,47 @@ def detection_rows(det: Detections, log_ids: BaselineLogIds, baseline_version: s
     )
 
 
+def scan_fingerprint(con, scored_periods, active: ActiveVersion, baseline_version: str) -> str:
+    """What a scan's result is a function of: every scored period (all the columns of
+    ``int_minority__scored_periods``, order-independent), the classifier's registered version and
+    artefact, the baseline version and the package's code."""
+    periods = sql_fingerprint(con, scored_periods.sql_query(), scored_periods.columns)
+    return stable_id(
+        active.card.model_name,
+        active.card.model_version,
+        active.registry_log_id,
+        baseline_version,
+        periods,
+        package_fingerprint(),
+    )
+
+
 def score_detections_v1(
     con, *, active: ActiveVersion, scored_periods, baseline_version: str, log_relation: str | None
 ) -> pa.Table:
-    """The ``detection_log`` step of a trained anomaly_classifier over ``int_minority__scored_periods``."""
+    """The ``detection_log`` step of a trained anomaly_classifier over ``int_minority__scored_periods``.
+
+    Every row carries the ``scan_fingerprint`` of the scan that found it. A build whose scan would
+    read exactly what a logged scan read does not scan again: that scan's events are all in the
+    log (the ones it found new were appended together, with its fingerprint; the others were
+    there before), and the same inputs give the same events.
+    """
+    began = time.perf_counter()
+    fingerprint = scan_fingerprint(con, scored_periods, active, baseline_version)
+    if holds_value(con, log_relation, "scan_fingerprint", fingerprint):
+        log_step(
+            DETECTION_LOG.name,
+            rows_in=None,
+            rows_new=0,
+            seconds=time.perf_counter() - began,
+            detail=f"not scanned: the scored periods are those of a logged scan (scan_fingerprint {fingerprint[:12]})",
+        )
+        return DETECTION_LOG.schema.empty_table()
     classifier = load_active_model(active, AnomalyClassifier)
     periods, store_table, sku_table = _periods(scored_periods)
     det = detect(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table, classifier)
     outputs = detection_rows(det, BaselineLogIds.of(periods, det.cube), baseline_version)
+    outputs = outputs.append_column("scan_fingerprint", pa.array([fingerprint] * outputs.num_rows, pa.string()))
     return _new_rows(
         con,
         outputs,
