@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
 from functools import partial
@@ -45,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from mrs.duckdb_relations import query_relation
+from mrs.duckdb_relations import computed_once, query_relation
 from mrs.lifecycle.drift import (
     AUTO,
     EVIDENTLY_DEFAULT_PVALUE,
@@ -321,7 +322,7 @@ class _Sql:
         since: date | None = None,
     ):
         self.con = con
-        self.temporary: list[str] = []
+        self.temporary = ExitStack()
 
         def body(name: str, relation: duckdb.DuckDBPyRelation) -> str:
             column = PERIOD_COLUMNS.get(name)
@@ -340,14 +341,11 @@ class _Sql:
     def materialise(self, name: str, sql: str) -> str:
         """``sql`` computed once into a temporary table (in the warehouse, spilling if large); its name."""
         table = f"mrs_monitoring_{name}"
-        self.con.execute(f"create or replace temporary table {table} as {self.wrap(sql)}")
-        self.temporary.append(table)
+        self.temporary.enter_context(computed_once(self.con.sql(self.wrap(sql)), table))
         return table
 
     def close(self) -> None:
-        for table in self.temporary:
-            self.con.execute(f"drop table if exists {table}")
-        self.temporary.clear()
+        self.temporary.close()
 
 
 @dataclass(frozen=True)
@@ -417,7 +415,7 @@ def _feature_drift(
         source = "manifest"
         inputs = Period(current.start, current.end)
     else:
-        reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
+        reference = _reference_period(current, config)
         source, ref_summaries = "reference_period", {}
         inputs = Period(reference.start, current.end)
     # the features of the evaluated days, computed once (every statistic below reads this table)
@@ -506,8 +504,13 @@ def _aggregate(db: _Sql, sql: str, select: str, period: Period) -> tuple:
 
 def _evaluated_rows(db: _Sql, name: str, sql: str, current: Period, config: MonitoringConfig) -> str:
     """A signal's rows of the current and reference periods, computed once: a select of its table."""
-    first = current.start - timedelta(days=config.reference_days)
+    first = _reference_period(current, config).start
     return f"select * from {db.materialise(name, f'select * from ({sql}) where {Period(first, current.end).where()}')}"
+
+
+def _reference_period(current: Period, config: MonitoringConfig) -> Period:
+    """The ``reference_days`` right before the current period (a built-in version's reference)."""
+    return Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
 
 
 def _residual_drift(
@@ -520,11 +523,7 @@ def _residual_drift(
 ) -> Signal:
     sql = _evaluated_rows(db, f"{spec.model_name}_residuals", spec.source("residuals", versions), current, config)
     trained = active.registry_row.get("holdout_wape")
-    reference = (
-        None
-        if trained is not None
-        else Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
-    )
+    reference = None if trained is not None else _reference_period(current, config)
     span = Period(reference.start, current.end) if reference else current
     fingerprint = sql_fingerprint(
         db.con, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "actual", "predicted"]
@@ -587,11 +586,7 @@ def _confidence_decay(
     config: MonitoringConfig,
 ) -> Signal:
     sql = _evaluated_rows(db, f"{spec.model_name}_confidence", spec.source("confidence", versions), current, config)
-    reference = (
-        None
-        if active.kind == "trained"
-        else Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
-    )
+    reference = None if active.kind == "trained" else _reference_period(current, config)
     span = Period(reference.start, current.end) if reference else current
     fingerprint = sql_fingerprint(db.con, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "confidence"])
     return Signal(fingerprint, partial(_confidence_decay_rows, db, sql, active, reference, current, config))
@@ -648,7 +643,7 @@ def _detection_rate_rows(
     if trained_rate is not None:
         reference, ref_n, ref_rate, source = None, int(metrics.get("scored_pair_days", 0)), float(trained_rate), "manifest"
     else:
-        reference = Period(current.start - timedelta(days=config.reference_days), current.start - timedelta(days=1))
+        reference = _reference_period(current, config)
         ref_n, ref_rate = _aggregate(db, sql, "count(*), avg(detections)", reference)
         source = "reference_period"
     enough = bool(cur_n >= config.min_rows and ref_n >= config.min_rows and ref_rate)
