@@ -4,8 +4,8 @@ The Python models run inside the dbt process, so an event fired with dbt_common'
 ``fire_event`` goes where dbt's own lines go: the console of ``dbt build`` (at info level, beside
 the model's ``OK created …`` line) and ``logs/dbt.log`` / ``--log-format json``. One helper,
 :func:`log_step`, used by every log step (:func:`mrs.logs.score_new_rows`,
-:func:`mrs.lifecycle.schemas.keep_unlogged`, the validation steps of :mod:`mrs.quality.validate`),
-so every line reads the same::
+:func:`mrs.minority.scoring_v1.score_detections_v1`, :func:`mrs.lifecycle.schemas.keep_unlogged`,
+the validation steps of :mod:`mrs.quality.validate`), so every line reads the same::
 
     mrs baseline_log: 8,400 rows in, 8,400 new, 1.32 s
 """

@@ -20,7 +20,6 @@ inputs appends nothing.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,7 +36,7 @@ from mrs.minority.scan import SLICES, Cube, build_cube
 from mrs.minority.schemas import ATTRIBUTION_LOG, CLUSTER_LOG, DETECTION_LOG
 from mrs.minority.shapes import SHAPE_FEATURES, ClusterModel, incidents, shape_features
 from mrs.minority.training import ModelT, model_from_text
-from mrs.step_log import log_step
+from mrs.step_log import timed_step
 
 if TYPE_CHECKING:  # pragma: no cover
     from mrs.lifecycle.governance import ActiveVersion
@@ -202,31 +201,28 @@ def score_detections_v1(
     log (the ones it found new were appended together, with its fingerprint; the others were
     there before), and the same inputs give the same events.
     """
-    began = time.perf_counter()
-    fingerprint = scan_fingerprint(con, scored_periods, active, baseline_version)
-    if holds_value(con, log_relation, "scan_fingerprint", fingerprint):
-        log_step(
-            DETECTION_LOG.name,
-            rows_in=None,
-            rows_new=0,
-            seconds=time.perf_counter() - began,
-            detail=f"not scanned: the scored periods are those of a logged scan (scan_fingerprint {fingerprint[:12]})",
+    with timed_step(DETECTION_LOG.name) as counts:
+        fingerprint = scan_fingerprint(con, scored_periods, active, baseline_version)
+        if holds_value(con, log_relation, "scan_fingerprint", fingerprint):
+            counts.detail = f"not scanned: the scored periods are those of a logged scan (scan_fingerprint {fingerprint[:12]})"
+            return DETECTION_LOG.schema.empty_table()
+        classifier = load_active_model(active, AnomalyClassifier)
+        periods, store_table, sku_table = _periods(scored_periods)
+        det = detect(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table, classifier)
+        outputs = detection_rows(det, BaselineLogIds.of(periods, det.cube), baseline_version)
+        outputs = outputs.append_column("scan_fingerprint", pa.array([fingerprint] * outputs.num_rows, pa.string()))
+        batch = _new_rows(
+            con,
+            outputs,
+            DETECTION_LOG,
+            active.card,
+            ["baseline_log_ids", "daily_actual_units", "daily_expected_units"],
+            log_relation,
+            confidence="probability",
         )
-        return DETECTION_LOG.schema.empty_table()
-    classifier = load_active_model(active, AnomalyClassifier)
-    periods, store_table, sku_table = _periods(scored_periods)
-    det = detect(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table, classifier)
-    outputs = detection_rows(det, BaselineLogIds.of(periods, det.cube), baseline_version)
-    outputs = outputs.append_column("scan_fingerprint", pa.array([fingerprint] * outputs.num_rows, pa.string()))
-    return _new_rows(
-        con,
-        outputs,
-        DETECTION_LOG,
-        active.card,
-        ["baseline_log_ids", "daily_actual_units", "daily_expected_units"],
-        log_relation,
-        confidence="probability",
-    )
+        counts.rows_in, counts.rows_new = periods.num_rows, batch.num_rows
+        counts.detail = f"{active.card.model_name} v{active.card.model_version}"
+    return batch
 
 
 def _current_events(detections, cube) -> tuple[pa.Table, pd.DataFrame]:
