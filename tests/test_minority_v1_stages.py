@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from mrs.minority import scan as scan_module
 from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, evidence
 from mrs.minority.classifier import FEATURES, candidate_features, merge_events
 from mrs.minority.evaluation import EventFigures, zscore_peer_events
@@ -98,6 +99,21 @@ def test_tail_score_of_the_cells_asked_is_each_cells_own_score_and_the_rest_zero
     )
     assert np.array_equal(z[where], one_by_one)
     assert (z[where] * np.where(np.rint(np.nan_to_num(observed[where])) >= mean[where], 1.0, -1.0) >= 0).all()
+
+
+def test_tail_score_in_blocks_of_rows_is_the_same_to_the_bit(monkeypatch):
+    rng = np.random.default_rng(5)
+    mean = rng.gamma(1.0, 3.0, size=(23, 6, 4))
+    variance = mean * rng.uniform(0.5, 4.0, size=mean.shape)
+    observed = rng.poisson(mean * rng.uniform(0.2, 3.0, size=mean.shape)).astype(float)
+    where = rng.random(mean.shape) < 0.7
+    whole = tail_z(observed, mean, variance, where=where)
+    broadcast = tail_z(observed, mean[0], variance, where=where[0])  # a mean and a mask shared by every row
+    monkeypatch.setattr(scan_module, "TAIL_Z_CHUNK_CELLS", 50)  # two rows of 24 cells per block, 12 blocks
+    assert np.array_equal(tail_z(observed, mean, variance, where=where), whole)
+    monkeypatch.setattr(scan_module, "TAIL_Z_CHUNK_CELLS", 1)  # a row at a time
+    assert np.array_equal(tail_z(observed, mean, variance, where=where), whole)
+    assert np.array_equal(tail_z(observed, mean[0], variance, where=where[0]), broadcast)
 
 
 def test_group_sums_add_each_groups_rows_in_row_order():

@@ -188,19 +188,40 @@ def window_sums(values: np.ndarray, max_len: int) -> np.ndarray:
     return out
 
 
+TAIL_Z_CHUNK_CELLS = 1 << 20
+"""Cells :func:`tail_z` scores at a time: its temporaries (seven arrays of the scored cells) stay a
+few tens of MB whatever the batch, instead of seven copies of every window of every pair."""
+
+
 def tail_z(observed: np.ndarray, mean: np.ndarray, variance: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
     """Signed normal score of a count's tail probability under a negative binomial with the given
     mean and variance (Poisson when the variance does not exceed the mean), with a mid-p
     correction so a count equal to its mean scores about 0.
 
     Only the cells in ``where`` (default: all) are scored, the others are 0: the tail functions
-    are the scan's main cost, so each cell gets only the one tail it needs."""
+    are the scan's main cost, so each cell gets only the one tail it needs. The cells are scored
+    in blocks of rows (:data:`TAIL_Z_CHUNK_CELLS`); every cell's score is computed alone, so the
+    blocks change no bit of the result, only the memory it takes."""
     observed, mean, variance = np.broadcast_arrays(observed, mean, variance)
     out = np.zeros(observed.shape)
     cells = np.ones(observed.shape, dtype=bool) if where is None else np.broadcast_to(where, observed.shape)
-    k = np.rint(np.nan_to_num(observed[cells], nan=0.0))
-    mu = np.maximum(np.nan_to_num(mean[cells], nan=0.0), 1e-6)
-    var = np.maximum(np.nan_to_num(variance[cells], nan=0.0), mu * (1 + 1e-6))
+    if observed.ndim == 0:
+        if cells:
+            out[()] = _tail_z_cells(observed[None], mean[None], variance[None])[0]
+        return out
+    rows = max(1, TAIL_Z_CHUNK_CELLS // max(1, int(np.prod(observed.shape[1:]))))
+    for r0 in range(0, observed.shape[0], rows):
+        block = slice(r0, r0 + rows)
+        chosen = cells[block]
+        out[block][chosen] = _tail_z_cells(observed[block][chosen], mean[block][chosen], variance[block][chosen])
+    return out
+
+
+def _tail_z_cells(observed: np.ndarray, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """:func:`tail_z` of flat arrays of cells, every one scored."""
+    k = np.rint(np.nan_to_num(observed, nan=0.0))
+    mu = np.maximum(np.nan_to_num(mean, nan=0.0), 1e-6)
+    var = np.maximum(np.nan_to_num(variance, nan=0.0), mu * (1 + 1e-6))
     n = mu**2 / (var - mu)
     p = mu / var
     half_pmf = 0.5 * stats.nbinom.pmf(k, n, p)
@@ -210,8 +231,7 @@ def tail_z(observed: np.ndarray, mean: np.ndarray, variance: np.ndarray, where: 
     down = ~up
     prob[down] = stats.nbinom.cdf(k[down] - 1, n[down], p[down]) + half_pmf[down]  # P(Y < k) + P(Y = k) / 2
     prob = np.clip(prob, 1e-300, 0.5)
-    out[cells] = np.where(up, 1.0, -1.0) * stats.norm.isf(prob)
-    return out
+    return np.where(up, 1.0, -1.0) * stats.norm.isf(prob)
 
 
 @dataclass
