@@ -13,9 +13,11 @@ build: $(STAMP)
 
 # Test modules run in parallel, one worker per core (pytest-xdist); a module's tests stay on one
 # worker, so its module-scoped builds are made once. TEST_WORKERS=0 runs them in this process.
+# Modules are handed out in collection order (tests/conftest.py puts the longest first): xdist's
+# default reorders them by test count, which left the longest modules of few tests to run alone at the end.
 TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Every linter runs, and any violation fails: ruff (lint and format), mypy over src/mrs, sqlfluff over the
 # dbt SQL of models and singular tests (dbt templater: it compiles the project, and skips macro files).
