@@ -14,7 +14,7 @@ build: $(STAMP)
 # Test modules run in parallel, one worker per core (pytest-xdist); a module's tests stay on one
 # worker, so its module-scoped builds are made once. TEST_WORKERS=0 runs them in this process.
 # Modules are handed out in collection order (tests/conftest.py puts the longest first): xdist's
-# default reorders them by test count, which left the longest modules of few tests to run alone at the end.
+# default reorders them by test count, which left the long modules of one or two tests to run last.
 TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder

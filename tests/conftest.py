@@ -42,7 +42,7 @@ PROJECT_FILES = (
 
 #: the modules that take longest, longest first (measured by `--durations` on CI's two workers):
 #: `make test` hands whole modules to its parallel workers in this order (--no-loadscope-reorder),
-#: so that no long module is left to run alone at the end
+#: so that no long module is left to run last
 LONGEST_MODULES = (
     "test_readme.py",
     "test_own_data_dbt.py",
