@@ -83,12 +83,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
+SQL_VALIDATION_ENV = {"MRS_SQL_VALIDATION_MIN_ROWS": "0"}
+"""How the tests' builds validate their batches unless a test asks for Great Expectations: every suite
+compiled to SQL (mrs.quality.sql_expectations), as a user's build does for batches of 100k rows and
+more. Great Expectations on pandas - what a user's build does for smaller batches, with Data Docs -
+costs a demo build about 15 of its 60 s (the import, a checkpoint per batch, four Data Docs renders);
+the two give the same outcome for every expectation type the suites use
+(tests/test_expectations_sql.py). Builds that run Great Expectations: `built_warehouse` (and so every
+`prebuilt` copy's first state), tests marked `great_expectations`, and every command of the README
+(tests/test_readme.py), the kill-and-recover builds and the benchmark, which run dbt themselves."""
+
+
 @dataclass
 class Warehouse:
-    """A dbt project directory building into its own DuckDB file."""
+    """A dbt project directory building into its own DuckDB file.
+
+    ``great_expectations``: its builds validate small batches with Great Expectations, as a user's
+    build does; otherwise with the suites compiled to SQL (``SQL_VALIDATION_ENV``)."""
 
     project_dir: Path
     path: Path
+    great_expectations: bool = False
 
     def dbt(
         self, *args: str, vars: dict[str, Any] | None = None, check: bool = True, env: dict[str, str] | None = None
@@ -105,6 +120,8 @@ class Warehouse:
             DBT_SEND_ANONYMOUS_USAGE_STATS="false",
             MRS_MARTS_PARQUET_DIR=str(self.published_dir),
         )
+        if not self.great_expectations:
+            run_env.update(SQL_VALIDATION_ENV)
         run_env.update(env or {})
         result = subprocess.run(cmd, cwd=self.project_dir, env=run_env, capture_output=True, text=True)
         if check and result.returncode != 0:
@@ -156,7 +173,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     It builds in its own copy of the project, so that its Great Expectations results and Data Docs
     (written under the project's expectations/) are its own, whatever else runs beside it."""
     root = tmp_path_factory.mktemp("built")
-    warehouse = Warehouse(project_dir=copy_project(root / "project"), path=root / "mrs.duckdb")
+    warehouse = Warehouse(project_dir=copy_project(root / "project"), path=root / "mrs.duckdb", great_expectations=True)
     warehouse.dbt("build")
     return warehouse
 
@@ -169,7 +186,11 @@ def project_copy(tmp_path: Path, request: pytest.FixtureRequest) -> Warehouse:
     state after a plain `dbt build` of the committed project, for tests whose first step would be
     that build. It saves a full build per test."""
     project = copy_project(tmp_path / "project")
-    warehouse = Warehouse(project_dir=project, path=tmp_path / "mrs.duckdb")
+    warehouse = Warehouse(
+        project_dir=project,
+        path=tmp_path / "mrs.duckdb",
+        great_expectations=request.node.get_closest_marker("great_expectations") is not None,
+    )
     if request.node.get_closest_marker("prebuilt"):
         built = request.getfixturevalue("built_warehouse")
         shutil.copyfile(built.path, warehouse.path)

@@ -4,7 +4,6 @@ with every batch validated as SQL in the warehouse, then built again on unchange
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 
 import duckdb
@@ -37,24 +36,17 @@ class RebuiltWarehouse:
 @pytest.fixture(scope="module")
 def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> RebuiltWarehouse:
     root = tmp_path_factory.mktemp("rebuilt")
+    # every batch and mart validated as SQL: a test warehouse's default (conftest.SQL_VALIDATION_ENV)
     warehouse = Warehouse(project_dir=copy_project(root / "project"), path=root / "mrs.duckdb")
-    previous = os.environ.get("MRS_SQL_VALIDATION_MIN_ROWS")
-    os.environ["MRS_SQL_VALIDATION_MIN_ROWS"] = "0"  # every batch and mart validated as SQL
     builds = []
-    try:
-        for build in range(2):
-            if build:
-                with duckdb.connect(str(warehouse.path)) as con:
-                    for table in (LEFT_BY_A_KILLED_BUILD, NOT_A_STAGING_TABLE):
-                        con.execute(f"create table {table} as select 1 as x")
-            warehouse.dbt("build")
-            run_results = json.loads((warehouse.path.parent / "target" / "run_results.json").read_text())
-            builds.append(run_results["metadata"]["invocation_id"])
-    finally:
-        if previous is None:
-            os.environ.pop("MRS_SQL_VALIDATION_MIN_ROWS")
-        else:
-            os.environ["MRS_SQL_VALIDATION_MIN_ROWS"] = previous
+    for build in range(2):
+        if build:
+            with duckdb.connect(str(warehouse.path)) as con:
+                for table in (LEFT_BY_A_KILLED_BUILD, NOT_A_STAGING_TABLE):
+                    con.execute(f"create table {table} as select 1 as x")
+        warehouse.dbt("build")
+        run_results = json.loads((warehouse.path.parent / "target" / "run_results.json").read_text())
+        builds.append(run_results["metadata"]["invocation_id"])
     return RebuiltWarehouse(warehouse, *builds)
 
 

@@ -89,6 +89,7 @@ def _corrupt_the_insights_log(path: Path) -> None:
 
 @pytest.mark.integration
 @pytest.mark.prebuilt
+@pytest.mark.great_expectations
 def test_a_corrupted_batch_fails_the_build_by_name_keeps_the_marts_and_is_recorded(project_copy: Warehouse) -> None:
     before = {mart: _snapshot(project_copy, mart) for mart in MARTS}
     _corrupt_the_insights_log(project_copy.path)
