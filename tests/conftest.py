@@ -21,6 +21,8 @@ import duckdb
 import psycopg2
 import pytest
 
+from mrs.quality.settings import SQL_MIN_ROWS_ENV
+
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
@@ -83,7 +85,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
-SQL_VALIDATION_ENV = {"MRS_SQL_VALIDATION_MIN_ROWS": "0"}
+SQL_VALIDATION_ENV = {SQL_MIN_ROWS_ENV: "0"}
 """How the tests' builds validate their batches unless a test asks for Great Expectations: every suite
 compiled to SQL (mrs.quality.sql_expectations), as a user's build does for batches of 100k rows and
 more. Great Expectations on pandas - what a user's build does for smaller batches, with Data Docs -

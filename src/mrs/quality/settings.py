@@ -28,6 +28,10 @@ LOG_KIND = "log"
 MART_KIND = "mart"
 
 
+SQL_MIN_ROWS_ENV = "MRS_SQL_VALIDATION_MIN_ROWS"
+"""The environment variable that overrides :attr:`ValidationSettings.sql_min_rows`."""
+
+
 @dataclass(frozen=True)
 class ValidationSettings:
     """How results are recorded.
@@ -38,12 +42,12 @@ class ValidationSettings:
     the build's failure message) before the rest is summarised as "… and N more".
     ``sql_min_rows``: a batch of at least this many rows is validated in the warehouse, its suite
     compiled to SQL (:mod:`mrs.quality.sql_expectations`), instead of pulled into pandas for Great
-    Expectations (which also renders its Data Docs page). ``MRS_SQL_VALIDATION_MIN_ROWS`` overrides it.
+    Expectations (which also renders its Data Docs page). :data:`SQL_MIN_ROWS_ENV` overrides it.
     """
 
     unexpected_examples: int = 5
     failures_in_message: int = 10
-    sql_min_rows: int = field(default_factory=lambda: int(os.environ.get("MRS_SQL_VALIDATION_MIN_ROWS", "100000")))
+    sql_min_rows: int = field(default_factory=lambda: int(os.environ.get(SQL_MIN_ROWS_ENV, "100000")))
 
 
 def gx_project_dir(dbt_project_dir: str | Path | None) -> Path:
