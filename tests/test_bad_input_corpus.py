@@ -192,11 +192,11 @@ KINDS: tuple[Kind, ...] = (
     Kind("sku_unknown", NM, set_value("sku_id", "SKU-9999"), NM_RULES, ("rule=sku_id_in_the_master", "offending_value=SKU-9999")),
     Kind("ean_unknown", CC, set_value("EAN", "4000000000000"), CC_RULES, ("rule=ean_is_known", "offending_value=4000000000000")),
     Kind(
-        "date_far_in_the_future",
+        "date_far_in_the_future",  # on two rows: every row of the far day breaks the rule, not one of them
         NM,
-        set_value("date", "2031-01-01"),
+        lambda text: set_value("date", "2031-01-01", row=2)(set_value("date", "2031-01-01")(text)),
         NM_RULES,
-        ("rule=sales_date_not_far_after_the_rest", "offending_value=2031-01-01"),
+        ("rule=sales_date_not_far_after_the_rest", "offending_value=2031-01-01", "- 2 offending row(s)"),
     ),
     Kind(
         "coastco_date_impossible",

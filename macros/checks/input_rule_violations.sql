@@ -18,9 +18,19 @@ with
         {%- for name, expression in spec.context.items() %}
         {{ expression }} as {{ name }},
         {%- endfor %}
-        md5({{ row_as_json('checked') }}) as row_key,
-        {{ row_as_json('checked') }} as offending_row
+        {{ row_value('checked') }} as checked_row
     from {{ spec.relation or ref(table_name) }} as checked
+
+),
+
+{{ table_name }}_with_late_context as (
+
+    select
+        {%- for name, expression in (spec.late_context or {}).items() %}
+        {{ expression }} as {{ name }},
+        {%- endfor %}
+        with_context.*
+    from {{ table_name }}_with_context as with_context
 
 ),
 
@@ -33,9 +43,9 @@ with
         '{{ rule.column }}' as column_name,
         '{{ rule.reason | replace("'", "''") }}' as reason,
         cast({{ rule.column }} as {{ dbt.type_string() }}) as offending_value,
-        offending_row,
-        row_key
-    from {{ table_name }}_with_context
+        {{ row_value_as_json('checked_row') }} as offending_row,
+        md5({{ row_value_as_json('checked_row') }}) as row_key
+    from {{ table_name }}_with_late_context
     where coalesce({{ rule.broken }}, false)
     {% if not loop.last %}union all{% endif %}
     {% endfor %}

@@ -5,8 +5,9 @@
     them out downstream in quarantine mode.
 
     Each rule: `rule` (name), `column`, `reason` (words), `broken` (SQL, true when the row breaks
-    it, evaluated over the staging row with the columns of `context` added). `context`: window or
-    lookup columns the rules need (the pair's median units, whether the store is known…).
+    it, evaluated over the staging row with the columns of `context` and `late_context` added).
+    `context`: window or lookup columns the rules need (the pair's median units, whether the store
+    is known…); `late_context` (optional): columns computed over those (a window over a window).
     `relation`: a raw table checked before staging parses it (default: the staging model). -#}
 {% macro input_row_rules() %}
     {%- set rules = {
@@ -61,7 +62,10 @@
             'sku_id_is_known': 'exists (select 1 from ' ~ skus ~ ' as skus where skus.sku_id = checked.sku_id)',
             'sku_master_given': 'exists (select 1 from ' ~ skus ~ ')',
             'pair_median_units': window_median('units_sold') ~ " over (partition by coalesce(store_id, retailer || ':' || retailer_store_ref), coalesce(sku_id, ean))",
-            'days_after_previous_row': dbt.datediff('lag(sales_date) over (order by sales_date)', 'sales_date', 'day'),
+            'previous_row_day': 'lag(sales_date) over (order by sales_date)',
+        },
+        'late_context': {
+            'days_after_previous_day': 'max(' ~ dbt.datediff('previous_row_day', 'sales_date', 'day') ~ ') over (partition by sales_date)',
         },
         'rules': [
             {'rule': 'sales_date_parsed', 'column': 'sales_date', 'broken': 'sales_date is null',
@@ -70,7 +74,7 @@
              'broken': declared_sales_range_broken('sales_date'),
              'reason': 'sales day outside vars.sales_start_date .. vars.sales_end_date (' ~ var('sales_start_date') ~ ' .. ' ~ var('sales_end_date') ~ ')'},
             {'rule': 'sales_date_not_far_after_the_rest', 'column': 'sales_date',
-             'broken': 'days_after_previous_row > ' ~ limits.max_date_gap_days,
+             'broken': 'days_after_previous_day > ' ~ limits.max_date_gap_days,
              'reason': 'the sales day lies more than ' ~ limits.max_date_gap_days ~ ' days after every earlier sales day of the table, e.g. a date far in the future (vars.input_limits.max_date_gap_days)'},
             {'rule': 'store_named', 'column': 'retailer_store_ref', 'broken': 'store_id is null and (retailer is null or retailer_store_ref is null)',
              'reason': 'no store: neither store_id nor retailer + retailer_store_ref'},
@@ -119,21 +123,36 @@
     {{ return(mode) }}
 {% endmacro %}
 
-{#- A row (a table alias) as JSON text, and its key: the md5 of that text (dispatches). -#}
+{#- A row (a table alias) as one value (a struct or record), and a row value as JSON text: the
+    offending_row of input_quarantine, and (its md5) the row's key. row_as_json(alias) is the two
+    together. A row value carried through a CTE and serialised after a filter costs only the rows
+    that pass it. -#}
 {% macro row_as_json(alias) -%}
-    {{ return(adapter.dispatch('row_as_json', 'mrs')(alias)) }}
+    {{ row_value_as_json(row_value(alias)) }}
 {%- endmacro %}
-{% macro duckdb__row_as_json(alias) -%}
-    cast(to_json({{ alias }}) as {{ dbt.type_string() }})
+{% macro row_value(alias) -%}
+    {{ return(adapter.dispatch('row_value', 'mrs')(alias)) }}
 {%- endmacro %}
-{% macro postgres__row_as_json(alias) -%}
-    cast(row_to_json({{ alias }}) as {{ dbt.type_string() }})
+{% macro default__row_value(alias) -%}
+    {{ alias }}
 {%- endmacro %}
-{% macro spark__row_as_json(alias) -%}
-    to_json(struct({{ alias }}.*))
+{% macro spark__row_value(alias) -%}
+    struct({{ alias }}.*)
 {%- endmacro %}
-{% macro default__row_as_json(alias) -%}
-    {{ exceptions.raise_compiler_error("row_as_json: add an implementation for " ~ adapter.type()) }}
+{% macro row_value_as_json(value) -%}
+    {{ return(adapter.dispatch('row_value_as_json', 'mrs')(value)) }}
+{%- endmacro %}
+{% macro duckdb__row_value_as_json(value) -%}
+    cast(to_json({{ value }}) as {{ dbt.type_string() }})
+{%- endmacro %}
+{% macro postgres__row_value_as_json(value) -%}
+    cast(row_to_json({{ value }}) as {{ dbt.type_string() }})
+{%- endmacro %}
+{% macro spark__row_value_as_json(value) -%}
+    to_json({{ value }})
+{%- endmacro %}
+{% macro default__row_value_as_json(value) -%}
+    {{ exceptions.raise_compiler_error("row_value_as_json: add an implementation for " ~ adapter.type()) }}
 {%- endmacro %}
 
 {#- SQL: the sales day lies outside the declared range (vars.sales_start_date .. sales_end_date).
