@@ -26,7 +26,9 @@ value, threshold and ``is_breach``:
 
 A signal with fewer than ``min_rows`` values on either side is ``insufficient_data``, never a breach.
 Monitoring is a function of the data, the versions and the configuration: the evaluation's
-fingerprint hashes its inputs (not its run), so a re-run on unchanged inputs appends nothing.
+fingerprint hashes its inputs (not its run), so a re-run on unchanged inputs appends nothing. The
+inputs are hashed in the warehouse with DuckDB's row hash (:func:`mrs.duckdb_relations.warehouse_fingerprint`),
+so after a DuckDB upgrade the latest evaluation is computed and logged once more.
 
 Retrain events: a **reactive** event when the latest evaluation of an active version breaches
 (the dataset-level feature drift, residual drift or confidence decay); a **proactive** one when the
@@ -37,7 +39,7 @@ reproducible). An event is *open* until a registered version lists it in ``retra
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
@@ -46,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from mrs.duckdb_relations import computed_once, query_relation
+from mrs.duckdb_relations import computed_once, query_relation, warehouse_fingerprint
 from mrs.lifecycle.drift import (
     AUTO,
     EVIDENTLY_DEFAULT_PVALUE,
@@ -63,7 +65,7 @@ from mrs.lifecycle.drift import (
 )
 from mrs.lifecycle.features import DRIFT_FEATURES, baseline_features_sql
 from mrs.lifecycle.governance import ActiveVersion
-from mrs.lifecycle.schemas import MONITORING_LOG, RETRAIN_EVENT_LOG, keep_unlogged, sql_fingerprint, stable_id
+from mrs.lifecycle.schemas import MONITORING_LOG, RETRAIN_EVENT_LOG, keep_unlogged, stable_id
 from mrs.logs import RunContext, finalize, holds_value, quote
 from mrs.minority.relations import current_rows_sql, sql_literal
 
@@ -348,6 +350,12 @@ class _Sql:
         self.temporary.close()
 
 
+def _fingerprint(db: _Sql, sql: str, columns: Sequence[str]) -> str:
+    """What a signal reads, fingerprinted in the warehouse (DuckDB's row hash: an evaluation is
+    recognised as logged on a re-run without the md5 of 7M feature rows' text)."""
+    return warehouse_fingerprint(db.con.sql(sql), columns)[1]
+
+
 @dataclass(frozen=True)
 class Signal:
     """One signal of an evaluation: the fingerprint of what it reads (part of the evaluation's id)
@@ -426,7 +434,7 @@ def _feature_drift(
         f"from ({spec.source('features', versions)}) where {inputs.where()}",
     )
     named = {n: quote(n) for n in exprs}
-    fingerprint = sql_fingerprint(db.con, f"select obs_date, {', '.join(named.values())} from {wide}", ["obs_date", *exprs])
+    fingerprint = _fingerprint(db, f"select obs_date, {', '.join(named.values())} from {wide}", ["obs_date", *exprs])
     return Signal(
         fingerprint, partial(_feature_drift_rows, db, spec, wide, named, source, reference, ref_summaries, current, config)
     )
@@ -525,9 +533,7 @@ def _residual_drift(
     trained = active.registry_row.get("holdout_wape")
     reference = None if trained is not None else _reference_period(current, config)
     span = Period(reference.start, current.end) if reference else current
-    fingerprint = sql_fingerprint(
-        db.con, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "actual", "predicted"]
-    )
+    fingerprint = _fingerprint(db, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "actual", "predicted"])
     return Signal(fingerprint, partial(_residual_drift_rows, db, sql, active, reference, current, config))
 
 
@@ -588,7 +594,7 @@ def _confidence_decay(
     sql = _evaluated_rows(db, f"{spec.model_name}_confidence", spec.source("confidence", versions), current, config)
     reference = None if active.kind == "trained" else _reference_period(current, config)
     span = Period(reference.start, current.end) if reference else current
-    fingerprint = sql_fingerprint(db.con, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "confidence"])
+    fingerprint = _fingerprint(db, db.wrap(f"select * from ({sql}) where {span.where()}"), ["obs_date", "confidence"])
     return Signal(fingerprint, partial(_confidence_decay_rows, db, sql, active, reference, current, config))
 
 
@@ -627,8 +633,8 @@ def _detection_rate(
     ``detections_per_pair_day`` metric) or in the reference period; a breach when it moved by
     more than ``detection_rate_factor`` either way (a classifier that went blind, or wild)."""
     sql = spec.source("detection_rate", versions)
-    fingerprint = sql_fingerprint(
-        db.con, f"select obs_date, detections from ({db.wrap(sql)}) where {current.where()}", ["obs_date", "detections"]
+    fingerprint = _fingerprint(
+        db, f"select obs_date, detections from ({db.wrap(sql)}) where {current.where()}", ["obs_date", "detections"]
     )
     return Signal(fingerprint, partial(_detection_rate_rows, db, sql, active, current, config))
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from mrs.duckdb_relations import query_relation
+from mrs.duckdb_relations import query_relation, warehouse_fingerprint
 from mrs.logs import RunContext, add_missing_log_columns
 from mrs.quality.frames import batch_relation, sql_literal, to_frame
 from mrs.quality.results import (
@@ -107,13 +107,9 @@ def plan_log_batches(logs: Mapping[str, duckdb.DuckDBPyRelation], validations: s
 
 
 def content_fingerprint(relation: duckdb.DuckDBPyRelation) -> tuple[int, str]:
-    """``(rows, fingerprint)`` of a relation's content: its row count and the exact sum of its rows'
-    hashes, so the same rows in any order give the same fingerprint (one scan, in the warehouse)."""
-    columns = ", ".join('"' + c.replace('"', '""') + '"' for c in relation.columns)
-    rows, total = query_relation(
-        relation, "mrs_mart", f"select count(*), coalesce(sum(hash({columns})::hugeint), 0) from mrs_mart"
-    ).fetchall()[0]
-    return int(rows), f"rows={rows};hashsum={total}"
+    """``(rows, fingerprint)`` of a relation's content: the same rows in any order give the same
+    fingerprint (:func:`~mrs.duckdb_relations.warehouse_fingerprint`, one scan, in the warehouse)."""
+    return warehouse_fingerprint(relation)
 
 
 def last_passed_fingerprints(validations: str | None, via: duckdb.DuckDBPyRelation) -> dict[str, str]:
