@@ -15,6 +15,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 
+def quote(identifier: str) -> str:
+    """A SQL identifier, double-quoted (a double quote inside it doubled)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def query_relation(relation: duckdb.DuckDBPyRelation, name: str, sql: str) -> duckdb.DuckDBPyRelation:
     """``relation.query(name, sql)``: ``sql`` over the relation, readable under ``name``."""
     result = relation.query(name, sql)
@@ -51,7 +56,7 @@ def warehouse_fingerprint(relation: duckdb.DuckDBPyRelation, columns: Sequence[s
     training set's fingerprint in a model's manifest, a scored row's ``log_id`` - is md5 over text.
     """
     names = list(columns) if columns is not None else list(relation.columns)
-    quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in names)
+    quoted = ", ".join(quote(c) for c in names)
     rows, total = query_relation(
         relation, "mrs_fingerprinted", f"select count(*), coalesce(sum(hash({quoted})::hugeint), 0) from mrs_fingerprinted"
     ).fetchall()[0]

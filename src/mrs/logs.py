@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mrs.duckdb_relations import computed_once, query_relation
+from mrs.duckdb_relations import computed_once, query_relation, quote
 from mrs.sql_rules import row_hash_sql
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -114,10 +114,6 @@ class RunContext:
         except Exception:  # pragma: no cover - outside dbt
             run_id = None
         return cls(run_id=run_id or str(uuid.uuid4()))
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def hash_sql(expressions: Sequence[str]) -> str:

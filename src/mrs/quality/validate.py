@@ -106,12 +106,6 @@ def plan_log_batches(logs: Mapping[str, duckdb.DuckDBPyRelation], validations: s
     return planned
 
 
-def content_fingerprint(relation: duckdb.DuckDBPyRelation) -> tuple[int, str]:
-    """``(rows, fingerprint)`` of a relation's content: the same rows in any order give the same
-    fingerprint (:func:`~mrs.duckdb_relations.warehouse_fingerprint`, one scan, in the warehouse)."""
-    return warehouse_fingerprint(relation)
-
-
 def last_passed_fingerprints(validations: str | None, via: duckdb.DuckDBPyRelation) -> dict[str, str]:
     """Suite → the content fingerprint of its latest validation, if that validation passed."""
     if not validations:
@@ -133,7 +127,7 @@ def plan_marts(marts: Mapping[str, duckdb.DuckDBPyRelation], validations: str | 
     passed = last_passed_fingerprints(validations, relations[0]) if relations else {}
     planned = []
     for suite_name, relation in marts.items():
-        rows, fingerprint = content_fingerprint(relation)
+        rows, fingerprint = warehouse_fingerprint(relation)
         if passed.get(suite_name) == fingerprint:
             continue
         planned.append(PlannedBatch(Batch(suite_name, MART_KIND, run.run_id, rows, fingerprint), relation))
