@@ -31,6 +31,7 @@ class RebuiltWarehouse:
     warehouse: Warehouse
     first_build: str
     second_build: str
+    second_output: str
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +39,16 @@ def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> RebuiltWarehouse:
     root = tmp_path_factory.mktemp("rebuilt")
     # every batch and mart validated as SQL: a test warehouse's default (conftest.SQL_VALIDATION_ENV)
     warehouse = Warehouse(project_dir=copy_project(root / "project"), path=root / "mrs.duckdb")
-    builds = []
+    builds, output = [], ""
     for build in range(2):
         if build:
             with duckdb.connect(str(warehouse.path)) as con:
                 for table in (LEFT_BY_A_KILLED_BUILD, NOT_A_STAGING_TABLE):
                     con.execute(f"create table {table} as select 1 as x")
-        warehouse.dbt("build")
+        output = warehouse.dbt("build").stdout
         run_results = json.loads((warehouse.path.parent / "target" / "run_results.json").read_text())
         builds.append(run_results["metadata"]["invocation_id"])
-    return RebuiltWarehouse(warehouse, *builds)
+    return RebuiltWarehouse(warehouse, *builds, second_output=output)
 
 
 @pytest.mark.integration
@@ -78,6 +79,14 @@ def test_a_rebuild_on_unchanged_inputs_does_not_validate_unchanged_marts_again(r
         )
         == 0
     )
+
+
+@pytest.mark.integration
+def test_a_rebuild_on_unchanged_sales_does_not_score_the_baseline_again(rebuilt: RebuiltWarehouse) -> None:
+    line = next(line for line in rebuilt.second_output.splitlines() if "mrs baseline_log:" in line)
+    assert " 0 new" in line and "not scored: the sales and settings are those of a logged batch" in line
+    fingerprints = rebuilt.warehouse.query("select distinct run_id, batch_fingerprint from ml.baseline_log")
+    assert len(fingerprints) == 1 and fingerprints[0][0] == rebuilt.first_build and fingerprints[0][1]
 
 
 @pytest.mark.integration

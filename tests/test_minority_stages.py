@@ -170,6 +170,45 @@ def test_rescoring_unchanged_sales_appends_nothing_and_a_new_version_appends_bes
     assert set(variant.column("same_weekday_weeks").to_pylist()) == {6}
 
 
+def test_a_batch_that_would_read_what_a_logged_batch_read_is_not_scored_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mrs.minority.baseline as baseline
+
+    con = duckdb.connect()
+    _sales(con, {d: _weekday_pattern(d) for d in _days(FIRST_DAY - timedelta(weeks=4), WINDOW.end)})
+    card, scoring = builtin_card("baseline", "0"), BaselineScoring(WINDOW, 35)
+    scored: list[int] = []
+    score_new_rows = baseline.score_new_rows
+    monkeypatch.setattr(baseline, "score_new_rows", lambda *a, **k: scored.append(1) or score_new_rows(*a, **k))
+
+    def build() -> pa.Table:
+        batch = score_baseline(con, con.table("sales"), card=card, scoring=scoring, log_relation="baseline_log")
+        con.register("batch", batch)
+        con.execute("insert into baseline_log by name select * from batch")
+        return batch
+
+    first = score_baseline(con, con.table("sales"), card=card, scoring=scoring, log_relation=None)
+    assert len(set(first.column("batch_fingerprint").to_pylist())) == 1 and first.column("batch_fingerprint")[0].is_valid
+    con.register("first_batch", first)
+    con.execute("create table baseline_log as select * from first_batch")
+    scored.clear()
+
+    assert build().num_rows == 0 and scored == []  # the same sales and settings: not scored at all
+    # a correction to the last day: scored, its row appended with the new batch's fingerprint
+    con.execute(f"update sales set units_sold = units_sold + 3 where sales_date = date '{WINDOW.end}'")
+    corrected = build()
+    assert scored == [1] and corrected.num_rows == 1 and corrected.column("sales_date")[0].as_py() == WINDOW.end
+    assert build().num_rows == 0 and scored == [1]
+    # a correction that moves no scored day (a sale older than any baseline reaches): scored, nothing new,
+    # and no fingerprint left, so the next build scores again
+    con.execute(f"update sales set units_sold = units_sold + 1 where sales_date = date '{FIRST_DAY - timedelta(weeks=4)}'")
+    assert build().num_rows == 0 and build().num_rows == 0 and scored == [1, 1, 1]
+    # another version reads the same sales but is not the logged batch's version
+    variant = score_baseline(
+        con, con.table("sales"), card=builtin_card("baseline", "0.1"), scoring=scoring, log_relation="baseline_log"
+    )
+    assert variant.num_rows == 35 and len(scored) == 4
+
+
 # ---- detection --------------------------------------------------------------------------------
 
 TRAINING_DAYS = _days(date(2025, 8, 1), date(2025, 8, 6))

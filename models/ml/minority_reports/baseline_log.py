@@ -3,8 +3,10 @@
 from mrs.build_notes import build_note
 from mrs.lifecycle.governance import resolve_active
 from mrs.lifecycle.learned_baseline import Rereview, score_active_baseline
+from mrs.logs import add_missing_log_columns
 from mrs.minority.baseline import sales_date_range
 from mrs.minority.config import AnomalyWindow, BaselineScoring, SalesGrain
+from mrs.minority.schemas import BASELINE_LOG
 
 
 def model(dbt, session):
@@ -13,6 +15,9 @@ def model(dbt, session):
     active = resolve_active(
         "baseline", dbt.config.get("active_version"), dbt.ref("model_registry_log"), dbt.ref("model_approval_log")
     )
+    log_relation = str(dbt.this) if dbt.is_incremental else None
+    # a log built before a column was declared gets it now (ALTER TABLE; no row rewritten)
+    add_missing_log_columns(session, log_relation, BASELINE_LOG.schema)
     rereview = Rereview.parse(dbt.config.get("rereview"))
     sales = dbt.ref("unified_sales_data")
     scoring = BaselineScoring(
@@ -37,5 +42,5 @@ def model(dbt, session):
         sales=sales,
         sales_features=dbt.ref("int_sales_features"),
         scoring=scoring,
-        log_relation=str(dbt.this) if dbt.is_incremental else None,
+        log_relation=log_relation,
     )

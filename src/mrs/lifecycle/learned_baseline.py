@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,7 +44,7 @@ from mrs.lifecycle.training import model_frame
 from mrs.logs import score_new_rows
 from mrs.minority.baseline import sales_date_range, score_baseline
 from mrs.minority.config import BaselineScoring, MinorityConfigError
-from mrs.minority.schemas import BASELINE_LOG
+from mrs.minority.schemas import BASELINE_LOG, with_unset_columns
 from mrs.versions import MODEL_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -192,7 +191,8 @@ def score_learned_baseline(
         spec=BASELINE_LOG,
         card=active.card,
         log_relation=log_relation,
-        predict=partial(predict_batch, model=model),
+        # a trained version's rows have no batch_fingerprint (it reads int_sales_features)
+        predict=lambda inputs: with_unset_columns(predict_batch(inputs, model=model), BASELINE_LOG),
     )
 
 

@@ -16,20 +16,22 @@ history (``vars.baseline_scoring_periods``), and only the rows whose ``log_id`` 
 from __future__ import annotations
 
 import math
+import time
 from datetime import date
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mrs.duckdb_relations import query_relation
-from mrs.logs import ModelCard, score_new_rows
+from mrs.duckdb_relations import query_relation, warehouse_fingerprint
+from mrs.lifecycle.schemas import stable_id
+from mrs.logs import ModelCard, holds_value, package_fingerprint, score_new_rows
 from mrs.minority.config import BaselineConfig, BaselineScoring, MinorityConfigError
 from mrs.minority.relations import sql_over
 from mrs.minority.schemas import BASELINE_LOG
 from mrs.sql_rules import ENGINE, macros
+from mrs.step_log import log_step
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -168,6 +170,24 @@ def predict_batch(inputs: pa.Table, config: BaselineConfig) -> pa.Table:
     )
 
 
+def batch_fingerprint(sales: duckdb.DuckDBPyRelation, card: ModelCard, scoring: BaselineScoring) -> str:
+    """What a built-in version's batch is a function of: the sales it reads (every row of
+    :data:`SALES_COLUMNS`, order-independent, :func:`~mrs.duckdb_relations.warehouse_fingerprint`),
+    the version's card and configuration, the scored range's settings, the SQL it runs and the
+    package's code."""
+    _, sales_fingerprint = warehouse_fingerprint(sales, SALES_COLUMNS)
+    config = baseline_config(card.model_version)
+    return stable_id(
+        BASELINE_LOG.name,
+        repr(card),
+        repr(config),
+        repr(scoring),
+        baseline_inputs_sql(config, scoring),
+        sales_fingerprint,
+        package_fingerprint(),
+    )
+
+
 def score_baseline(
     con: duckdb.DuckDBPyConnection,
     sales: duckdb.DuckDBPyRelation,
@@ -176,12 +196,31 @@ def score_baseline(
     scoring: BaselineScoring,
     log_relation: str | None,
 ) -> pa.Table:
-    """The ``baseline_log`` step: the new baseline rows of the card's version, typed for the log."""
+    """The ``baseline_log`` step: the new baseline rows of the card's version, typed for the log.
+
+    Every row carries the ``batch_fingerprint`` of the batch that wrote it. A build whose batch
+    would read exactly what a logged batch read scores nothing: that batch's rows are all in the
+    log (the new ones were appended with its fingerprint, the others were there before), and the
+    same inputs give the same rows. A batch that appends nothing leaves no fingerprint, so until
+    new sales arrive such a build scores again (and appends nothing): after a correction that moves
+    no baseline, or a DuckDB upgrade that changes its row hash.
+    """
     config = baseline_config(card.model_version)
+    began = time.perf_counter()
+    fingerprint = batch_fingerprint(sales, card, scoring)
+    if holds_value(con, log_relation, "batch_fingerprint", fingerprint):
+        detail = f"not scored: the sales and settings are those of a logged batch (batch_fingerprint {fingerprint[:12]})"
+        log_step(BASELINE_LOG.name, rows_in=None, rows_new=0, seconds=time.perf_counter() - began, detail=detail)
+        return BASELINE_LOG.schema.empty_table()
+
+    def predict(inputs: pa.Table) -> pa.Table:
+        rows = predict_batch(inputs, config)
+        return rows.append_column("batch_fingerprint", pa.array([fingerprint] * rows.num_rows, pa.string()))
+
     return score_new_rows(
         baseline_inputs(con, sales, config, scoring),
         spec=BASELINE_LOG,
         card=card,
         log_relation=log_relation,
-        predict=partial(predict_batch, config=config),
+        predict=predict,
     )

@@ -27,6 +27,10 @@ BASELINE_LOG = LogSpec(
         pa.field("same_weekday_weeks", pa.int32(), nullable=False),
         pa.field("trend_factor", pa.float64(), nullable=False),
         pa.field("trend_days", pa.int32(), nullable=False),
+        # what the batch that wrote the row read (mrs.minority.baseline.batch_fingerprint): a build
+        # whose batch would read the same does not score again; null on trained versions' rows and
+        # on rows written before the column existed (an older warehouse gets it by ALTER TABLE)
+        pa.field("batch_fingerprint", pa.string(), nullable=True),
     ),
 )
 
