@@ -203,7 +203,7 @@ def score_baseline(
     log (the new ones were appended with its fingerprint, the others were there before), and the
     same inputs give the same rows. A batch that appends nothing leaves no fingerprint, so until
     new sales arrive such a build scores again (and appends nothing): after a correction that moves
-    no baseline, or a DuckDB upgrade that changes its row hash.
+    no baseline, a new release of the package, or a DuckDB upgrade that changes its row hash.
     """
     config = baseline_config(card.model_version)
     began = time.perf_counter()
