@@ -16,7 +16,9 @@ from mrs.insights.forecaster import (
     ForecasterConfig,
     TrainingRows,
     conformal_quantile,
+    difficulty_factor,
     fit,
+    fit_difficulty,
     forecast_metrics,
     history_features,
     panel_features,
@@ -83,6 +85,36 @@ def test_the_artefact_text_round_trips_to_the_same_forecasts(fitted) -> None:
     a, b = model.forecast(features, np.array([11.9])), again.forecast(features, np.array([11.9]))
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_the_difficulty_model_widens_the_rows_whose_errors_the_scale_understates() -> None:
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(4000, len(FEATURE_NAMES)))
+    hard = features[:, FEATURE_NAMES.index("vol_1")] > 0
+    errors = np.abs(rng.normal(size=4000)) * np.where(hard, 3.0, 1.0)  # normalised errors, 3 x on the hard rows
+    factor = difficulty_factor(fit_difficulty(features, errors, ForecasterConfig()), features)
+    assert np.median(factor[hard]) / np.median(factor[~hard]) == pytest.approx(3.0, rel=0.25)
+    assert np.mean(factor) == pytest.approx(1.0, rel=0.1)
+
+
+def test_an_artefact_from_before_the_difficulty_model_forecasts_with_the_scale_alone(fitted) -> None:
+    import json
+
+    model, _ = fitted
+    assert all(h.difficulty_booster_text for h in model.horizons.values())
+    text = json.loads(model.to_text())
+    del text["config"]["learned_difficulty"]
+    for horizon in text["horizons"].values():
+        del horizon["difficulty_booster_text"]
+    old = FittedForecaster.from_text(json.dumps(text))
+    assert not old.config.learned_difficulty
+    test = panel_features(simulated_panel(9001, 20)[0], model.config.history_points)
+    rows = TrainingRows.from_frame(test, np.array(["test"] * len(test)))
+    new_out, old_out = model.forecast(rows.features, rows.last_price), old.forecast(rows.features, rows.last_price)
+    for name in HORIZONS:
+        np.testing.assert_array_equal(new_out[name], old_out[name])  # the same points
+        np.testing.assert_array_equal(old.difficulty(name, rows.features), 1.0)
+        assert not np.array_equal(new_out[f"{name}_high"], old_out[f"{name}_high"])  # other bounds
 
 
 def _feature_rows(histories: list[tuple[str, date, list[tuple[date, float]]]]) -> pa.Table:

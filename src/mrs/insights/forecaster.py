@@ -23,7 +23,12 @@ log error divided by its own scale ``s_h`` (the row's empirical RMS change over 
 the per-day volatility × √h when the history has too few such pairs). The score's
 ``level``-quantile on calibration rows (never used to fit or to choose) gives
 ``point × exp(± q × s_h)``. A last price older than the as-of date widens the scale by
-``√((h + age) / h)`` (a random walk's spread grows with the square root of time).
+``√((h + age) / h)`` (a random walk's spread grows with the square root of time). The scale is
+multiplied by a learned *difficulty* (locally weighted conformal, Lei et al. 2018): a small
+LightGBM model of the normalised error, fitted on the validation rows (:func:`fit_difficulty`), so
+that a row whose history says the scale understates its error (a share's daily random walk
+beside shelf prices that return to their level) gets wider bounds and the others narrower ones;
+the calibration rows stay unseen, so the level holds.
 
 **Fallbacks** (``price_source``): ``recent_prices`` when the history has at least ``min_points``
 points; ``last_known_price`` (the last price, however old, with bounds calibrated on such short
@@ -108,6 +113,12 @@ class ForecasterConfig:
     drift_damping: float = 0.5
     num_boost_round: int = 600
     early_stopping_rounds: int = 50
+    #: bounds scaled by a learned difficulty per row (:func:`fit_difficulty`); False: by ``s_h`` alone
+    learned_difficulty: bool = True
+    difficulty_rounds: int = 150
+    difficulty_params: dict[str, Any] = field(
+        default_factory=lambda: {"objective": "l2", "num_leaves": 7, "min_data_in_leaf": 100, "learning_rate": 0.05}
+    )
     candidates: tuple[str, ...] = CANDIDATES
     params: dict[str, Any] = field(default_factory=default_lightgbm_params)
 
@@ -264,6 +275,9 @@ class HorizonModel:
     short_history_scale: float
     #: every candidate's validation and hold-out figures
     candidate_metrics: dict[str, dict[str, float | list[float]]] = field(default_factory=dict)
+    #: the chosen candidate's difficulty model (:func:`fit_difficulty`); None: every row's is 1 (an
+    #: artefact trained before it existed, or ``learned_difficulty=False``)
+    difficulty_booster_text: str | None = None
 
 
 @dataclass
@@ -290,6 +304,7 @@ class FittedForecaster:
         data = json.loads(text)
         cfg = dict(data["config"])
         cfg["candidates"] = tuple(cfg["candidates"])
+        cfg.setdefault("learned_difficulty", False)  # an artefact trained before the difficulty model
         return cls(
             ForecasterConfig(**cfg),
             {name: HorizonModel(**h) for name, h in data["horizons"].items()},
@@ -302,6 +317,17 @@ class FittedForecaster:
 
             self._boosters[name] = lightgbm.Booster(model_str=self.horizons[name].booster_text)
         return self._boosters[name]
+
+    def difficulty(self, name: str, features: np.ndarray) -> np.ndarray:
+        text = self.horizons[name].difficulty_booster_text
+        if not text or features.shape[0] == 0:
+            return np.ones(features.shape[0])
+        key = f"{name}:difficulty"
+        if key not in self._boosters:
+            import lightgbm
+
+            self._boosters[key] = lightgbm.Booster(model_str=text)
+        return difficulty_factor(self._boosters[key], features)
 
     def forecast(self, features: np.ndarray, last_price: np.ndarray, msrp: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Point forecasts and bounds per horizon and each row's price source.
@@ -320,7 +346,7 @@ class FittedForecaster:
             step = _predict_step(model, features, self.config, lambda name=name: self.booster(name))
             recent = source == "recent_prices"
             step = np.where(recent, step, 0.0)
-            scale = row_scale(features, model.horizon_days, self.config)
+            scale = row_scale(features, model.horizon_days, self.config) * self.difficulty(name, features)
             scale = np.where(recent, scale, np.maximum(model.short_history_scale, self.config.scale_floor))
             scale = scale * np.sqrt((model.horizon_days + age) / model.horizon_days)
             q = np.where(recent, np.asarray(model.q_recent)[regime(features)], model.q_last_known)
@@ -370,6 +396,30 @@ def row_scale(features: np.ndarray, horizon_days: int, config: ForecasterConfig)
     fallback = np.where(np.isfinite(vol), vol, rms7)
     scale = np.where((pairs >= config.scale_min_pairs) & np.isfinite(own), own, fallback)
     return np.maximum(np.nan_to_num(scale, nan=config.scale_floor), config.scale_floor)
+
+
+DIFFICULTY_RANGE: tuple[float, float] = (0.25, 4.0)
+"""The learned difficulty widens or narrows a row's bounds by at most this factor."""
+
+
+def difficulty_factor(booster: Any, features: np.ndarray) -> np.ndarray:
+    """Each row's relative difficulty (1 = as hard as the average validation row), clipped to
+    :data:`DIFFICULTY_RANGE`."""
+    return np.clip(np.asarray(booster.predict(features), float), *DIFFICULTY_RANGE)
+
+
+def fit_difficulty(features: np.ndarray, normalised_errors: np.ndarray, config: ForecasterConfig) -> Any:
+    """LightGBM (L2) of a candidate's normalised absolute error on the validation rows, divided
+    by its mean: where the features say the scale ``s_h`` understates the error (a share's price
+    against a shelf price that returns to its level), the bounds widen; where it overstates it, they
+    narrow. Fitted on the validation rows, so the calibration rows stay unseen."""
+    import lightgbm as lgb
+
+    target = normalised_errors / max(float(np.mean(normalised_errors)), 1e-9)
+    params = dict(config.params) | config.difficulty_params
+    return lgb.train(
+        params, lgb.Dataset(features, target, feature_name=list(FEATURE_NAMES)), num_boost_round=config.difficulty_rounds
+    )
 
 
 def _predict_step(model: HorizonModel, features: np.ndarray, config: ForecasterConfig, booster: Any) -> np.ndarray:
@@ -522,11 +572,19 @@ def fit(
         figures: dict[str, dict[str, float | list[float]]] = {}
         validation_mape: dict[str, float] = {}
         q_recent: dict[str, list[float]] = {}
+        difficulty_boosters: dict[str, Any] = {}
         for candidate, step in steps.items():
             point = last * np.exp(step)
-            qs = binned_quantiles(np.abs(np.log(actual[calib] / point[calib])) / scale[calib], bins[calib], config.bound_level)
+            row_width = scale
+            if config.learned_difficulty:
+                errors = np.abs(np.log(actual / point)) / scale
+                difficulty_boosters[candidate] = fit_difficulty(f[val], errors[val], config)
+                row_width = scale * difficulty_factor(difficulty_boosters[candidate], f)
+            qs = binned_quantiles(
+                np.abs(np.log(actual[calib] / point[calib])) / row_width[calib], bins[calib], config.bound_level
+            )
             q = np.asarray(qs)[bins]
-            lo, hi = point * np.exp(-q * scale), point * np.exp(q * scale)
+            lo, hi = point * np.exp(-q * row_width), point * np.exp(q * row_width)
             validation_mape[candidate] = float(np.mean(np.abs(point[val] - actual[val]) / actual[val]))
             q_recent[candidate] = qs
             figures[candidate] = {"validation_mape": validation_mape[candidate], "q_recent": qs}
@@ -552,6 +610,7 @@ def fit(
             q_last_known=q_short,
             short_history_scale=short_scale,
             candidate_metrics=figures,
+            difficulty_booster_text=difficulty_boosters[chosen].model_to_string() if chosen in difficulty_boosters else None,
         )
         report["horizons"][name] = {"chosen": chosen, "candidates": figures, "short_history_rows": int(short.sum())}
     ratios = np.abs(np.asarray(msrp_log_ratios if msrp_log_ratios is not None else [], float))

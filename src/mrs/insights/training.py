@@ -198,7 +198,8 @@ def train_product_insights(
         trained_on=max(dates),
         description=(
             f"LightGBM price forecaster across series (next week: {model.horizons['next_week'].candidate}, next month: "
-            f"{model.horizons['next_month'].candidate}) with split-conformal bounds at {level:.0%}; falls back to the last "
+            f"{model.horizons['next_month'].candidate}) with split-conformal bounds at {level:.0%} "
+            "(widths by a learned difficulty); falls back to the last "
             "known price, then the MSRP."
         ),
         dataset_fingerprint=fingerprint,
