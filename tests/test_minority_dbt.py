@@ -211,7 +211,9 @@ def test_a_new_sales_day_appends_baseline_rows_for_that_day_only(project_copy: W
 
     new_day = last + timedelta(days=1)
     _add_a_sales_day(project_copy.project_dir / "seeds", new_day)
-    project_copy.dbt("build", *MINORITY, vars={"sales_end_date": new_day.isoformat(), **_active_versions()})
+    result = project_copy.dbt("build", *MINORITY, vars={"sales_end_date": new_day.isoformat(), **_active_versions()})
+    # the older sales are those of the logged batch: only the new day was scored
+    assert f"periods after {last} (the sales up to it are those of a logged batch)" in result.stdout
     appended = project_copy.query("select sales_date, count(*) from ml.baseline_log group by 1 order by 1 desc limit 2")
     assert appended[0] == (new_day, pairs)
     assert project_copy.scalar("select count(*) from ml.baseline_log") == before["ml.baseline_log"] + pairs

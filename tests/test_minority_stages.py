@@ -209,6 +209,54 @@ def test_a_batch_that_would_read_what_a_logged_batch_read_is_not_scored_again(mo
     assert variant.num_rows == 35 and len(scored) == 4
 
 
+def test_new_days_on_unchanged_history_score_only_the_new_days_and_log_what_a_full_batch_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mrs.minority.baseline as baseline
+
+    last = WINDOW.end + timedelta(days=3)
+    history = {d: _weekday_pattern(d) for d in _days(FIRST_DAY - timedelta(weeks=4), last + timedelta(days=3))}
+    card, scoring = builtin_card("baseline", "0"), BaselineScoring(WINDOW, 35)
+    ranges: list = []
+    inputs = baseline.baseline_inputs
+    monkeypatch.setattr(
+        baseline, "baseline_inputs", lambda con, sales, config, s: ranges.append(s.scored_after) or inputs(con, sales, config, s)
+    )
+
+    def build(con: duckdb.DuckDBPyConnection, up_to: date, log: str = "baseline_log") -> pa.Table:
+        con.execute(f"create or replace temp view visible as select * from sales where sales_date <= date '{up_to}'")
+        exists = con.execute(f"select count(*) from duckdb_tables() where table_name = '{log}'").fetchall()[0][0]
+        batch = score_baseline(con, con.table("visible"), card=card, scoring=scoring, log_relation=log if exists else None)
+        con.register("batch", batch)
+        con.execute(f"create table if not exists {log} as select * from batch where false")
+        con.execute(f"insert into {log} by name select * from batch")
+        return batch
+
+    con = duckdb.connect()
+    _sales(con, history)
+    build(con, last)
+    assert ranges == [None]
+    for day in _days(last + timedelta(days=1), last + timedelta(days=3)):  # a new day each build
+        batch = build(con, day)
+        assert ranges[-1] == day - timedelta(days=1) and batch.column("sales_date").to_pylist() == [day]
+    # a correction to a scored day: the whole range again, and only the rows that moved are new
+    con.execute(f"update sales set units_sold = units_sold + 5 where sales_date = date '{last}'")
+    corrected = build(con, last + timedelta(days=3))
+    assert ranges[-1] is None and last in corrected.column("sales_date").to_pylist()
+
+    # the same log as builds of the whole range on each day's sales
+    full = duckdb.connect()
+    _sales(full, history)
+    monkeypatch.setattr(baseline, "unchanged_until", lambda *a, **k: None)
+    for day in _days(last, last + timedelta(days=3)):
+        build(full, day)
+    full.execute(f"update sales set units_sold = units_sold + 5 where sales_date = date '{last}'")
+    build(full, last + timedelta(days=3))
+    columns = "store_id, sku_id, sales_date, expected_units, log_id, input_fingerprint"
+    logged = con.execute(f"select {columns} from baseline_log order by log_id").fetchall()
+    assert logged == full.execute(f"select {columns} from baseline_log order by log_id").fetchall()
+
+
 # ---- detection --------------------------------------------------------------------------------
 
 TRAINING_DAYS = _days(date(2025, 8, 1), date(2025, 8, 6))

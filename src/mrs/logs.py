@@ -280,6 +280,7 @@ def score_new_rows(
     run: RunContext | None = None,
     fingerprint_columns: Sequence[str] | None = None,
     confidence_column: str | None = None,
+    detail: str = "",
 ) -> pa.Table:
     """The whole append-only scoring step for a log with one row per input row.
 
@@ -305,5 +306,5 @@ def score_new_rows(
         confidence = outputs.column(confidence_column) if confidence_column else None
         table = finalize(outputs, spec, card, run or RunContext.current(), confidence=confidence)
         counts.rows_new = table.num_rows
-        counts.detail = f"{card.model_name} v{card.model_version}"
+        counts.detail = f"{card.model_name} v{card.model_version}" + (f", {detail}" if detail else "")
     return table

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -177,6 +178,7 @@ def batch_fingerprint(sales: duckdb.DuckDBPyRelation, card: ModelCard, scoring: 
     package's code."""
     _, sales_fingerprint = warehouse_fingerprint(sales, SALES_COLUMNS)
     config = baseline_config(card.model_version)
+    scoring = replace(scoring, scored_after=None)  # the range's settings, not how much of it a batch computed
     return stable_id(
         BASELINE_LOG.name,
         repr(card),
@@ -204,6 +206,12 @@ def score_baseline(
     same inputs give the same rows. A batch that appends nothing leaves no fingerprint, so until
     new sales arrive such a build scores again (and appends nothing): after a correction that moves
     no baseline, a new release of the package, or a DuckDB upgrade that changes its row hash.
+
+    When new periods arrived and nothing older changed - the logged batch that scored the latest
+    logged period ``D`` read exactly today's sales up to ``D`` - only the periods after ``D`` are
+    scored, from the history they reach (:attr:`BaselineScoring.scored_after`): a period's
+    statistics come from the periods before it, so the others' rows are those in the log. Any
+    other change (a correction, another range or version) scores the whole range.
     """
     config = baseline_config(card.model_version)
     began = time.perf_counter()
@@ -213,14 +221,43 @@ def score_baseline(
         log_step(BASELINE_LOG.name, rows_in=None, rows_new=0, seconds=time.perf_counter() - began, detail=detail)
         return BASELINE_LOG.schema.empty_table()
 
+    scored_after = unchanged_until(con, sales, card=card, scoring=scoring, log_relation=log_relation)
+
     def predict(inputs: pa.Table) -> pa.Table:
         rows = predict_batch(inputs, config)
         return rows.append_column("batch_fingerprint", pa.array([fingerprint] * rows.num_rows, pa.string()))
 
     return score_new_rows(
-        baseline_inputs(con, sales, config, scoring),
+        baseline_inputs(con, sales, config, replace(scoring, scored_after=scored_after)),
         spec=BASELINE_LOG,
         card=card,
         log_relation=log_relation,
         predict=predict,
+        detail=f"periods after {scored_after} (the sales up to it are those of a logged batch)" if scored_after else "",
     )
+
+
+def unchanged_until(
+    con: duckdb.DuckDBPyConnection,
+    sales: duckdb.DuckDBPyRelation,
+    *,
+    card: ModelCard,
+    scoring: BaselineScoring,
+    log_relation: str | None,
+) -> date | None:
+    """The latest period ``D`` the card's version has logged, when the batch that logged it read
+    exactly today's sales up to ``D`` with today's settings (its ``batch_fingerprint`` is that of
+    those sales); else None."""
+    if not log_relation:
+        return None
+    latest = con.execute(
+        f"select sales_date, batch_fingerprint from {log_relation} "
+        "where model_name = ? and model_version = ? and batch_fingerprint is not null "
+        "order by sales_date desc, scored_at desc limit 1",
+        [card.model_name, card.model_version],
+    ).fetchall()
+    if not latest:
+        return None
+    last_day, logged = latest[0]
+    up_to = query_relation(sales, "mrs_sales", f"select * from mrs_sales where sales_date <= date '{last_day.isoformat()}'")
+    return last_day if batch_fingerprint(up_to, card, scoring) == logged else None

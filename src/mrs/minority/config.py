@@ -153,6 +153,9 @@ class BaselineScoring:
     #: ``vars.rereview`` for the baseline: an extra (older) range of days to score with the active
     #: version, appended beside the rows other versions wrote (see mrs.lifecycle.learned_baseline.Rereview)
     rereview: tuple[date, date] | None = None
+    #: score only the periods after this day (the earlier ones are those of a logged batch that read
+    #: the same sales up to it: mrs.minority.baseline.score_baseline); the history read starts later too
+    scored_after: date | None = None
 
     def __post_init__(self) -> None:
         if self.scoring_periods < 1:
@@ -176,11 +179,15 @@ class BaselineScoring:
     def scored_days_sql(self, first_scored_day: str, column: str = "sales_date") -> str:
         """SQL condition: ``column`` is a scored day (from ``first_scored_day``, or in the re-review range)."""
         extra = f" or {column} between date '{self.rereview[0]}' and date '{self.rereview[1]}'" if self.rereview else ""
-        return f"({column} >= {first_scored_day}{extra})"
+        after = f" and {column} > date '{self.scored_after}'" if self.scored_after else ""
+        return f"(({column} >= {first_scored_day}{extra}){after})"
 
     def first_day_sql(self, first_scored_day: str) -> str:
         """SQL for the earliest scored day (the re-review range included)."""
-        return f"least({first_scored_day}, date '{self.rereview[0]}')" if self.rereview else first_scored_day
+        first = f"least({first_scored_day}, date '{self.rereview[0]}')" if self.rereview else first_scored_day
+        if self.scored_after:
+            first = f"greatest({first}, cast(date '{self.scored_after}' + 1 as date))"
+        return first
 
     def check_covers(self, first_sales_day: date | None, last_sales_day: date | None) -> None:
         """Fail, naming the setting, when a declared anomaly window lies outside the sales data."""
