@@ -64,6 +64,19 @@ def test_strict_mode_fails_at_the_checked_layer_and_nothing_downstream_runs(proj
     assert project_copy.scalar("select max(build_status) from ml.model_activation_log") == "failed"
 
 
+def test_a_strict_build_without_the_staging_input_tests_fails_at_input_quarantine_quoting_the_rows(
+    project_copy: Warehouse,
+) -> None:
+    # the staging tests left out: input_quarantine checks every feed itself (input_quarantine_tables())
+    mutate(project_copy, "sales_northmart", set_value("units", ABSURD_UNITS))
+    selection = ("--select", "+input_quarantine", "--exclude", "test_type:singular", "--indirect-selection", "cautious")
+    result = project_copy.dbt("build", *selection, check=False)
+    assert result.returncode != 0
+    assert "Data test FAILED: input_rules_hold_input_quarantine_" in result.stdout, result.stdout[-3000:]
+    assert f"offending_value={ABSURD_UNITS}" in result.stdout and "rule=units_below_absolute_cap" in result.stdout
+    assert "keeps_the_input_rules" not in result.stdout
+
+
 def test_quarantine_mode_sets_bad_rows_aside_counts_them_and_keeps_them_out_of_logs_and_marts(
     project_copy: Warehouse,
 ) -> None:

@@ -90,6 +90,19 @@ def test_a_rebuild_on_unchanged_sales_does_not_score_the_baseline_again(rebuilt:
 
 
 @pytest.mark.integration
+def test_a_strict_build_does_not_check_in_input_quarantine_the_feeds_its_staging_tests_checked(
+    rebuilt: RebuiltWarehouse,
+) -> None:
+    run_results = json.loads((rebuilt.warehouse.path.parent / "target" / "run_results.json").read_text())
+    compiled = {r["unique_id"]: r.get("compiled_code") or "" for r in run_results["results"]}
+    assert compiled["test.mrs.stg_northmart__sales_keeps_the_input_rules"]
+    quarantine = compiled["model.mrs.input_quarantine"]
+    assert quarantine and rebuilt.warehouse.scalar("select count(*) from checked.input_quarantine") == 0
+    for feed in ("stg_northmart__sales", "stg_coastco__sales", "stg_canonical__sales", "sales_northmart", "sales_coastco"):
+        assert feed not in quarantine, feed
+
+
+@pytest.mark.integration
 def test_two_builds_from_scratch_give_bit_identical_monitoring(rebuilt: RebuiltWarehouse, built_warehouse: Warehouse) -> None:
     """Monitoring's aggregates are exact, so the value columns do not depend on the order a parallel
     scan adds the rows in: two warehouses built from scratch on the same inputs agree to the bit."""
