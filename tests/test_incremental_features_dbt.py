@@ -20,13 +20,13 @@ import pytest
 from conftest import Warehouse, copy_project
 from test_own_data_dbt import INFERENCE_LOGS
 
+from mrs.logs import PER_RUN_COLUMNS
 from mrs.simulate.config import SimulationConfig
 from mrs.simulate.next_day import next_day_rows
 
 pytestmark = pytest.mark.integration
 
 FEATURE_TABLES = ("unified_sales_data", "int_sales_features")
-PER_RUN_COLUMNS = ("run_id", "scored_at")
 LOOKBACK_DAYS = 28
 """int_sales_features' longest look-back at daily grain (feature_lookback_periods)."""
 

@@ -14,11 +14,11 @@ from conftest import PROJECT_ROOT, Warehouse
 
 from mrs.insights import get_product_insights
 from mrs.insights.schema import LEARNED_RUNNER_INPUTS, PRODUCT_INSIGHTS_LOG
+from mrs.logs import PER_RUN_COLUMNS
 
 LOG = "ml.product_insights_log"
 MART = "marts.product_insights"
 FEATURES = "ml.product_insight_inputs"
-PER_RUN = ("run_id", "scored_at")
 #: project-copy builds select the insights models and everything upstream: the same models as a
 #: full build for what is tested here, at a fraction of the cost
 INSIGHTS = ("--select", "+product_insights")
@@ -39,7 +39,7 @@ def _table_columns(warehouse: Warehouse, relation: str) -> list[tuple[str, str]]
 
 
 def _without_per_run_columns(warehouse: Warehouse, relation: str, order_by: str) -> list[tuple]:
-    columns = [c for c, _ in _table_columns(warehouse, relation) if c not in PER_RUN]
+    columns = [c for c, _ in _table_columns(warehouse, relation) if c not in PER_RUN_COLUMNS]
     return warehouse.query(f"select {', '.join(columns)} from {relation} order by {order_by}")
 
 

@@ -147,9 +147,17 @@ def test_a_trained_version_is_compared_with_its_manifest_reference() -> None:
     assert rows[("confidence_decay", "predictions")]["reference_source"] == "card"
 
 
+def _written_by(table: pa.Table, run_id: str) -> pa.Table:
+    """``table`` as a log holds it: with the per-run columns of the build that wrote it."""
+    n = table.num_rows
+    table = table.append_column("run_id", pa.array([run_id] * n, pa.string()))
+    return table.append_column("scored_at", pa.array([datetime.now(UTC)] * n, pa.timestamp("us", tz="UTC")))
+
+
 def test_monitoring_depends_on_the_data_not_the_run() -> None:
-    first, again = evaluate(observations()), evaluate(observations())
+    first, again = evaluate(_written_by(observations(), "one build")), evaluate(_written_by(observations(), "another"))
     assert {k: r["log_id"] for k, r in first.items()} == {k: r["log_id"] for k, r in again.items()}
+    assert {r["evaluation_id"] for r in first.values()} == {r["evaluation_id"] for r in again.values()}
     changed = evaluate(observations(seed=1))
     assert first[("feature_drift", "units")]["log_id"] != changed[("feature_drift", "units")]["log_id"]
 
@@ -293,11 +301,24 @@ def test_a_model_whose_every_signal_lacks_data_is_reported_unmonitored() -> None
 
 def test_an_evaluations_id_is_the_one_earlier_builds_logged() -> None:
     # pinned: a change of the id appends the same evaluation again on every warehouse's next build
-    # (and a breached one opens a second reactive event). Changed once, knowingly, on 2026-12-07 when
+    # (and a breached one opens a second reactive event). Changed knowingly, twice on 2026-12-07: when
     # the inputs' fingerprint moved from the md5 of each row's text to DuckDB's row hash (12 s of a
-    # 10M re-run's monitoring; mrs.duckdb_relations.warehouse_fingerprint)
+    # 10M re-run's monitoring; mrs.duckdb_relations.warehouse_fingerprint), then when it moved from
+    # the signals' computed inputs to the SQL and the rows it reads (8.1 -> 2.5 s; _Sql.fingerprint)
     ids = {r["evaluation_id"] for r in evaluate(observations(units_shift=1.5)).values()}
-    assert ids == {"288faf5c664fb4dff80aa300233020a3"}
+    assert ids == {"7f5af966070099b553b9bc2d75436066"}
+
+
+def test_a_signal_reading_a_table_that_is_not_monitored_is_an_error() -> None:
+    # its rows would not be in the evaluation's fingerprint: a change there would go unseen
+    con = duckdb.connect()
+    con.register("observation_rows", observations())
+    con.execute("create table elsewhere as select 1 as x")
+    spec = replace(
+        SPEC, confidence=lambda v: "select obs_date, confidence from observations where exists (select 1 from elsewhere)"
+    )
+    with pytest.raises(MonitoringConfigError, match=r"reads \['elsewhere'\], not a monitored relation"):
+        evaluate_model(con, {"observations": con.table("observation_rows")}, builtin_active(), {"baseline": "0"}, CONFIG, spec)
 
 
 def test_an_evaluation_already_logged_is_not_computed_again(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -314,6 +335,7 @@ def test_an_evaluation_already_logged_is_not_computed_again(monkeypatch: pytest.
     with monkeypatch.context() as patched:
         patched.setattr("mrs.lifecycle.monitoring.summarise", not_again)
         patched.setattr("mrs.lifecycle.monitoring._aggregate", not_again)
+        patched.setattr("mrs.lifecycle.monitoring._Sql.materialise", not_again)  # nor its features computed
         again = evaluate_model(con, relations, builtin_active(), {"baseline": "0"}, CONFIG, SPEC, log_relation="monitoring_log")
     assert again == []
 

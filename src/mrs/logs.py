@@ -49,6 +49,9 @@ METADATA_FIELDS: tuple[pa.Field, ...] = (
     pa.field("scored_at", pa.timestamp("us", tz="UTC"), nullable=False),
 )
 METADATA_COLUMNS: tuple[str, ...] = tuple(f.name for f in METADATA_FIELDS)
+PER_RUN_COLUMNS: tuple[str, ...] = ("run_id", "scored_at")
+"""The metadata that says which build wrote a row and when: never an input, never part of what a
+row says (two warehouses built from the same data differ only there)."""
 
 
 class LogSchemaError(ValueError):
