@@ -304,7 +304,7 @@ def test_an_evaluations_id_is_the_one_earlier_builds_logged() -> None:
     # (and a breached one opens a second reactive event). Changed knowingly, twice on 2026-12-07: when
     # the inputs' fingerprint moved from the md5 of each row's text to DuckDB's row hash (12 s of a
     # 10M re-run's monitoring; mrs.duckdb_relations.warehouse_fingerprint), then when it moved from
-    # the signals' computed inputs to the SQL and the rows it reads (8.1 -> 2.5 s; _Sql.fingerprint)
+    # the signals' computed inputs to the SQL and the rows it reads (8.1 -> 1.7 s; _Sql.fingerprint)
     ids = {r["evaluation_id"] for r in evaluate(observations(units_shift=1.5)).values()}
     assert ids == {"7f5af966070099b553b9bc2d75436066"}
 
