@@ -7,7 +7,8 @@ Every log in MRS follows the same rules (see docs/architecture.md, "Rules for th
 * every row has a ``log_id``: a stable hash of its business key, ``model_name``,
   ``model_version`` and the ``input_fingerprint`` of the inputs it was computed from, so a build
   appends only rows whose ``log_id`` is not in the log yet and a re-run appends nothing;
-* ``run_id`` and ``scored_at`` are the only per-run columns; they are metadata, never inputs.
+* ``run_id`` and ``scored_at`` are the only per-run columns (:data:`PER_RUN_COLUMNS`); they are
+  metadata, never inputs.
 
 The functions work on DuckDB relations (what ``dbt.ref()`` returns under dbt-duckdb) so the
 selection of new inputs happens in the warehouse and only new rows reach Python.

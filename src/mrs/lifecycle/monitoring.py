@@ -366,8 +366,8 @@ class _Sql:
         for name in reads:
             if name not in self.relation_fingerprints:
                 relation = self.con.sql(self.wrap(f"select * from {quote(name)}"))
-                said = [c for c in relation.columns if c not in PER_RUN_COLUMNS]
-                self.relation_fingerprints[name] = warehouse_fingerprint(relation, said)[1]
+                content_columns = [c for c in relation.columns if c not in PER_RUN_COLUMNS]
+                self.relation_fingerprints[name] = warehouse_fingerprint(relation, content_columns)[1]
         return stable_id(sql, *(f"{name}:{self.relation_fingerprints[name]}" for name in reads))
 
 
