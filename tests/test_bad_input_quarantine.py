@@ -77,6 +77,17 @@ def test_a_strict_build_without_the_staging_input_tests_fails_at_input_quarantin
     assert "keeps_the_input_rules" not in result.stdout
 
 
+def test_an_input_rule_test_renamed_without_its_entry_fails_to_compile_saying_where_to_add_it(project_copy: Warehouse) -> None:
+    # each test finds its tables by its own name: a renamed file must not check nothing, nor be
+    # missed by input_quarantine_tables() (which would then check its feeds a second time)
+    tests = project_copy.project_dir / "tests" / "dbt"
+    (tests / "stg_coastco__sales_keeps_the_input_rules.sql").rename(tests / "stg_coastco__sales_keeps_the_rules.sql")
+    result = project_copy.dbt("parse", check=False)
+    assert result.returncode != 0
+    assert "stg_coastco__sales_keeps_the_rules.sql calls input_rule_test_violations()" in result.stdout, result.stdout[-3000:]
+    assert "macros/checks/input_rules.sql" in result.stdout
+
+
 def test_quarantine_mode_sets_bad_rows_aside_counts_them_and_keeps_them_out_of_logs_and_marts(
     project_copy: Warehouse,
 ) -> None:

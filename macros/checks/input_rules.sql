@@ -117,6 +117,20 @@
     }) }}
 {% endmacro %}
 
+{#- The body of each of those tests: the violations of the tables that the calling test (by its
+    own name, model.name) checks. A test file that input_rule_tests() does not name (renamed or
+    added without an entry) fails to compile, saying so, rather than check nothing or be missed by
+    input_quarantine_tables(). -#}
+{% macro input_rule_test_violations() %}
+    {%- set tests = input_rule_tests() -%}
+    {%- if model.name not in tests -%}
+        {{ exceptions.raise_compiler_error(
+            "tests/dbt/" ~ model.name ~ ".sql calls input_rule_test_violations() but input_rule_tests() "
+            ~ "(macros/checks/input_rules.sql) does not name it: add it there with the tables it checks") }}
+    {%- endif -%}
+    {{ return(input_rule_violations(tests[model.name])) }}
+{% endmacro %}
+
 {#- The tables checked.input_quarantine checks: every table of input_row_rules(), except, in strict
     mode, those that a test of input_rule_tests() selected in this invocation checks. dbt build runs
     such a test before input_quarantine (a test runs before the nodes that descend from everything

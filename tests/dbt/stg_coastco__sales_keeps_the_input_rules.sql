@@ -4,4 +4,4 @@
 -- the rows; in quarantine mode it warns and checked.input_quarantine sets the rows aside.
 {{ config(severity=('warn' if bad_input_mode() == 'quarantine' else 'error')) }}
 select table_name, rule, column_name, offending_value, reason, offending_row
-from ({{ input_rule_violations(input_rule_tests()['stg_coastco__sales_keeps_the_input_rules']) }}) as violations
+from ({{ input_rule_test_violations() }}) as violations
