@@ -13,7 +13,8 @@ For one world size it
    a residual z-score per pair);
 4. prints wall time and peak RSS of each step (the whole process tree: sampled every 50 ms, and
    at least the child's own ``ru_maxrss``), the ratios (full / bound, re-run / full, new day / full),
-   and per-layer and slowest-node times from ``target/run_results.json``.
+   per-layer and slowest-node times from ``target/run_results.json``, and the nodes that were
+   running when each build's memory peaked (from the same file's timings).
 
 Numbers, not assertions: compare them between changes. ``MRS_DBT_THREADS``, ``MRS_DUCKDB_THREADS``
 and ``MRS_DUCKDB_MEMORY_LIMIT`` (profiles.yml) are set from ``--threads`` / ``--memory-limit``.
@@ -31,7 +32,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -100,6 +101,8 @@ class Step:
     peak_rss_bytes: int
     stdout: str = field(repr=False, default="")
     returncode: int = 0
+    #: when the sampled peak was reached (seconds since the epoch; None when only ru_maxrss saw it)
+    peak_at: float | None = None
 
     @property
     def note(self) -> str:
@@ -115,11 +118,13 @@ def run_step(label: str, cmd: list[str], env: dict[str, str], cwd: Path = ROOT, 
     ``check=False`` (a dbt build whose data failed a test) print what failed and go on."""
     began = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak, done = [0], threading.Event()
+    peak, peak_at, done = [0], [None], threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss_bytes(proc.pid))
+            rss = _tree_rss_bytes(proc.pid)
+            if rss > peak[0]:
+                peak[0], peak_at[0] = rss, time.time()
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -130,7 +135,8 @@ def run_step(label: str, cmd: list[str], env: dict[str, str], cwd: Path = ROOT, 
     done.set()
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    step = Step(label, seconds, max(peak[0], usage.ru_maxrss * 1024), output, proc.returncode)
+    sampled = peak[0] >= usage.ru_maxrss * 1024
+    step = Step(label, seconds, max(peak[0], usage.ru_maxrss * 1024), output, proc.returncode, peak_at[0] if sampled else None)
     # the machine's load over the last minute and five minutes: other work inflates every time
     load = "/".join(f"{v:.1f}" for v in os.getloadavg()[:2])
     print(f"{label:<34} {seconds:8.1f} s   peak RSS {step.peak_rss_bytes / 2**30:6.2f} GiB   load {load}{step.note}", flush=True)
@@ -196,6 +202,31 @@ def print_node_times(label: str, target: Path, top: int) -> None:
     for layer, seconds in sorted(layers.items(), key=lambda item: -item[1]):
         print(f"  {layer:<16} {seconds:8.1f} s  {seconds / total:5.0%}" if total else f"  {layer:<16} {seconds:8.1f} s")
     print("  slowest nodes: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in per_node[:top]))
+
+
+def nodes_running_at(target: Path, moment: float) -> list[str]:
+    """The nodes of the last invocation's run_results.json that were running at ``moment`` (seconds
+    since the epoch): from the start of their first timing phase to the end of their last."""
+    running = []
+    for result in json.loads((target / "run_results.json").read_text())["results"]:
+        phases = [t for t in result.get("timing") or [] if t.get("started_at") and t.get("completed_at")]
+        if not phases:
+            continue
+        began = min(datetime.fromisoformat(t["started_at"].replace("Z", "+00:00")).timestamp() for t in phases)
+        ended = max(datetime.fromisoformat(t["completed_at"].replace("Z", "+00:00")).timestamp() for t in phases)
+        if began <= moment <= ended:
+            running.append(result["unique_id"].split(".")[2])
+    return running
+
+
+def print_peak(step: Step, target: Path) -> None:
+    """Which nodes were running when the build's memory peaked: where to look when it grows."""
+    if step.peak_at is None:
+        print("  peak RSS: reached by a single process between samples (its ru_maxrss); no node to name")
+        return
+    moment = datetime.fromtimestamp(step.peak_at, tz=UTC).strftime("%H:%M:%S")
+    running = ", ".join(nodes_running_at(target, step.peak_at)) or "no node (parse or start-up)"
+    print(f"  peak RSS {step.peak_rss_bytes / 2**30:.2f} GiB at {moment} UTC, while running: {running}")
 
 
 def log_rows(db: Path) -> dict[str, int]:
@@ -301,10 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     bounds = [lower_bound("lower bound (DuckDB SQL) #1")]
     full = run_step("dbt build (from scratch)", dbt, env, check=False)
     print_node_times("full build", target, args.top)
+    print_peak(full, target)
     rows_full = log_rows(db)
     bounds.append(lower_bound("lower bound (DuckDB SQL) #2"))
     rerun = run_step("dbt build (unchanged data)", dbt, env, check=False)
     print_node_times("re-run", target, args.top)
+    print_peak(rerun, target)
     rows_rerun = log_rows(db)
     began = time.perf_counter()
     day, appended = append_new_day(world, config)
@@ -316,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     bounds.append(lower_bound("lower bound (DuckDB SQL) #3"))
     newday = run_step("dbt build (one new day)", dbt, env, check=False)
     print_node_times("new-day build", target, args.top)
+    print_peak(newday, target)
     rows_newday = log_rows(db)
 
     bound = statistics.median(b.seconds for b in bounds)

@@ -3,9 +3,10 @@ the script runs on a tiny world (numbers are printed, never asserted)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -64,6 +65,23 @@ def test_the_script_simulates_appends_and_runs_the_lower_bound_on_a_tiny_world(t
         assert con.sql("select count(*) from lb_residual_z where z_score is not null").fetchall()[0][0] > 0
 
 
+def test_the_peak_is_attributed_to_the_nodes_running_at_that_moment(tmp_path: Path) -> None:
+    def result(name: str, start: str, end: str) -> dict:
+        timing = [
+            {"name": "compile", "started_at": f"2026-12-07T20:00:{start}Z", "completed_at": f"2026-12-07T20:00:{start}Z"},
+            {"name": "execute", "started_at": f"2026-12-07T20:00:{start}Z", "completed_at": f"2026-12-07T20:00:{end}Z"},
+        ]
+        return {"unique_id": f"model.mrs.{name}", "timing": timing}
+
+    results = [result("baseline_log", "00.000000", "10.000000"), result("detection_log", "08.000000", "20.000000")]
+    results.append({"unique_id": "test.mrs.skipped_test.abc", "timing": []})
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": results}))
+    moment = datetime(2026, 12, 7, 20, 0, tzinfo=UTC).timestamp()
+    assert bench_build.nodes_running_at(tmp_path, moment + 5) == ["baseline_log"]
+    assert bench_build.nodes_running_at(tmp_path, moment + 9) == ["baseline_log", "detection_log"]
+    assert bench_build.nodes_running_at(tmp_path, moment + 25) == []
+
+
 @pytest.mark.integration
 def test_the_benchmark_builds_a_tiny_world_three_times_and_prints_its_table(tmp_path: Path) -> None:
     args = [f"--{k}={v}" for k, v in TINY.items()]
@@ -77,5 +95,6 @@ def test_the_benchmark_builds_a_tiny_world_three_times_and_prints_its_table(tmp_
     for label in ("dbt build (from scratch)", "dbt build (unchanged data)", "dbt build (one new day)", "node seconds per layer"):
         assert label in result.stdout
     assert "| 4 x 6 x 40 = 0.0M |" in result.stdout
+    assert result.stdout.count("  peak RSS ") == 3  # each build names what ran at its memory peak
     with duckdb.connect(str(tmp_path / "bench" / "mrs.duckdb"), read_only=True) as con:
         assert con.sql("select max(sales_date) from ml.baseline_log").fetchall() == [(date(2025, 8, 13),)]
