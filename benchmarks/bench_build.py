@@ -212,8 +212,8 @@ def nodes_running_at(target: Path, moment: float) -> list[str]:
         phases = [t for t in result.get("timing") or [] if t.get("started_at") and t.get("completed_at")]
         if not phases:
             continue
-        began = min(datetime.fromisoformat(t["started_at"].replace("Z", "+00:00")).timestamp() for t in phases)
-        ended = max(datetime.fromisoformat(t["completed_at"].replace("Z", "+00:00")).timestamp() for t in phases)
+        began = min(datetime.fromisoformat(t["started_at"]).timestamp() for t in phases)
+        ended = max(datetime.fromisoformat(t["completed_at"]).timestamp() for t in phases)
         if began <= moment <= ended:
             running.append(result["unique_id"].split(".")[2])
     return running
@@ -222,11 +222,12 @@ def nodes_running_at(target: Path, moment: float) -> list[str]:
 def print_peak(step: Step, target: Path) -> None:
     """Which nodes were running when the build's memory peaked: where to look when it grows."""
     if step.peak_at is None:
-        print("  peak RSS: reached by a single process between samples (its ru_maxrss); no node to name")
-        return
-    moment = datetime.fromtimestamp(step.peak_at, tz=UTC).strftime("%H:%M:%S")
-    running = ", ".join(nodes_running_at(target, step.peak_at)) or "no node (parse or start-up)"
-    print(f"  peak RSS {step.peak_rss_bytes / 2**30:.2f} GiB at {moment} UTC, while running: {running}")
+        where = "between samples, by one process (its ru_maxrss): no node to name"
+    else:
+        moment = datetime.fromtimestamp(step.peak_at, tz=UTC).strftime("%H:%M:%S")
+        running = ", ".join(nodes_running_at(target, step.peak_at)) or "no node (parse or start-up)"
+        where = f"at {moment} UTC, while running: {running}"
+    print(f"  peak RSS {step.peak_rss_bytes / 2**30:.2f} GiB {where}")
 
 
 def log_rows(db: Path) -> dict[str, int]:
