@@ -14,15 +14,15 @@ from mrs.minority.causes import EVENT_TYPES, UNEXPLAINED, evidence
 from mrs.minority.classifier import FEATURES, candidate_features, merge_events
 from mrs.minority.evaluation import EventFigures, zscore_peer_events
 from mrs.minority.scan import (
+    PairWindows,
     ScanConfig,
+    add_to_groups,
     best_windows,
     build_cube,
     candidates,
-    group_sum,
     positions_in,
     scan,
     tail_z,
-    window_sums,
 )
 from mrs.minority.shapes import ClusterConfig, ClusterModel, incidents
 
@@ -116,16 +116,47 @@ def test_tail_score_in_blocks_of_rows_is_the_same_to_the_bit(monkeypatch):
     assert np.array_equal(tail_z(observed, mean[0], variance, where=where[0]), broadcast)
 
 
-def test_group_sums_add_each_groups_rows_in_row_order():
+def test_group_totals_add_each_groups_rows_in_row_order_whatever_the_blocks():
     rng = np.random.default_rng(4)
     values = rng.normal(size=(50, 6, 3)) * 10.0 ** rng.integers(-8, 8, size=(50, 1, 1))
     values[7, 2, 1] = np.nan
     index = rng.integers(0, 5, size=50)
-    looped = np.zeros((6, 6, 3))
+    looped = {"five": np.zeros((6, 6, 3)), "two": np.zeros((2, 6, 3))}
     for row, group in enumerate(index):
-        looped[group] += values[row]
-    assert np.array_equal(group_sum(values, index, 6), looped, equal_nan=True)
-    assert group_sum(np.zeros((0, 4, 2)), np.zeros(0, np.int64), 0).shape == (0, 4, 2)
+        looped["five"][group] += values[row]
+        looped["two"][group % 2] += values[row]
+    # the rows added at once, and in blocks, to two groupings at once: the loop's bits
+    for blocks in ((slice(0, 50),), (slice(0, 7), slice(7, 8), slice(8, 50))):
+        totals = {"five": np.zeros((6, 2, 6, 3)), "two": np.zeros((2, 2, 6, 3))}
+        for rows in blocks:
+            add_to_groups(totals, [values[rows], -values[rows]], {"five": index[rows], "two": index[rows] % 2})
+        for name, expected in looped.items():
+            assert np.array_equal(totals[name][:, 0], expected, equal_nan=True)
+            assert np.array_equal(totals[name][:, 1], -expected, equal_nan=True)
+    empty = {"none": np.zeros((0, 1, 4, 2))}
+    add_to_groups(empty, [np.zeros((0, 4, 2))], {"none": np.zeros(0, np.int64)})
+    assert empty["none"].shape == (0, 1, 4, 2)
+
+
+def test_the_scan_block_size_changes_no_bit_of_candidates_or_features(monkeypatch):
+    stores, skus = _masters()
+    effects = {(1, k): (30, 1.35) for k in range(6)} | {(2, 3): (20, 3.0), (0, 5): (25, 0.2)}
+    cube = build_cube(_baseline(effects), stores, skus)
+    config = ScanConfig()
+
+    def scanned() -> tuple[np.ndarray, pd.DataFrame, dict[str, np.ndarray]]:
+        result = scan(cube, config)
+        found = candidates(result, config)
+        return found, candidate_features(result, found, config), {n: result.slices[n].z for n in result.slices}
+
+    whole, whole_features, whole_slices = scanned()
+    assert len(whole) > 10
+    for cells in (7 * 35, 3 * 7 * 35 + 5, 1):  # a pair per block, three and a bit, and below one pair
+        monkeypatch.setattr(scan_module, "SCAN_BLOCK_CELLS", cells)
+        found, features, slices = scanned()
+        assert np.array_equal(found, whole)
+        assert features.equals(whole_features)
+        assert all(np.array_equal(slices[n], whole_slices[n]) for n in whole_slices)
 
 
 def test_rows_are_placed_by_their_masters_position_and_unknown_ids_are_minus_one():
@@ -134,11 +165,16 @@ def test_rows_are_placed_by_their_masters_position_and_unknown_ids_are_minus_one
     assert positions_in(pa.array(["ST01"]), np.array(["ST02", "ST01"], dtype=object)).tolist() == [1]
 
 
-def test_window_sums_match_a_direct_sum():
+def test_a_windows_sums_match_a_direct_sum_in_a_block_and_read_alone():
     values = np.arange(10, dtype=float)[None, :]
-    sums = window_sums(values, 3)
-    assert sums[0, 2, 2] == 2 + 3 + 4
-    assert np.isnan(sums[0, 9, 1])
+    present = np.ones_like(values, dtype=bool)
+    windows = PairWindows.of(values, values, values, present, ScanConfig(max_event_days=3, min_history_days=0))
+    block = windows.block(slice(0, 1))
+    assert block.actual[0, 2, 2] == 2 + 3 + 4
+    assert np.isnan(block.actual[0, 9, 1])  # runs past the end
+    alone = windows.cells(np.array([0, 0]), np.array([2, 9]), np.array([3, 2]))
+    assert alone.actual[0] == 2 + 3 + 4 and np.isnan(alone.actual[1])
+    assert alone.valid.tolist() == [True, False] and block.valid[0, 2, 2] and not block.valid[0, 9, 1]
 
 
 def test_best_windows_finds_non_overlapping_runs_per_direction():
@@ -184,7 +220,7 @@ def test_dispersion_is_learned_only_from_earlier_days():
     result = scan(cube, ScanConfig())
     # the pair's dispersion as of its event's first day does not know the event
     assert result.dispersion[0, 30] < 2.0
-    assert result.pair.z[0, 30, 4] > 5.0
+    assert result.pair.cells([0], [30], [5]).z[0] > 5.0
 
 
 def test_unknown_store_in_the_baseline_is_a_clear_error():

@@ -76,10 +76,10 @@ def candidate_features(result: Scan, cands: np.ndarray, config: ScanConfig) -> p
     p, d, length, sign = (cands[:, i] for i in range(4))
     sign = sign.astype(np.float64)
     li = length - 1
-    pw = result.pair
-    y, m, v = pw.actual[p, d, li], pw.expected[p, d, li], pw.variance[p, d, li]
+    pw = result.pair.cells(p, d, length)
+    y, m, v = pw.actual, pw.expected, pw.variance
     out: dict[str, np.ndarray] = {
-        "z_tail": pw.z[p, d, li] * sign,
+        "z_tail": pw.z * sign,
         "z_gauss": (y - m) / np.sqrt(np.maximum(v, 1e-9)) * sign,
         "log_ratio": np.log((y + 0.5) / (m + 0.5)) * sign,
         "relative_change": (y - m) / np.maximum(m, 0.5) * sign,
@@ -87,7 +87,7 @@ def candidate_features(result: Scan, cands: np.ndarray, config: ScanConfig) -> p
         "length_days": length.astype(np.float64),
     }
     n_d = result.daily_z.shape[1]
-    offsets = np.arange(result.pair.z.shape[2])
+    offsets = np.arange(config.max_event_days)
     in_window = offsets[None, :] < length[:, None]
     cols = np.minimum(d[:, None] + offsets[None, :], n_d - 1)
     daily = result.daily_z[p[:, None], cols] * sign[:, None]
@@ -99,7 +99,7 @@ def candidate_features(result: Scan, cands: np.ndarray, config: ScanConfig) -> p
     out["z_day_before"] = np.where(before >= 0, result.daily_z[p, np.maximum(before, 0)] * sign, 0.0)
     out["z_day_after"] = np.where(after < n_d, result.daily_z[p, np.minimum(after, n_d - 1)] * sign, 0.0)
     out["dispersion"] = result.dispersion[p, d]
-    own_co = pw.z[p, d, li] * sign >= config.co_moving_z  # the pair itself is not its own co-mover
+    own_co = pw.z * sign >= config.co_moving_z  # the pair itself is not its own co-mover
     for name in SLICES:
         sl = result.slices[name]
         g = result.cube.slice_of[name][p]

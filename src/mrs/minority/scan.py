@@ -20,6 +20,7 @@ explanatory power). :mod:`mrs.minority.classifier` decides which candidates are 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,11 +179,16 @@ def daily_variance(cube: Cube, config: ScanConfig) -> tuple[np.ndarray, np.ndarr
     return base_var * dispersion, dispersion
 
 
-def window_sums(values: np.ndarray, max_len: int) -> np.ndarray:
-    """``out[..., d, l-1]`` = sum of ``values[..., d : d + l]`` (NaN when the window runs past the end)."""
-    n_d = values.shape[-1]
-    csum = np.concatenate([np.zeros(values.shape[:-1] + (1,)), np.cumsum(values, axis=-1)], axis=-1)
-    out = np.full(values.shape + (max_len,), np.nan)
+def running_sums(values: np.ndarray) -> np.ndarray:
+    """``out[..., i]`` = sum of ``values[..., :i]`` (a leading 0): a window's sum is a difference of two."""
+    return np.concatenate([np.zeros(values.shape[:-1] + (1,)), np.cumsum(values, axis=-1)], axis=-1)
+
+
+def windows_of_running_sums(csum: np.ndarray, max_len: int) -> np.ndarray:
+    """``out[..., d, l-1]`` = sum of ``values[..., d : d + l]`` (NaN when the window runs past the end),
+    from ``csum`` = :func:`running_sums` of ``values``."""
+    n_d = csum.shape[-1] - 1
+    out = np.full(csum.shape[:-1] + (n_d, max_len), np.nan)
     for length in range(1, max_len + 1):
         out[..., : n_d - length + 1, length - 1] = csum[..., length:] - csum[..., : n_d - length + 1]
     return out
@@ -236,7 +242,8 @@ def _tail_z_cells(observed: np.ndarray, mean: np.ndarray, variance: np.ndarray) 
 
 @dataclass
 class WindowScores:
-    """Window sums and scores of one level (pairs, or one slice type) for every start and length."""
+    """Window sums and scores of one level (pairs, or one slice type): (N, D, L) arrays for every
+    start and length, or 1-D arrays for chosen windows (:meth:`PairWindows.cells`)."""
 
     actual: np.ndarray  # (N, D, L)
     expected: np.ndarray
@@ -245,28 +252,98 @@ class WindowScores:
     valid: np.ndarray  # bool: every day present and enough history before the start
 
 
-def score_windows(
-    actual: np.ndarray, expected: np.ndarray, variance: np.ndarray, present: np.ndarray, config: ScanConfig
-) -> WindowScores:
-    L = config.max_event_days
-    a = window_sums(np.where(present, actual, 0.0), L)
-    e = window_sums(np.where(present, expected, 0.0), L)
-    v = window_sums(np.where(present, variance, 0.0), L)
-    n_present = window_sums(present.astype(np.float64), L)
-    lengths = np.arange(1, L + 1)[None, None, :]
-    history = np.cumsum(present, axis=-1) - present
-    valid = (n_present == lengths) & (history[..., None] >= config.min_history_days)
-    z = tail_z(a, e, v, where=valid)
-    return WindowScores(a, e, v, z, valid)
+SCAN_BLOCK_CELLS = 1 << 22
+"""Pair windows (pair × start × length cells) the scan holds at a time: a block's dozen arrays stay
+a few hundred MB whatever the batch, where every pair's windows at once grew with the world
+(30M store-SKU-days: 75M cells per array, 8 GiB in all)."""
 
 
-def group_sum(values: np.ndarray, index: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sum rows of ``values`` (N, ...) into ``n_groups`` groups by ``index`` (N,)."""
-    # a 0/1 membership matrix times the rows: each group adds its rows in row order, as a loop
-    # would (the same sums to the bit as np.add.at, which is an order of magnitude slower)
-    members = sparse.csr_matrix((np.ones(index.size), (index, np.arange(index.size))), shape=(n_groups, index.size))
-    flat = values.reshape(index.size, int(np.prod(values.shape[1:])))
-    return np.asarray(members @ flat).reshape((n_groups,) + values.shape[1:])
+@dataclass
+class PairWindows:
+    """Every window of every pair, read on demand from per-pair running sums (of actual, expected
+    and variance over present days, and of present days) and each day's count of earlier present
+    days. A window's sums are differences of two running sums (:func:`windows_of_running_sums`'
+    arithmetic), so a window read alone, in a block or with every row has the same bits."""
+
+    actual: np.ndarray  # (N, D + 1) running sums
+    expected: np.ndarray
+    variance: np.ndarray
+    present: np.ndarray
+    history: np.ndarray  # (N, D) present days before each day
+    max_len: int
+    min_history_days: int
+
+    @classmethod
+    def of(
+        cls, actual: np.ndarray, expected: np.ndarray, variance: np.ndarray, present: np.ndarray, config: ScanConfig
+    ) -> PairWindows:
+        return cls(
+            running_sums(np.where(present, actual, 0.0)),
+            running_sums(np.where(present, expected, 0.0)),
+            running_sums(np.where(present, variance, 0.0)),
+            running_sums(present.astype(np.float64)),
+            np.cumsum(present, axis=-1) - present,
+            config.max_event_days,
+            config.min_history_days,
+        )
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.history.shape[0])
+
+    def blocks(self, cells: int) -> list[slice]:
+        """Consecutive row blocks of at most ``cells`` windows each (at least one row per block)."""
+        per_row = max(1, int(np.prod(self.history.shape[1:])) * self.max_len)
+        rows = max(1, cells // per_row)
+        return [slice(r0, min(r0 + rows, self.n_rows)) for r0 in range(0, self.n_rows, rows)]
+
+    def block(self, rows: slice) -> WindowScores:
+        """Every window of the rows ``rows``, scored: (rows, D, L) arrays."""
+        L = self.max_len
+        a, e, v, n_present = (
+            windows_of_running_sums(c[rows], L) for c in (self.actual, self.expected, self.variance, self.present)
+        )
+        lengths = np.arange(1, L + 1)[None, None, :]
+        valid = (n_present == lengths) & (self.history[rows][..., None] >= self.min_history_days)
+        return WindowScores(a, e, v, tail_z(a, e, v, where=valid), valid)
+
+    def cells(self, row: np.ndarray, start: np.ndarray, length: np.ndarray) -> WindowScores:
+        """The windows (``row``, ``start``, ``length``), one per element, scored (1-D arrays)."""
+        row, start, length = (np.asarray(x, dtype=np.int64) for x in (row, start, length))
+        n_d = self.history.shape[-1]
+        inside = start + length <= n_d
+        end = np.where(inside, start + length, start)
+
+        def window(csum: np.ndarray) -> np.ndarray:
+            return np.where(inside, csum[row, end] - csum[row, start], np.nan)
+
+        a, e, v, n_present = (window(c) for c in (self.actual, self.expected, self.variance, self.present))
+        valid = (n_present == length) & (self.history[row, np.minimum(start, max(n_d - 1, 0))] >= self.min_history_days)
+        return WindowScores(a, e, v, tail_z(a, e, v, where=valid), valid)
+
+
+def add_to_groups(totals: dict[str, np.ndarray], parts: Sequence[np.ndarray], indexes: dict[str, np.ndarray]) -> None:
+    """Add rows to their groups' totals, in place, for several groupings of the same rows.
+
+    ``parts`` are the rows' fields, each (N, ...); ``totals[name]`` is (G, len(parts), ...) and
+    ``indexes[name]`` (N,) the group of each row. Each group adds its rows in row order after its
+    total, as a loop would, so a batch added block by block has the same bits as added at once."""
+    n, row_shape = parts[0].shape[0], (len(parts),) + parts[0].shape[1:]
+    width = int(np.prod(row_shape))
+    touched = {name: np.unique(index, return_inverse=True) for name, index in indexes.items()}
+    head = max((groups.size for groups, _ in touched.values()), default=0)
+    # one buffer [scratch for a grouping's totals; the rows], the rows copied into it once
+    stacked = np.empty((head + n,) + row_shape)
+    for j, part in enumerate(parts):
+        stacked[head:, j] = part
+    flat = stacked.reshape(head + n, width)
+    for name, (groups, local) in touched.items():
+        k = groups.size
+        flat[head - k : head] = totals[name][groups].reshape(k, width)
+        # a 0/1 membership matrix times [totals; rows]: each sum starts from the group's total and
+        # adds its rows in order (the same bits as np.add.at, which is an order of magnitude slower)
+        members = sparse.csr_matrix((np.ones(k + n), (np.concatenate([np.arange(k), local]), np.arange(k + n))), shape=(k, k + n))
+        totals[name][groups] = np.asarray(members @ flat[head - k :]).reshape((k,) + totals[name].shape[1:])
 
 
 @dataclass
@@ -274,7 +351,8 @@ class Scan:
     """Everything the classifier's features are computed from."""
 
     cube: Cube
-    pair: WindowScores
+    pair: PairWindows
+    pair_windows: np.ndarray  # the pairs' best windows, as best_windows returns them (row, start, length, sign)
     slices: dict[str, WindowScores]
     daily_z: np.ndarray  # (P, D) signed daily tail score
     dispersion: np.ndarray  # (P, D)
@@ -283,34 +361,61 @@ class Scan:
 
 
 def scan(cube: Cube, config: ScanConfig) -> Scan:
+    """Score every window of every pair and slice.
+
+    The pairs' windows are scored in blocks of pairs (:data:`SCAN_BLOCK_CELLS`): each block adds
+    its windows to the slices' sums and yields its pairs' best windows, and is then let go, so
+    memory follows the block and the pairs' daily arrays, not pairs × days × lengths. Rows are
+    scored alone and the slices add them in row order, so the block size changes no bit."""
     present = np.isfinite(cube.actual) & np.isfinite(cube.expected)
     variance, dispersion = daily_variance(cube, config)
     y = np.nan_to_num(cube.actual, nan=0.0)
     mu = np.nan_to_num(cube.expected, nan=0.0)
-    pair = score_windows(y, mu, variance, present, config)
+    pair = PairWindows.of(y, mu, variance, present, config)
     daily_z = tail_z(y, mu, variance, where=present)
-    slices, co_moving, sizes = {}, {}, {}
-    up = (pair.z >= config.co_moving_z).astype(np.float64)
-    down = (pair.z <= -config.co_moving_z).astype(np.float64)
+    n_d, n_l = cube.days.size, config.max_event_days
+    sizes = {}
     for name in SLICES:
         index = cube.slice_of[name]
-        n = int(index.max()) + 1 if index.size else 0
-        a = group_sum(pair.actual, index, n)
-        e = group_sum(pair.expected, index, n)
-        v = group_sum(pair.variance, index, n)
-        valid = group_sum(pair.valid.astype(np.float64), index, n) == np.bincount(index, minlength=n)[:, None, None]
+        sizes[name] = np.bincount(index, minlength=int(index.max()) + 1 if index.size else 0)
+    # per slice: actual, expected, variance, valid members, members co-moving down, up
+    totals = {name: np.zeros((n.size, 6, n_d, n_l)) for name, n in sizes.items()}
+    slots: list[list[np.ndarray]] = [[] for _ in range(2 * config.pair_candidates_per_direction)]
+    for rows in pair.blocks(SCAN_BLOCK_CELLS):
+        w = pair.block(rows)
+        best = best_window_slots(w.z, w.valid, config.pair_candidate_z, config.pair_candidates_per_direction)
+        for slot, found in zip(slots, best, strict=True):
+            found[:, 0] += rows.start  # block rows to pairs
+            slot.append(found)
+        co = config.co_moving_z
+        add_to_groups(
+            totals,
+            [w.actual, w.expected, w.variance, w.valid, w.z <= -co, w.z >= co],
+            {name: cube.slice_of[name][rows] for name in SLICES},
+        )
+    slices, co_moving = {}, {}
+    for name in SLICES:
+        a, e, v, n_valid, down, up = np.moveaxis(totals.pop(name), 1, 0)
+        valid = n_valid == sizes[name][:, None, None]
         slices[name] = WindowScores(a, e, v, tail_z(a, e, v, where=valid), valid)
-        co_moving[name] = np.stack([group_sum(down, index, n), group_sum(up, index, n)], axis=-1)
-        sizes[name] = np.bincount(index, minlength=n)
-    return Scan(cube, pair, slices, daily_z, dispersion, co_moving, sizes)
+        co_moving[name] = np.stack([down, up], axis=-1)
+    pair_windows = np.concatenate([np.concatenate(slot) for slot in slots if slot] or [np.zeros((0, 4))]).astype(np.int64)
+    return Scan(cube, pair, pair_windows, slices, daily_z, dispersion, co_moving, sizes)
 
 
 def best_windows(z: np.ndarray, valid: np.ndarray, threshold: float, per_direction: int) -> np.ndarray:
     """Per row and direction, up to ``per_direction`` non-overlapping windows with the largest
     ``|z|`` ≥ ``threshold``, as rows (row, start, length, sign)."""
+    found = best_window_slots(z, valid, threshold, per_direction)
+    return np.concatenate(found).astype(np.int64) if found else np.zeros((0, 4), np.int64)
+
+
+def best_window_slots(z: np.ndarray, valid: np.ndarray, threshold: float, per_direction: int) -> list[np.ndarray]:
+    """:func:`best_windows` by pick (down 1st, 2nd, …, then up 1st, 2nd, …), each (row, start,
+    length, sign) in row order: blocks of rows, concatenated pick by pick, give the same rows."""
     n, n_d, n_l = z.shape
-    if n == 0 or n_d == 0:  # no pairs or no periods (a prices-only build): no windows
-        return np.zeros((0, 4), np.int64)
+    if n == 0 or n_d == 0:  # no rows or no periods (a prices-only build): no windows
+        return [np.zeros((0, 4), np.int64) for _ in range(2 * per_direction)]
     found = []
     starts = np.arange(n_d)[:, None]
     lengths = np.arange(1, n_l + 1)[None, :]
@@ -323,21 +428,20 @@ def best_windows(z: np.ndarray, valid: np.ndarray, threshold: float, per_directi
             keep = value >= threshold
             d, l_idx = np.unravel_index(best, (n_d, n_l))
             rows = np.flatnonzero(keep)
-            found.append(np.column_stack([rows, d[rows], l_idx[rows] + 1, np.full(rows.size, sign)]))
+            found.append(np.column_stack([rows, d[rows], l_idx[rows] + 1, np.full(rows.size, sign)]).astype(np.int64))
             # mask every window overlapping the one just taken
             s0, e0 = d[:, None, None], (d + l_idx)[:, None, None]
             overlap = (starts[None] <= e0) & (starts[None] + lengths[None] - 1 >= s0)
             score = np.where(overlap & keep[:, None, None], -np.inf, score)
-    return np.concatenate(found).astype(np.int64) if found else np.zeros((0, 4), np.int64)
+    return found
 
 
 def candidates(result: Scan, config: ScanConfig) -> np.ndarray:
     """Candidate pair events (pair, start, length, sign, source) — source 0: the pair itself,
     1 + i: localised from a surprising window of slice ``SLICES[i]`` — deduplicated."""
     pair = result.pair
-    rows = []
-    own = best_windows(pair.z, pair.valid, config.pair_candidate_z, config.pair_candidates_per_direction)
-    rows.append(np.column_stack([own, np.zeros(len(own), np.int64)]))
+    own = result.pair_windows
+    rows = [np.column_stack([own, np.zeros(len(own), np.int64)])]
     for i, name in enumerate(SLICES):
         sl = result.slices[name]
         events = best_windows(sl.z, sl.valid, config.slice_candidate_z, config.slice_candidates_per_direction)
@@ -346,24 +450,14 @@ def candidates(result: Scan, config: ScanConfig) -> np.ndarray:
         index = result.cube.slice_of[name]
         order = np.argsort(index, kind="stable")
         bounds = np.searchsorted(index[order], np.arange(int(index.max()) + 2))
-        for g, d, length, sign in events:
-            members = order[bounds[g] : bounds[g + 1]]
-            resid = pair.actual[members, d, length - 1] - pair.expected[members, d, length - 1]
-            total = sl.actual[g, d, length - 1] - sl.expected[g, d, length - 1]
-            share = resid / total if total != 0 else np.zeros_like(resid)
-            z = pair.z[members, d, length - 1] * sign
-            chosen = members[(z >= config.member_min_z) & (share >= config.member_min_share)]
-            rows.append(
-                np.column_stack(
-                    [
-                        chosen,
-                        np.full(chosen.size, d),
-                        np.full(chosen.size, length),
-                        np.full(chosen.size, sign),
-                        np.full(chosen.size, i + 1),
-                    ]
-                )
-            )
+        # every member of every surprising slice window, event by event, scored at once
+        g, d, length, sign = (np.repeat(events[:, j], bounds[events[:, 0] + 1] - bounds[events[:, 0]]) for j in range(4))
+        members = np.concatenate([order[bounds[e] : bounds[e + 1]] for e in events[:, 0]])
+        cells = pair.cells(members, d, length)
+        total = sl.actual[g, d, length - 1] - sl.expected[g, d, length - 1]
+        share = np.divide(cells.actual - cells.expected, total, out=np.zeros_like(total), where=total != 0)
+        chosen = (cells.z * sign >= config.member_min_z) & (share >= config.member_min_share)
+        rows.append(np.column_stack([members, d, length, sign, np.full(members.size, i + 1)])[chosen])
     allc = np.concatenate(rows).astype(np.int64)
     # the same pair window found by several sources: keep it once (the first source)
     _, first = np.unique(allc[:, :4], axis=0, return_index=True)
