@@ -499,14 +499,15 @@ def test_pair_masters_are_the_scored_pairs_attributes_and_one_per_id():
             "category": ["a", "a", "b", "b"],
         }
     )
-    stores, skus = pair_masters(periods)
+    store_rows = periods.select(["store_id", "retailer", "region"])
+    stores, skus = pair_masters(store_rows, periods.select(["sku_id", "category"]))
     assert stores.to_pylist() == [
         {"store_id": "S1", "retailer": "q", "region": "s"},
         {"store_id": "S2", "retailer": "r", "region": "n"},
     ]
     assert skus.column("sku_id").to_pylist() == ["K1", "K2"]
     with pytest.raises(ValueError, match="more than one set of master attributes"):
-        pair_masters(periods.set_column(4, "category", pa.array(["a", "b", "b", "b"])))
+        pair_masters(store_rows, pa.table({"sku_id": ["K1", "K1"], "category": ["a", "b"]}))
 
 
 def test_version_0_rows_get_version_1_columns_as_nulls_and_a_required_one_is_refused():

@@ -62,21 +62,28 @@ def load_active_model(active: ActiveVersion, kind: type[ModelT]) -> ModelT:
 SCORED_PERIOD_COLUMNS: tuple[str, ...] = ("store_id", "sku_id", "sales_date", "actual_units", "expected_units")
 
 
-def pair_masters(periods: pa.Table) -> tuple[pa.Table, pa.Table]:
+def pair_masters(store_rows: pa.Table, sku_rows: pa.Table) -> tuple[pa.Table, pa.Table]:
     """The stores (store_id, retailer, region) and SKUs (sku_id, category) of the scored pairs,
-    sorted by id: the masters the scan's slices are built from."""
-    stores = periods.group_by(["store_id", "retailer", "region"]).aggregate([]).sort_by("store_id")
-    skus = periods.group_by(["sku_id", "category"]).aggregate([]).sort_by("sku_id")
+    sorted by id, from rows of those columns (repeats allowed): the masters the scan's slices are
+    built from."""
+    stores = store_rows.group_by(["store_id", "retailer", "region"]).aggregate([]).sort_by("store_id")
+    skus = sku_rows.group_by(["sku_id", "category"]).aggregate([]).sort_by("sku_id")
     for table, key in ((stores, "store_id"), (skus, "sku_id")):
         if len(set(table.column(key).to_pylist())) != table.num_rows:
             raise ValueError(f"int_minority__scored_periods: a {key} has more than one set of master attributes")
     return stores, skus
 
 
-def _periods(scored_periods) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """The scored periods (ordered by pair and period) and their pair masters."""
-    periods = scored_periods.order("store_id, sku_id, sales_date").to_arrow_table()
-    stores, skus = pair_masters(periods)
+def _periods(scored_periods, *, log_ids: bool) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The scored periods (the columns the cube is built from, and each row's baseline_log_id when
+    ``log_ids``) and their pair masters. In no set order: the cube places each row by its pair and
+    period, so millions of rows are not sorted, and each row's master text is not read whole."""
+    columns = SCORED_PERIOD_COLUMNS + (("baseline_log_id",) if log_ids else ())
+    periods = scored_periods.select(*columns).to_arrow_table()
+    stores, skus = pair_masters(
+        scored_periods.select("store_id", "retailer", "region").distinct().to_arrow_table(),
+        scored_periods.select("sku_id", "category").distinct().to_arrow_table(),
+    )
     return periods, stores, skus
 
 
@@ -207,7 +214,7 @@ def score_detections_v1(
             counts.detail = f"not scanned: the scored periods are those of a logged scan (scan_fingerprint {fingerprint[:12]})"
             return DETECTION_LOG.schema.empty_table()
         classifier = load_active_model(active, AnomalyClassifier)
-        periods, store_table, sku_table = _periods(scored_periods)
+        periods, store_table, sku_table = _periods(scored_periods, log_ids=True)
         det = detect(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table, classifier)
         outputs = detection_rows(det, BaselineLogIds.of(periods, det.cube), baseline_version)
         outputs = outputs.append_column("scan_fingerprint", pa.array([fingerprint] * outputs.num_rows, pa.string()))
@@ -254,8 +261,8 @@ def _incident_members(rows: pa.Table, events: pd.DataFrame, cube) -> list[list[s
 
 
 def _describe_inputs(detections, scored_periods):
-    periods, store_table, sku_table = _periods(scored_periods)
-    cube = build_cube(periods.select(list(SCORED_PERIOD_COLUMNS)), store_table, sku_table)
+    periods, store_table, sku_table = _periods(scored_periods, log_ids=False)
+    cube = build_cube(periods, store_table, sku_table)
     rows, events = _current_events(detections, cube)
     return cube, rows, events, store_table, sku_table
 
