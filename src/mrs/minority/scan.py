@@ -381,13 +381,13 @@ def scan(cube: Cube, config: ScanConfig) -> Scan:
     # per slice: actual, expected, variance, valid members, members co-moving down, up
     totals = {name: np.zeros((n.size, 6, n_d, n_l)) for name, n in sizes.items()}
     slots: list[list[np.ndarray]] = [[] for _ in range(2 * config.pair_candidates_per_direction)]
+    co = config.co_moving_z
     for rows in pair.blocks(SCAN_BLOCK_CELLS):
         w = pair.block(rows)
         best = best_window_slots(w.z, w.valid, config.pair_candidate_z, config.pair_candidates_per_direction)
         for slot, found in zip(slots, best, strict=True):
             found[:, 0] += rows.start  # block rows to pairs
             slot.append(found)
-        co = config.co_moving_z
         add_to_groups(
             totals,
             [w.actual, w.expected, w.variance, w.valid, w.z <= -co, w.z >= co],
@@ -399,7 +399,7 @@ def scan(cube: Cube, config: ScanConfig) -> Scan:
         valid = n_valid == sizes[name][:, None, None]
         slices[name] = WindowScores(a, e, v, tail_z(a, e, v, where=valid), valid)
         co_moving[name] = np.stack([down, up], axis=-1)
-    pair_windows = np.concatenate([np.concatenate(slot) for slot in slots if slot] or [np.zeros((0, 4))]).astype(np.int64)
+    pair_windows = np.concatenate([np.zeros((0, 4), np.int64)] + [found for slot in slots for found in slot])
     return Scan(cube, pair, pair_windows, slices, daily_z, dispersion, co_moving, sizes)
 
 
